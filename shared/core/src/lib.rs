@@ -1,0 +1,30 @@
+//! im-core: the incident domain, the `/im` command grammar, use cases and ports, platform
+//! payload types, signature verifiers and message rendering. No AWS, no HTTP client, no async
+//! runtime: `cargo tree -p im-core -e normal` shows it.
+
+pub mod command;
+pub mod incident;
+pub mod invocation;
+pub mod ports;
+pub mod provider;
+pub mod rbac;
+pub mod reply;
+pub mod service;
+pub mod slack;
+pub mod timeline;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod memory;
+
+#[cfg(any(test, feature = "testing"))]
+pub mod block_on;
+
+pub use command::{Command, UsageError, Verb, parse};
+pub use incident::{Action, Incident, IncidentId, Origin, Refusal, Severity, Status, UserRef};
+pub use invocation::{Actor, Interface, Invocation};
+pub use ports::{Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError, SystemClock};
+pub use provider::{Platform, Provider, ProviderConfig, ProviderStatus};
+pub use rbac::{AccessPolicy, Role};
+pub use reply::{CardKind, Reply};
+pub use service::{CustomCommand, IncidentService, Outcome, Settings};
+pub use timeline::{EventKind, IncidentEvent, TimelineEntry};

@@ -1,0 +1,83 @@
+//! Ports: the small traits the use cases need from the outside world, one per capability.
+
+use std::future::Future;
+
+use time::OffsetDateTime;
+
+use crate::incident::{Incident, IncidentId};
+use crate::timeline::{IncidentEvent, TimelineEntry};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommitError {
+    /// The incident changed since it was read (or, on create, the id exists).
+    #[error("the incident changed since it was read")]
+    Conflict,
+    /// The idempotency key was already used: this request was applied before.
+    #[error("this request was already applied")]
+    Duplicate,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// One atomic change: the incident's new state, its timeline entry and its outbox event.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub incident: Incident,
+    /// `None` creates the incident (it must not exist); `Some(v)` requires the stored version `v`.
+    pub expected_version: Option<u64>,
+    pub entry: TimelineEntry,
+    pub event: IncidentEvent,
+    /// Written in the same transaction; a second change with the same key is refused.
+    pub idempotency_key: Option<String>,
+    pub idempotency_expires_at: OffsetDateTime,
+}
+
+pub trait IncidentStore: Send + Sync {
+    /// Next id from the year's atomic counter.
+    fn allocate_id(&self, year: i32) -> impl Future<Output = Result<IncidentId, StoreError>> + Send;
+    fn get(&self, id: &IncidentId) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+    /// Applies the change atomically, or refuses it with [`CommitError::Conflict`] /
+    /// [`CommitError::Duplicate`] and changes nothing.
+    fn commit(&self, change: &Change) -> impl Future<Output = Result<(), CommitError>> + Send;
+    /// Open and acknowledged incidents, most severe first, newest first within a severity.
+    fn list_active(&self, limit: usize) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
+    /// The incident's timeline, oldest first; at most `limit` of the newest entries.
+    fn timeline(
+        &self,
+        id: &IncidentId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
+    /// Takes the event's outbox item out of the unpublished index.
+    fn mark_published(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("could not publish event: {0}")]
+pub struct PublishError(pub String);
+
+pub trait EventPublisher: Send + Sync {
+    fn publish(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), PublishError>> + Send;
+}
+
+pub trait Clock: Send + Sync {
+    fn now(&self) -> OffsetDateTime;
+}
+
+/// Wall-clock time, truncated to whole seconds (timeline timestamps are shown to the second).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> OffsetDateTime {
+        let now = OffsetDateTime::now_utc();
+        now.replace_nanosecond(0).unwrap_or(now)
+    }
+}
