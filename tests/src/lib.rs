@@ -1,1 +1,109 @@
+//! Helpers for the end-to-end tests: a private stack (table, queues, secrets prefix) per test,
+//! created from `template.yaml` on the local AWS emulator.
 
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use im_aws::config::QueueRef;
+use im_aws::provision::{self, Provisioned};
+use im_aws::{AwsClients, Config, DynamoStore, ProviderDirectory};
+
+/// The emulator endpoint; `make test` starts one and sets `AWS_ENDPOINT_URL`.
+pub fn endpoint() -> String {
+    match std::env::var("AWS_ENDPOINT_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "These tests need the local AWS emulator. Run `make test` (it starts one), or start it with \
+             `make emulator` and set AWS_ENDPOINT_URL=http://127.0.0.1:4566"
+        ),
+    }
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(PathBuf::from)
+        .unwrap_or_default()
+}
+
+pub fn template() -> String {
+    std::fs::read_to_string(repo_root().join("template.yaml")).unwrap_or_else(|e| panic!("reading template.yaml: {e}"))
+}
+
+/// A stack of our own: its resources are named after a fresh stack name.
+pub struct TestStack {
+    pub name: String,
+    pub config: Config,
+    pub clients: Arc<AwsClients>,
+    pub provisioned: Provisioned,
+}
+
+impl TestStack {
+    pub async fn new() -> Self {
+        let name = format!("t{}", ulid::Ulid::generate().to_string().to_lowercase());
+        let spec = provision::parse_template(&template(), &name).unwrap_or_else(|e| panic!("{e}"));
+        let mut config = Config::local(&endpoint(), &format!("{name}-incidents"), None);
+        config.secrets_prefix = format!("{name}/");
+        let clients = Arc::new(AwsClients::new(config.clone()));
+        let provisioned = provision::provision(&clients, &spec).await.unwrap_or_else(|e| panic!("provisioning: {e}"));
+        let url = provisioned
+            .queue_urls
+            .get("IncidentEventsQueue")
+            .cloned()
+            .unwrap_or_else(|| panic!("template declares IncidentEventsQueue"));
+        config.incident_events_queue = Some(QueueRef::Url(url));
+        let clients = Arc::new(AwsClients::new(config.clone()));
+        Self {
+            name,
+            config,
+            clients,
+            provisioned,
+        }
+    }
+
+    pub fn store(&self) -> DynamoStore {
+        DynamoStore::new(self.clients.clone())
+    }
+
+    pub fn directory(&self) -> ProviderDirectory {
+        ProviderDirectory::new(self.clients.clone())
+    }
+
+    pub fn events_queue_url(&self) -> String {
+        self.provisioned.queue_urls["IncidentEventsQueue"].clone()
+    }
+
+    /// Every message currently on the incident-events queue (received and deleted).
+    pub async fn drain_events(&self) -> Vec<serde_json::Value> {
+        let sqs = self.clients.sqs().await;
+        let mut out = Vec::new();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(self.events_queue_url())
+                .max_number_of_messages(10)
+                .wait_time_seconds(0)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("receive: {e}"));
+            let messages = received.messages();
+            if messages.is_empty() {
+                break;
+            }
+            for m in messages {
+                out.push(serde_json::from_str(m.body().unwrap_or("null")).unwrap_or_default());
+                let _ = sqs
+                    .delete_message()
+                    .queue_url(self.events_queue_url())
+                    .set_receipt_handle(m.receipt_handle().map(str::to_string))
+                    .send()
+                    .await;
+            }
+        }
+        out
+    }
+
+    pub async fn teardown(self) {
+        let _ = provision::teardown(&self.clients, &self.provisioned).await;
+    }
+}

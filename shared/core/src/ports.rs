@@ -71,6 +71,12 @@ pub trait Clock: Send + Sync {
     fn now(&self) -> OffsetDateTime;
 }
 
+impl<T: Clock + ?Sized> Clock for std::sync::Arc<T> {
+    fn now(&self) -> OffsetDateTime {
+        (**self).now()
+    }
+}
+
 /// Wall-clock time, truncated to whole seconds (timeline timestamps are shown to the second).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;

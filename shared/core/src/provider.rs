@@ -93,10 +93,22 @@ fn yes() -> bool {
     true
 }
 
-/// Non-secret provider configuration. Unknown keys are refused, so a typo is caught when the
-/// provider is configured, not discovered when a notification goes nowhere.
+/// Keys [`ProviderConfig`] understands. Input with any other key is refused (a typo is caught
+/// when the provider is configured, not when a notification goes nowhere); stored records are
+/// read leniently so a key added by a newer version never makes a provider unreadable.
+pub const CONFIG_KEYS: &[&str] = &[
+    "default_channel",
+    "enable_slash_commands",
+    "enable_notifications",
+    "notification_channels",
+    "escalation_channels",
+    "services",
+    "default_severity",
+    "rbac",
+];
+
+/// Non-secret provider configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ProviderConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_channel: Option<String>,
@@ -141,6 +153,8 @@ pub enum ConfigError {
     NotAnObject,
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    #[error("unknown configuration key `{key}` (known keys: {known})")]
+    UnknownKey { key: String, known: String },
     #[error("`{key}` must be a string")]
     SecretNotString { key: String },
     #[error("notification_channels key `{0}` is not SEV-1…SEV-4 or default")]
@@ -177,6 +191,12 @@ impl ProviderConfig {
 
     /// Parses and checks non-secret configuration.
     pub fn from_map(map: Map<String, Value>) -> Result<Self, ConfigError> {
+        if let Some(key) = map.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())) {
+            return Err(ConfigError::UnknownKey {
+                key: key.clone(),
+                known: CONFIG_KEYS.join(", "),
+            });
+        }
         let config: ProviderConfig =
             serde_json::from_value(Value::Object(map)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for key in config.notification_channels.keys() {

@@ -1,0 +1,549 @@
+//! The one DynamoDB table (see DESIGN.md "Data"), mapped with `serde_dynamo`.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | incident | `INC#<id>` | `META` (GSI1: status/time, GSI2: service) |
+//! | timeline entry | `INC#<id>` | `TL#<rfc3339>#<ulid>` |
+//! | outbox | `INC#<id>` | `OUT#<event-id>` (GSI3 while unpublished: sparse) |
+//! | provider | `PROVIDER#<name>` | `META` (GSI1: all providers) |
+//! | counter | `COUNTER#INC#<year>` | `META` |
+//! | idempotency | `IDEM#<key>` | `META` (TTL `expires_at`) |
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, ReturnValue, TransactWriteItem};
+use im_core::ports::{Change, CommitError, IncidentStore, StoreError};
+use im_core::provider::Provider;
+use im_core::{Incident, IncidentEvent, IncidentId, Status, TimelineEntry};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::clients::AwsClients;
+use crate::error::AwsError;
+
+pub const GSI1: &str = "GSI1";
+pub const GSI2: &str = "GSI2";
+pub const GSI3: &str = "GSI3";
+const META: &str = "META";
+const OUTBOX: &str = "OUTBOX";
+const PROVIDERS: &str = "PROVIDERS";
+/// Published outbox items are kept this long for inspection, then expire.
+const OUTBOX_RETENTION_DAYS: i64 = 7;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+pub fn incident_pk(id: &IncidentId) -> String {
+    format!("INC#{id}")
+}
+
+fn service_key(service: &str) -> String {
+    format!("SERVICE#{}", service.trim().to_lowercase())
+}
+
+#[derive(Serialize, Deserialize)]
+struct IncidentItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    #[serde(rename = "GSI2PK", default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(rename = "GSI2SK", default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+    item_type: String,
+    #[serde(flatten)]
+    incident: Incident,
+}
+
+impl IncidentItem {
+    fn new(incident: &Incident) -> Self {
+        let when = format!("{}#{}", rfc3339(incident.declared_at), incident.id);
+        Self {
+            pk: incident_pk(&incident.id),
+            sk: META.into(),
+            gsi1pk: format!("STATUS#{}", incident.status),
+            gsi1sk: when.clone(),
+            gsi2pk: incident.service.as_deref().map(service_key),
+            gsi2sk: incident.service.as_ref().map(|_| when),
+            item_type: "incident".into(),
+            incident: incident.clone(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct TimelineItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    item_type: String,
+    #[serde(flatten)]
+    entry: TimelineEntry,
+}
+
+#[derive(Serialize, Deserialize)]
+struct OutboxItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    /// Present only while unpublished: the sparse GSI3 holds exactly the unpublished items.
+    #[serde(rename = "GSI3PK", default, skip_serializing_if = "Option::is_none")]
+    gsi3pk: Option<String>,
+    #[serde(rename = "GSI3SK", default, skip_serializing_if = "Option::is_none")]
+    gsi3sk: Option<String>,
+    item_type: String,
+    event_id: String,
+    created_at: String,
+    /// The event as published to SQS (JSON), so a re-publish sends exactly the same bytes.
+    event: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ProviderItem {
+    #[serde(rename = "PK")]
+    pk: String,
+    #[serde(rename = "SK")]
+    sk: String,
+    #[serde(rename = "GSI1PK")]
+    gsi1pk: String,
+    #[serde(rename = "GSI1SK")]
+    gsi1sk: String,
+    item_type: String,
+    #[serde(flatten)]
+    provider: Provider,
+}
+
+fn to_item<T: Serialize>(value: &T) -> Result<Item, CommitError> {
+    serde_dynamo::to_item(value).map_err(|e| CommitError::Store(corrupt("serialising an item", e)))
+}
+
+fn unavailable(what: &str, err: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(format!("{what}: {}", DisplayErrorContext(err)))
+}
+
+fn corrupt(what: &str, err: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {err}"))
+}
+
+/// An unpublished outbox item found by the sweep.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    pub incident_id: IncidentId,
+    pub event_id: String,
+    pub created_at: String,
+    pub event_json: String,
+}
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    clients: Arc<AwsClients>,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(clients: Arc<AwsClients>) -> Self {
+        let table = clients.config().table_name.clone();
+        Self { clients, table }
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.clients.dynamo().await
+    }
+
+    fn put(&self, item: Item, condition: Option<(&str, Vec<(&str, AttributeValue)>)>) -> Result<TransactWriteItem, StoreError> {
+        let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
+        if let Some((expression, values)) = condition {
+            put = put.condition_expression(expression);
+            for (name, value) in values {
+                put = put.expression_attribute_values(name, value);
+            }
+        }
+        let put = put.build().map_err(|e| corrupt("building put", e))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Unpublished outbox items created before `before`, oldest first, from the sparse index.
+    pub async fn unpublished_before(&self, before: OffsetDateTime, limit: i32) -> Result<Vec<PendingEvent>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI3)
+            .key_condition_expression("GSI3PK = :o AND GSI3SK < :before")
+            .expression_attribute_values(":o", s(OUTBOX))
+            .expression_attribute_values(":before", s(rfc3339(before)))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| unavailable("querying the outbox", e))?;
+        out.items()
+            .iter()
+            .map(|item| {
+                let item: OutboxItem = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("outbox item", e))?;
+                let incident_id = item
+                    .pk
+                    .strip_prefix("INC#")
+                    .and_then(|id| IncidentId::parse(id).ok())
+                    .ok_or_else(|| corrupt("outbox key", &item.pk))?;
+                Ok(PendingEvent {
+                    incident_id,
+                    event_id: item.event_id,
+                    created_at: item.created_at,
+                    event_json: item.event,
+                })
+            })
+            .collect()
+    }
+
+    /// Takes an outbox item out of the unpublished index.
+    pub async fn mark_event_published(&self, incident_id: &IncidentId, event_id: &str) -> Result<(), StoreError> {
+        let now = OffsetDateTime::now_utc();
+        let expires = (now + time::Duration::days(OUTBOX_RETENTION_DAYS)).unix_timestamp();
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(incident_pk(incident_id)))
+            .key("SK", s(format!("OUT#{event_id}")))
+            .update_expression("REMOVE GSI3PK, GSI3SK SET published_at = :now, expires_at = :exp")
+            .condition_expression("attribute_exists(PK)")
+            .expression_attribute_values(":now", s(rfc3339(now)))
+            .expression_attribute_values(":exp", n(expires))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::Corrupt(format!("no outbox item for event {event_id}")))
+            }
+            Err(e) => Err(unavailable("marking an event published", e)),
+        }
+    }
+
+    // ---- providers ----
+
+    pub async fn get_provider(&self, name: &str) -> Result<Option<Provider>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("PROVIDER#{name}")))
+            .key("SK", s(META))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a provider", e))?;
+        out.item
+            .map(|item| {
+                serde_dynamo::from_item::<_, ProviderItem>(item)
+                    .map(|i| i.provider)
+                    .map_err(|e| corrupt("provider item", e))
+            })
+            .transpose()
+    }
+
+    /// Creates (`create_only`) or replaces a provider record.
+    pub async fn put_provider(&self, provider: &Provider, create_only: bool) -> Result<(), AwsError> {
+        let item = ProviderItem {
+            pk: format!("PROVIDER#{}", provider.name),
+            sk: META.into(),
+            gsi1pk: PROVIDERS.into(),
+            gsi1sk: provider.name.clone(),
+            item_type: "provider".into(),
+            provider: provider.clone(),
+        };
+        let item = serde_dynamo::to_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let mut put = self.client().await.put_item().table_name(&self.table).set_item(Some(item));
+        if create_only {
+            put = put.condition_expression("attribute_not_exists(PK)");
+        }
+        match put.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(AwsError::ProviderExists(provider.name.clone()))
+            }
+            Err(e) => Err(AwsError::service("writing a provider", e)),
+        }
+    }
+
+    pub async fn delete_provider(&self, name: &str) -> Result<Option<Provider>, AwsError> {
+        let out = self
+            .client()
+            .await
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("PROVIDER#{name}")))
+            .key("SK", s(META))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| AwsError::service("deleting a provider", e))?;
+        out.attributes
+            .map(|item| {
+                serde_dynamo::from_item::<_, ProviderItem>(item)
+                    .map(|i| i.provider)
+                    .map_err(|e| AwsError::Malformed(e.to_string()))
+            })
+            .transpose()
+    }
+
+    pub async fn list_providers(&self) -> Result<Vec<Provider>, StoreError> {
+        let mut providers = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let out = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("GSI1PK = :p")
+                .expression_attribute_values(":p", s(PROVIDERS))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("listing providers", e))?;
+            for item in out.items() {
+                let item: ProviderItem = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("provider item", e))?;
+                providers.push(item.provider);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        Ok(providers)
+    }
+
+    async fn query_status(&self, status: Status, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :s")
+            .expression_attribute_values(":s", s(format!("STATUS#{status}")))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| unavailable("listing incidents", e))?;
+        out.items()
+            .iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, IncidentItem>(item.clone())
+                    .map(|i| i.incident)
+                    .map_err(|e| corrupt("incident item", e))
+            })
+            .collect()
+    }
+}
+
+/// Which item of a cancelled transaction failed its condition.
+fn cancelled_items(err: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> Option<Vec<String>> {
+    match err.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(ex)) => Some(
+            ex.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().unwrap_or("None").to_string())
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+impl IncidentStore for DynamoStore {
+    async fn allocate_id(&self, year: i32) -> Result<IncidentId, StoreError> {
+        let out = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("COUNTER#INC#{year}")))
+            .key("SK", s(META))
+            .update_expression("ADD seq :one")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| unavailable("incrementing the incident counter", e))?;
+        let seq = out
+            .attributes()
+            .and_then(|a| a.get("seq"))
+            .and_then(|v| v.as_n().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| StoreError::Corrupt("counter returned no number".into()))?;
+        Ok(IncidentId::new(year, seq))
+    }
+
+    async fn get(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(incident_pk(id)))
+            .key("SK", s(META))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading an incident", e))?;
+        out.item
+            .map(|item| {
+                serde_dynamo::from_item::<_, IncidentItem>(item)
+                    .map(|i| i.incident)
+                    .map_err(|e| corrupt("incident item", e))
+            })
+            .transpose()
+    }
+
+    async fn commit(&self, change: &Change) -> Result<(), CommitError> {
+        let incident = &change.incident;
+        let pk = incident_pk(&incident.id);
+        let incident_item = to_item(&IncidentItem::new(incident))?;
+        let incident_put = match change.expected_version {
+            None => self.put(incident_item, Some(("attribute_not_exists(PK)", vec![])))?,
+            Some(v) => self.put(incident_item, Some(("version = :expected", vec![(":expected", n(v))])))?,
+        };
+        let entry_sk = format!(
+            "TL#{}#{}",
+            rfc3339(change.entry.timestamp),
+            change.event.event_id
+        );
+        let timeline = to_item(&TimelineItem {
+            pk: pk.clone(),
+            sk: entry_sk,
+            item_type: "timeline".into(),
+            entry: change.entry.clone(),
+        })?;
+        let event_json =
+            serde_json::to_string(&change.event).map_err(|e| CommitError::Store(corrupt("serialising event", e)))?;
+        let outbox = to_item(&OutboxItem {
+            pk: pk.clone(),
+            sk: format!("OUT#{}", change.event.event_id),
+            gsi3pk: Some(OUTBOX.into()),
+            gsi3sk: Some(format!("{}#{}", rfc3339(change.event.at), change.event.event_id)),
+            item_type: "outbox".into(),
+            event_id: change.event.event_id.clone(),
+            created_at: rfc3339(change.event.at),
+            event: event_json,
+        })?;
+        let mut items = vec![incident_put, self.put(timeline, None)?, self.put(outbox, None)?];
+        let idem_index = change.idempotency_key.as_ref().map(|_| items.len());
+        if let Some(key) = &change.idempotency_key {
+            let mut idem = Item::new();
+            idem.insert("PK".into(), s(format!("IDEM#{key}")));
+            idem.insert("SK".into(), s(META));
+            idem.insert("item_type".into(), s("idempotency"));
+            idem.insert("incident_id".into(), s(incident.id.as_str()));
+            idem.insert("expires_at".into(), n(change.idempotency_expires_at.unix_timestamp()));
+            // TTL deletion is lazy: an expired key counts as absent.
+            items.push(self.put(
+                idem,
+                Some((
+                    "attribute_not_exists(PK) OR expires_at < :now",
+                    vec![(":now", n(change.entry.timestamp.unix_timestamp()))],
+                )),
+            )?);
+        }
+
+        let result = self
+            .client()
+            .await
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(err) => match cancelled_items(&err) {
+                Some(codes) => {
+                    let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+                    if idem_index.is_some_and(failed) {
+                        Err(CommitError::Duplicate)
+                    } else if failed(0) || codes.iter().any(|c| c == "TransactionConflict") {
+                        Err(CommitError::Conflict)
+                    } else {
+                        Err(CommitError::Store(StoreError::Unavailable(format!(
+                            "transaction cancelled: {codes:?}"
+                        ))))
+                    }
+                }
+                None => Err(CommitError::Store(unavailable("committing a change", err))),
+            },
+        }
+    }
+
+    async fn list_active(&self, limit: usize) -> Result<Vec<Incident>, StoreError> {
+        let (open, acknowledged) = tokio::join!(
+            self.query_status(Status::Open, limit),
+            self.query_status(Status::Acknowledged, limit)
+        );
+        let mut all = open?;
+        all.extend(acknowledged?);
+        all.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.declared_at.cmp(&a.declared_at)));
+        all.truncate(limit);
+        Ok(all)
+    }
+
+    async fn timeline(&self, id: &IncidentId, limit: usize) -> Result<Vec<TimelineEntry>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :tl)")
+            .expression_attribute_values(":pk", s(incident_pk(id)))
+            .expression_attribute_values(":tl", s("TL#"))
+            .scan_index_forward(false)
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(|e| unavailable("reading the timeline", e))?;
+        let mut entries = out
+            .items()
+            .iter()
+            .map(|item| {
+                serde_dynamo::from_item::<_, TimelineItem>(item.clone())
+                    .map(|i| i.entry)
+                    .map_err(|e| corrupt("timeline item", e))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        entries.reverse();
+        Ok(entries)
+    }
+
+    async fn mark_published(&self, event: &IncidentEvent) -> Result<(), StoreError> {
+        self.mark_event_published(&event.incident.id, &event.event_id).await
+    }
+}

@@ -1,0 +1,260 @@
+//! Providers: the cached lookup the webhooks use, and the administration the CLI and API use.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use im_core::provider::{self, Platform, Provider, ProviderConfig, ProviderStatus};
+use im_core::StoreError;
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+
+use crate::clients::AwsClients;
+use crate::dynamo::DynamoStore;
+use crate::error::AwsError;
+use crate::secrets::{ProviderSecrets, SecretCache};
+
+/// A provider with its secrets, ready to verify a request.
+#[derive(Clone, Debug)]
+pub struct ResolvedProvider {
+    pub provider: Arc<Provider>,
+    pub secrets: Arc<ProviderSecrets>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("provider `{0}` not found")]
+    NotFound(String),
+    #[error("provider `{0}` already exists (use `im chatops update`)")]
+    Exists(String),
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Unknown names are remembered for a shorter time than known ones.
+const NEGATIVE_TTL: Duration = Duration::from_secs(5);
+
+pub struct ProviderDirectory {
+    store: DynamoStore,
+    secrets: SecretCache,
+    ttl: Duration,
+    prefix: String,
+    cache: Mutex<HashMap<String, (Instant, Option<Arc<Provider>>)>>,
+}
+
+impl ProviderDirectory {
+    pub fn new(clients: Arc<AwsClients>) -> Self {
+        let ttl = clients.config().providers_ttl;
+        let prefix = clients.config().secrets_prefix.clone();
+        Self {
+            store: DynamoStore::new(clients.clone()),
+            secrets: SecretCache::new(clients),
+            ttl,
+            prefix,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn store(&self) -> &DynamoStore {
+        &self.store
+    }
+
+    pub fn secrets(&self) -> &SecretCache {
+        &self.secrets
+    }
+
+    /// The provider record, cached for the TTL (and unknown names for a few seconds).
+    pub async fn provider(&self, name: &str) -> Result<Option<Arc<Provider>>, StoreError> {
+        {
+            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((at, value)) = cache.get(name) {
+                let ttl = if value.is_some() { self.ttl } else { NEGATIVE_TTL };
+                if at.elapsed() < ttl {
+                    return Ok(value.clone());
+                }
+            }
+        }
+        if provider::validate_name(name).is_err() {
+            return Ok(None);
+        }
+        let value = self.store.get_provider(name).await?.map(Arc::new);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), (Instant::now(), value.clone()));
+        Ok(value)
+    }
+
+    /// The provider and its secrets.
+    pub async fn resolve(&self, name: &str) -> Result<Option<ResolvedProvider>, AwsError> {
+        let Some(provider) = self
+            .provider(name)
+            .await
+            .map_err(|e| AwsError::Malformed(e.to_string()))?
+        else {
+            return Ok(None);
+        };
+        let secrets = self.secrets.get(&provider.secret_name).await?;
+        Ok(Some(ResolvedProvider { provider, secrets }))
+    }
+
+    /// Re-reads a provider's secrets after a verification failure, in case they were rotated.
+    pub async fn refreshed_secrets(&self, provider: &Provider) -> Result<Option<Arc<ProviderSecrets>>, AwsError> {
+        self.secrets.refresh(&provider.secret_name).await
+    }
+
+    pub fn secret_name(&self, provider: &str) -> String {
+        format!("{}chatops/{provider}", self.prefix)
+    }
+
+    fn forget(&self, name: &str) {
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
+    }
+
+    // ---- administration (CLI, REST API) ----
+
+    pub async fn list(&self) -> Result<Vec<Provider>, StoreError> {
+        self.store.list_providers().await
+    }
+
+    /// Adds a provider. Secret keys in `config` (bot_token, signing_secret …) go to Secrets
+    /// Manager; the rest is checked and stored on the record.
+    pub async fn add(&self, name: &str, platform: &str, config: Value) -> Result<Provider, AdminError> {
+        provider::validate_name(name).map_err(AdminError::Invalid)?;
+        let platform = Platform::parse(platform).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let (map, secrets) = ProviderConfig::split(config).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let parsed = ProviderConfig::from_map(map).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        check_required(&platform, &secrets)?;
+        if self.store.get_provider(name).await?.is_some() {
+            return Err(AdminError::Exists(name.into()));
+        }
+        let now = OffsetDateTime::now_utc();
+        let record = Provider {
+            name: name.into(),
+            platform,
+            status: ProviderStatus::Active,
+            config: parsed,
+            secret_name: self.secret_name(name),
+            created_at: now,
+            updated_at: now,
+        };
+        self.secrets.write(&record.secret_name, &secrets).await?;
+        match self.store.put_provider(&record, true).await {
+            Ok(()) => {}
+            Err(AwsError::ProviderExists(n)) => return Err(AdminError::Exists(n)),
+            Err(e) => return Err(e.into()),
+        }
+        self.forget(name);
+        Ok(record)
+    }
+
+    /// Merges `patch` into the provider's configuration (JSON merge patch: objects merge,
+    /// `null` removes a key); secret keys in the patch update the secret.
+    pub async fn update(
+        &self,
+        name: &str,
+        patch: Option<Value>,
+        status: Option<ProviderStatus>,
+    ) -> Result<Provider, AdminError> {
+        let mut record = self
+            .store
+            .get_provider(name)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(name.into()))?;
+        if let Some(patch) = patch {
+            let (patch_map, secret_patch) =
+                ProviderConfig::split(patch).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let mut current = match serde_json::to_value(&record.config) {
+                Ok(Value::Object(map)) => map,
+                _ => Map::new(),
+            };
+            merge(&mut current, patch_map);
+            record.config = ProviderConfig::from_map(current).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            if !secret_patch.is_empty() {
+                let mut secrets = self.secrets.read_raw(&record.secret_name).await?.unwrap_or_default();
+                secrets.extend(secret_patch);
+                check_required(&record.platform, &secrets)?;
+                self.secrets.write(&record.secret_name, &secrets).await?;
+            }
+        }
+        if let Some(status) = status {
+            record.status = status;
+        }
+        record.updated_at = OffsetDateTime::now_utc();
+        self.store.put_provider(&record, false).await?;
+        self.forget(name);
+        Ok(record)
+    }
+
+    pub async fn remove(&self, name: &str) -> Result<Provider, AdminError> {
+        let removed = self
+            .store
+            .delete_provider(name)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(name.into()))?;
+        self.secrets.delete(&removed.secret_name).await?;
+        self.forget(name);
+        Ok(removed)
+    }
+}
+
+fn check_required(platform: &Platform, secrets: &BTreeMap<String, String>) -> Result<(), AdminError> {
+    let missing: Vec<&str> = platform
+        .required_secrets()
+        .iter()
+        .copied()
+        .filter(|k| secrets.get(*k).is_none_or(|v| v.trim().is_empty()))
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "a {platform} provider needs {} in its configuration",
+            missing.join(", ")
+        )))
+    }
+}
+
+/// RFC 7386 JSON merge patch on objects.
+fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
+    for (key, value) in patch {
+        match value {
+            Value::Null => {
+                target.remove(&key);
+            }
+            Value::Object(inner) => match target.get_mut(&key) {
+                Some(Value::Object(existing)) => merge(existing, inner),
+                _ => {
+                    let mut fresh = Map::new();
+                    merge(&mut fresh, inner);
+                    target.insert(key, Value::Object(fresh));
+                }
+            },
+            other => {
+                target.insert(key, other);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_merges_objects_and_removes_nulls() {
+        let Value::Object(mut target) = json!({"a": {"x": 1, "y": 2}, "b": 1, "c": 3}) else {
+            unreachable!()
+        };
+        let Value::Object(patch) = json!({"a": {"y": null, "z": 3}, "b": null, "d": {"e": 1}}) else {
+            unreachable!()
+        };
+        merge(&mut target, patch);
+        assert_eq!(Value::Object(target), json!({"a": {"x": 1, "z": 3}, "c": 3, "d": {"e": 1}}));
+    }
+}
