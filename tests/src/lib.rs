@@ -107,3 +107,14 @@ impl TestStack {
         let _ = provision::teardown(&self.clients, &self.provisioned).await;
     }
 }
+
+/// Signing secret and time of the signed fixtures in `events/slack/` (see `events/generate.py`).
+pub const FIXTURE_SECRET: &str = "fixture-signing-secret-8f742231b10e";
+pub const FIXTURE_TIME: i64 = 1_764_237_600;
+
+/// An API Gateway HTTP API v2 event from `events/`, converted by lambda_http exactly as in Lambda.
+pub fn lambda_event(relative: &str) -> lambda_http::Request {
+    let path = repo_root().join("events").join(relative);
+    let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    lambda_http::request::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

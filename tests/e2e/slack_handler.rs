@@ -1,0 +1,208 @@
+//! The Slack webhook handler, fed the signed API Gateway events in `events/slack/` through
+//! lambda_http's own event conversion, against the emulator.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use http_body_util::BodyExt;
+use im_core::memory::FixedClock;
+use im_core::ports::IncidentStore;
+use im_core::{Clock, IncidentId, Severity};
+use im_tests::{FIXTURE_SECRET, FIXTURE_TIME, TestStack, lambda_event};
+use serde_json::{Value, json};
+use slack_webhook::SlackApp;
+use tower::ServiceExt;
+
+struct Harness {
+    stack: TestStack,
+    router: axum::Router,
+}
+
+async fn harness_with_secret(secret: &str) -> Harness {
+    let mut stack = TestStack::new().await;
+    stack.config.secrets_min_refresh = std::time::Duration::ZERO;
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    stack
+        .directory()
+        .add(
+            "demo",
+            "slack",
+            json!({"signing_secret": secret, "bot_token": "xoxb-test", "default_channel": "C2147483705"}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
+    let app = SlackApp::new(stack.clients.clone(), clock);
+    Harness { router: slack_webhook::router(Arc::new(app)), stack }
+}
+
+async fn harness() -> Harness {
+    harness_with_secret(FIXTURE_SECRET).await
+}
+
+impl Harness {
+    async fn send(&self, fixture: &str) -> (u16, String, Value) {
+        let request = lambda_event(&format!("slack/{fixture}.json")).map(Body::new);
+        let response = self.router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        let json = if content_type.starts_with("application/json") {
+            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+        } else {
+            Value::Null
+        };
+        (status, text, json)
+    }
+
+    async fn incident_count(&self) -> usize {
+        self.stack.store().list_active(100).await.unwrap_or_else(|e| panic!("{e}")).len()
+    }
+}
+
+#[tokio::test]
+async fn signed_slash_command_declares_and_stores_an_incident() {
+    let h = harness().await;
+    let (status, _, body) = h.send("slash-declare").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["response_type"], "in_channel");
+    assert!(body["text"].as_str().unwrap_or("").contains("INC-2025-001 Payment processing down"), "{body}");
+    assert!(body["blocks"].as_array().is_some_and(|b| !b.is_empty()));
+
+    let id = IncidentId::parse("INC-2025-001").unwrap_or_else(|e| panic!("{e}"));
+    let stored = h.stack.store().get(&id).await.ok().flatten().unwrap_or_else(|| panic!("incident stored"));
+    assert_eq!(stored.title, "Payment processing down");
+    assert_eq!(stored.severity, Severity::Sev2);
+    assert_eq!(stored.service.as_deref(), Some("checkout"));
+    assert_eq!(stored.declared_by.id, "U024BE7LH");
+    assert_eq!(stored.origin.channel.as_deref(), Some("C2147483705"));
+    let timeline = h.stack.store().timeline(&id, 10).await.unwrap_or_default();
+    let entry = serde_json::to_value(&timeline[0]).unwrap_or_default();
+    assert_eq!(entry["event_type"], "chatops.declare");
+    assert_eq!(entry["actor"], "chatops:U024BE7LH");
+    assert_eq!(entry["source"], "slack:demo");
+    assert_eq!(entry["timestamp"], "2025-11-27T10:00:00Z");
+    assert_eq!(entry["data"]["command"], "/im declare --sev SEV-2 --service checkout \"Payment processing down\"");
+    let events = h.stack.drain_events().await;
+    assert_eq!(events.len(), 1, "the change was published");
+
+    // The same request again (same trigger_id) is not applied twice.
+    let (status, _, again) = h.send("slash-declare").await;
+    assert_eq!(status, 200);
+    assert_eq!(again["response_type"], "ephemeral");
+    assert!(again["text"].as_str().unwrap_or("").contains("already received"), "{again}");
+    assert_eq!(h.incident_count().await, 1);
+
+    let (status, _, ack) = h.send("slash-ack").await;
+    assert_eq!(status, 200);
+    assert_eq!(ack["response_type"], "in_channel");
+    assert!(ack["text"].as_str().unwrap_or("").contains("Acknowledged"), "{ack}");
+    h.stack.teardown().await;
+}
+
+#[tokio::test]
+async fn plain_bodies_and_read_only_commands() {
+    let h = harness().await;
+    let (status, _, body) = h.send("slash-declare-plain-body").await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["text"].as_str().unwrap_or("").contains("Database connection timeout"));
+
+    let (status, _, help) = h.send("slash-help").await;
+    assert_eq!(status, 200);
+    assert_eq!(help["response_type"], "ephemeral");
+    let help_text = help.to_string();
+    for verb in ["declare", "ack", "resolve", "close", "status", "list", "escalate", "assign", "update", "timeline"] {
+        assert!(help_text.contains(&format!("/im {verb}")), "help mentions {verb}");
+    }
+    let (status, _, list) = h.send("slash-list").await;
+    assert_eq!(status, 200);
+    assert_eq!(list["response_type"], "ephemeral");
+    assert!(list["text"].as_str().unwrap_or("").contains("1 open incident"), "{list}");
+    assert_eq!(h.incident_count().await, 1, "reads store nothing");
+    h.stack.teardown().await;
+}
+
+#[tokio::test]
+async fn rejected_requests_change_nothing() {
+    let h = harness().await;
+    for (fixture, want_status, want_empty_body) in [
+        ("slash-bad-signature", 401, true),
+        ("slash-stale-timestamp", 401, true),
+        ("slash-missing-headers", 401, true),
+        ("slash-unknown-instance", 404, false),
+        ("slash-not-form", 400, false),
+        ("slash-too-large", 413, false),
+    ] {
+        let (status, text, body) = h.send(fixture).await;
+        assert_eq!(status, want_status, "{fixture}: {text}");
+        if want_empty_body {
+            assert!(text.is_empty(), "{fixture}: a 401 says nothing");
+        } else {
+            let message = body["error"].as_str().unwrap_or("");
+            assert!(!message.is_empty(), "{fixture}: a clear message, got {text}");
+        }
+    }
+    let (_, _, not_form) = h.send("slash-not-form").await;
+    assert!(not_form["error"].as_str().unwrap_or("").contains("form-encoded"), "{not_form}");
+    let (_, _, too_large) = h.send("slash-too-large").await;
+    assert!(too_large["error"].as_str().unwrap_or("").contains("64 KiB"));
+    let (_, _, unknown) = h.send("slash-unknown-instance").await;
+    assert!(unknown["error"].as_str().unwrap_or("").contains("nobody"));
+
+    assert_eq!(h.incident_count().await, 0);
+    assert!(h.stack.drain_events().await.is_empty());
+    h.stack.teardown().await;
+}
+
+#[tokio::test]
+async fn wrong_commands_get_an_ephemeral_usage_reply() {
+    let h = harness().await;
+    let (status, _, unknown) = h.send("slash-unknown-command").await;
+    assert_eq!(status, 200);
+    assert_eq!(unknown["response_type"], "ephemeral");
+    assert!(unknown["text"].as_str().unwrap_or("").contains("`frobnicate` is not a command"), "{unknown}");
+    let (status, _, usage) = h.send("slash-bad-usage").await;
+    assert_eq!(status, 200);
+    assert_eq!(usage["response_type"], "ephemeral");
+    let text = usage["text"].as_str().unwrap_or("");
+    assert!(text.contains("`SEV-9` is not a severity"), "{text}");
+    assert!(text.contains("Usage: /im escalate INCIDENT-ID SEV-1..4"), "{text}");
+    let (_, _, ack_missing) = h.send("slash-ack").await;
+    assert!(ack_missing["text"].as_str().unwrap_or("").contains("INC-2025-001 was not found"), "{ack_missing}");
+    assert_eq!(h.incident_count().await, 0);
+    h.stack.teardown().await;
+}
+
+#[tokio::test]
+async fn events_api_url_verification_and_unhandled_events() {
+    let h = harness().await;
+    let (status, _, body) = h.send("url-verification").await;
+    assert_eq!(status, 200);
+    assert_eq!(body["challenge"], "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+    let (status, _, _) = h.send("event-unhandled").await;
+    assert_eq!(status, 200, "an event we do not handle is acknowledged, not retried");
+    h.stack.teardown().await;
+}
+
+#[tokio::test]
+async fn a_rotated_signing_secret_is_picked_up_without_a_restart() {
+    let h = harness_with_secret("the-old-secret").await;
+    let (status, _, _) = h.send("slash-help").await;
+    assert_eq!(status, 401, "signed with the new secret, which is not stored yet");
+    // Rotate through a separate admin (as the CLI would): the running app's cache is stale.
+    h.stack
+        .directory()
+        .update("demo", Some(json!({"signing_secret": FIXTURE_SECRET})), None)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (status, _, body) = h.send("slash-help").await;
+    assert_eq!(status, 200, "{body}");
+    h.stack.teardown().await;
+}
