@@ -1,1 +1,394 @@
+//! The `im` command: provider administration, the local server and local-stack helpers.
 
+pub mod cli;
+pub mod serve;
+pub mod signed;
+pub mod test_commands;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use im_aws::providers::AdminError;
+use im_aws::{AwsClients, Config, ProviderDirectory, provision};
+use im_core::provider::{Platform, Provider, ProviderStatus};
+use serde_json::{Value, json};
+
+use crate::cli::{Chatops, Cli, Local, Target, Top};
+use crate::signed::SlashTarget;
+
+/// A failure to show the user (one line, no backtrace), with the exit code to use.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl<E: std::fmt::Display> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+pub type Outcome = Result<ExitCode, Failure>;
+
+/// An HTTP client for talking to our own endpoints (rustls with ring, like the AWS SDK).
+pub fn http_client() -> Result<reqwest::Client, Failure> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(15))
+        .build()
+        .map_err(|e| Failure(format!("building the HTTP client: {e}")))
+}
+
+/// Configuration from `--env-file` (if given), then the environment.
+pub fn config(env_file: Option<&std::path::Path>) -> Result<Config, Failure> {
+    Ok(match env_file {
+        Some(path) => Config::from_env_file(path)?,
+        None => Config::from_env()?,
+    })
+}
+
+pub async fn run(cli: Cli) -> Outcome {
+    let env_file = cli.env_file.as_deref();
+    match cli.command {
+        Top::Serve(args) => serve::serve(config(env_file)?, &args.addr).await,
+        Top::Local(Local::Bootstrap {
+            template,
+            stack,
+            env_file,
+        }) => bootstrap(&template, &stack, env_file.as_deref()).await,
+        Top::Chatops(command) => chatops(config(env_file)?, command).await,
+    }
+}
+
+async fn bootstrap(
+    template: &std::path::Path,
+    stack: &str,
+    env_file: Option<&std::path::Path>,
+) -> Outcome {
+    let yaml = std::fs::read_to_string(template)
+        .map_err(|e| Failure(format!("reading {}: {e}", template.display())))?;
+    let spec = provision::parse_template(&yaml, stack)?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
+        Failure("AWS_ENDPOINT_URL is not set: bootstrap only creates local resources".into())
+    })?;
+    let config = Config::local(&endpoint, "unused", None);
+    let created = provision::provision(&AwsClients::new(config), &spec).await?;
+    let table = created
+        .tables
+        .get("IncidentsTable")
+        .ok_or_else(|| Failure("template.yaml declares no IncidentsTable".into()))?;
+    let events = created
+        .queue_urls
+        .get("IncidentEventsQueue")
+        .ok_or_else(|| Failure("template.yaml declares no IncidentEventsQueue".into()))?;
+    let mut env = format!(
+        "AWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nTABLE_NAME={table}\nINCIDENT_EVENTS_QUEUE_URL={events}\nSECRETS_PREFIX={stack}/\n"
+    );
+    for (logical, url) in &created.queue_urls {
+        env.push_str(&format!("# {logical}: {url}\n"));
+    }
+    match env_file {
+        Some(path) => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, &env)?;
+            println!(
+                "Created {} table(s) and {} queue(s) for stack `{stack}`; environment in {}",
+                created.tables.len(),
+                created.queue_urls.len(),
+                path.display()
+            );
+        }
+        None => print!("{env}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_json(text: &str) -> Result<Value, Failure> {
+    serde_json::from_str(text).map_err(|e| Failure(format!("--config is not valid JSON: {e}")))
+}
+
+fn prompt(label: &str, secret: bool) -> Result<String, Failure> {
+    let mut out = std::io::stderr();
+    write!(
+        out,
+        "{label}{}: ",
+        if secret { " (input is shown)" } else { "" }
+    )?;
+    out.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_string())
+}
+
+/// Interactive configuration for `im chatops add` without `--config`.
+fn ask_config(platform: &Platform) -> Result<Value, Failure> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure(
+            "no --config given and no terminal to ask on; pass --config '{…}'".into(),
+        ));
+    }
+    let mut config = serde_json::Map::new();
+    let ask = |config: &mut serde_json::Map<String, Value>,
+               key: &str,
+               label: &str,
+               secret: bool|
+     -> Result<(), Failure> {
+        let value = prompt(label, secret)?;
+        if !value.is_empty() {
+            config.insert(key.into(), json!(value));
+        }
+        Ok(())
+    };
+    match platform {
+        Platform::Slack => {
+            ask(&mut config, "bot_token", "Bot token (xoxb-…)", true)?;
+            ask(&mut config, "signing_secret", "Signing secret", true)?;
+        }
+        Platform::Teams => ask(&mut config, "app_password", "App password", true)?,
+        Platform::Discord => {
+            ask(&mut config, "bot_token", "Bot token", true)?;
+            ask(
+                &mut config,
+                "public_key",
+                "Application public key (hex)",
+                false,
+            )?;
+        }
+        Platform::Mattermost => {
+            ask(&mut config, "bot_token", "Bot access token", true)?;
+            ask(&mut config, "command_token", "Slash command token", true)?;
+        }
+    }
+    ask(&mut config, "default_channel", "Default channel ID", false)?;
+    let slash = prompt("Enable slash commands? [Y/n]", false)?;
+    config.insert(
+        "enable_slash_commands".into(),
+        json!(!slash.eq_ignore_ascii_case("n")),
+    );
+    let notify = prompt("Enable notifications? [Y/n]", false)?;
+    config.insert(
+        "enable_notifications".into(),
+        json!(!notify.eq_ignore_ascii_case("n")),
+    );
+    Ok(Value::Object(config))
+}
+
+fn admin_error(e: AdminError) -> Failure {
+    Failure(e.to_string())
+}
+
+fn print_providers(providers: &[Provider]) {
+    let rows: Vec<[String; 4]> = providers
+        .iter()
+        .map(|p| {
+            [
+                p.name.clone(),
+                p.platform.to_string(),
+                p.status.as_str().to_string(),
+                p.config.channel_count().to_string(),
+            ]
+        })
+        .collect();
+    let header = ["Provider", "Platform", "Status", "Channels"].map(String::from);
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .enumerate()
+            .map(|(i, (cell, w))| {
+                if i == 3 {
+                    cell.clone()
+                } else {
+                    format!("{cell:<w$}")
+                }
+            })
+            .collect();
+        println!("{}", line.join("  ").trim_end());
+    }
+}
+
+async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashTarget, Failure> {
+    let provider = directory
+        .store()
+        .get_provider(&target.provider)
+        .await?
+        .ok_or_else(|| {
+            Failure(format!(
+                "provider `{}` not found (see `im chatops list`)",
+                target.provider
+            ))
+        })?;
+    if provider.platform != Platform::Slack {
+        return Err(Failure(format!(
+            "provider `{}` is a {} provider; signed test commands are implemented for Slack",
+            provider.name, provider.platform
+        )));
+    }
+    let secrets = directory
+        .secrets()
+        .read_raw(&provider.secret_name)
+        .await?
+        .unwrap_or_default();
+    let signing_secret = secrets.get("signing_secret").cloned().ok_or_else(|| {
+        Failure(format!(
+            "provider `{}` has no signing_secret",
+            provider.name
+        ))
+    })?;
+    let base = target
+        .url
+        .clone()
+        .unwrap_or_else(|| "http://127.0.0.1:3000".into());
+    let url = if base.contains("/chatops/") {
+        base
+    } else {
+        signed::endpoint(&base, &provider.name)
+    };
+    Ok(SlashTarget {
+        url,
+        signing_secret,
+        user: target.user.clone(),
+        channel: target.channel.clone(),
+    })
+}
+
+async fn chatops(config: Config, command: Chatops) -> Outcome {
+    let directory = ProviderDirectory::new(Arc::new(AwsClients::new(config)));
+    match command {
+        Chatops::Add {
+            platform,
+            name,
+            config,
+        } => {
+            let parsed = Platform::parse(&platform)?;
+            let config = match config {
+                Some(text) => parse_json(&text)?,
+                None => ask_config(&parsed)?,
+            };
+            let added = directory
+                .add(&name, &platform, config)
+                .await
+                .map_err(admin_error)?;
+            println!(
+                "✓ Added {} provider `{}` (secrets in {})",
+                added.platform, added.name, added.secret_name
+            );
+            if added.platform == Platform::Slack {
+                println!(
+                    "  Request URL: https://<your-api>/chatops/slack/{}",
+                    added.name
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::List { json } => {
+            let providers = directory.list().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&providers)?);
+            } else if providers.is_empty() {
+                println!(
+                    "No providers yet. Add one with `im chatops add slack <name> --config '{{…}}'`."
+                );
+            } else {
+                print_providers(&providers);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::Update {
+            name,
+            config,
+            enable,
+            disable,
+        } => {
+            let patch = config.as_deref().map(parse_json).transpose()?;
+            let status = match (enable, disable) {
+                (true, _) => Some(ProviderStatus::Active),
+                (_, true) => Some(ProviderStatus::Inactive),
+                _ => None,
+            };
+            if patch.is_none() && status.is_none() {
+                return Err(Failure(
+                    "nothing to update: pass --config, --enable or --disable".into(),
+                ));
+            }
+            let updated = directory
+                .update(&name, patch, status)
+                .await
+                .map_err(admin_error)?;
+            println!("✓ Updated `{}` ({})", updated.name, updated.status.as_str());
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::Remove { name } => {
+            let removed = directory.remove(&name).await.map_err(admin_error)?;
+            println!("✓ Removed `{}` and its secret", removed.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::Config { provider } => {
+            let record = directory
+                .store()
+                .get_provider(&provider)
+                .await?
+                .ok_or_else(|| Failure(format!("provider `{provider}` not found")))?;
+            let secrets = directory
+                .secrets()
+                .read_raw(&record.secret_name)
+                .await?
+                .unwrap_or_default();
+            let shown = json!({
+                "name": record.name,
+                "platform": record.platform,
+                "status": record.status,
+                "config": record.config,
+                "secret": record.secret_name,
+                "secret_keys": secrets.keys().collect::<Vec<_>>(),
+            });
+            println!("{}", serde_json::to_string_pretty(&shown)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::Slash { target: t, text } => {
+            let target = target(&directory, &t).await?;
+            let response = signed::send(&http_client()?, &target, &text.join(" "))
+                .await
+                .map_err(Failure)?;
+            if response.status != 200 {
+                return Err(Failure(format!(
+                    "HTTP {} {}",
+                    response.status, response.body
+                )));
+            }
+            println!("[{}] {}", response.response_type(), response.text());
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::TestCommands { target: t, all } => {
+            let target = target(&directory, &t).await?;
+            let full = all || signed::is_local(&target.url);
+            println!(
+                "Testing {} ({})",
+                target.url,
+                if full {
+                    "full lifecycle"
+                } else {
+                    "read-only + one [TEST] incident; --all for everything"
+                }
+            );
+            let checks = test_commands::run(&http_client()?, &target, full).await;
+            for check in &checks {
+                println!("{}", check.line());
+            }
+            let failed = checks.iter().filter(|c| !c.ok).count();
+            println!("{} passed, {failed} failed", checks.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+    }
+}

@@ -1,5 +1,5 @@
 //! End-to-end tests over the local AWS emulator (`make test` starts it).
 
-mod stack;
 mod slack_handler;
+mod stack;
 mod storage;

@@ -31,10 +31,14 @@ async fn harness_with_secret(secret: &str) -> Harness {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
+    let at =
+        time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
     let app = SlackApp::new(stack.clients.clone(), clock);
-    Harness { router: slack_webhook::router(Arc::new(app)), stack }
+    Harness {
+        router: slack_webhook::router(Arc::new(app)),
+        stack,
+    }
 }
 
 async fn harness() -> Harness {
@@ -44,7 +48,12 @@ async fn harness() -> Harness {
 impl Harness {
     async fn send(&self, fixture: &str) -> (u16, String, Value) {
         let request = lambda_event(&format!("slack/{fixture}.json")).map(Body::new);
-        let response = self.router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .unwrap_or_else(|e| match e {});
         let status = response.status().as_u16();
         let content_type = response
             .headers()
@@ -52,7 +61,12 @@ impl Harness {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("")
             .to_string();
-        let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
         let text = String::from_utf8_lossy(&bytes).to_string();
         let json = if content_type.starts_with("application/json") {
             serde_json::from_slice(&bytes).unwrap_or(Value::Null)
@@ -63,7 +77,12 @@ impl Harness {
     }
 
     async fn incident_count(&self) -> usize {
-        self.stack.store().list_active(100).await.unwrap_or_else(|e| panic!("{e}")).len()
+        self.stack
+            .store()
+            .list_active(100)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .len()
     }
 }
 
@@ -73,11 +92,24 @@ async fn signed_slash_command_declares_and_stores_an_incident() {
     let (status, _, body) = h.send("slash-declare").await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["response_type"], "in_channel");
-    assert!(body["text"].as_str().unwrap_or("").contains("INC-2025-001 Payment processing down"), "{body}");
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("INC-2025-001 Payment processing down"),
+        "{body}"
+    );
     assert!(body["blocks"].as_array().is_some_and(|b| !b.is_empty()));
 
     let id = IncidentId::parse("INC-2025-001").unwrap_or_else(|e| panic!("{e}"));
-    let stored = h.stack.store().get(&id).await.ok().flatten().unwrap_or_else(|| panic!("incident stored"));
+    let stored = h
+        .stack
+        .store()
+        .get(&id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("incident stored"));
     assert_eq!(stored.title, "Payment processing down");
     assert_eq!(stored.severity, Severity::Sev2);
     assert_eq!(stored.service.as_deref(), Some("checkout"));
@@ -89,7 +121,10 @@ async fn signed_slash_command_declares_and_stores_an_incident() {
     assert_eq!(entry["actor"], "chatops:U024BE7LH");
     assert_eq!(entry["source"], "slack:demo");
     assert_eq!(entry["timestamp"], "2025-11-27T10:00:00Z");
-    assert_eq!(entry["data"]["command"], "/im declare --sev SEV-2 --service checkout \"Payment processing down\"");
+    assert_eq!(
+        entry["data"]["command"],
+        "/im declare --sev SEV-2 --service checkout \"Payment processing down\""
+    );
     let events = h.stack.drain_events().await;
     assert_eq!(events.len(), 1, "the change was published");
 
@@ -97,13 +132,22 @@ async fn signed_slash_command_declares_and_stores_an_incident() {
     let (status, _, again) = h.send("slash-declare").await;
     assert_eq!(status, 200);
     assert_eq!(again["response_type"], "ephemeral");
-    assert!(again["text"].as_str().unwrap_or("").contains("already received"), "{again}");
+    assert!(
+        again["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("already received"),
+        "{again}"
+    );
     assert_eq!(h.incident_count().await, 1);
 
     let (status, _, ack) = h.send("slash-ack").await;
     assert_eq!(status, 200);
     assert_eq!(ack["response_type"], "in_channel");
-    assert!(ack["text"].as_str().unwrap_or("").contains("Acknowledged"), "{ack}");
+    assert!(
+        ack["text"].as_str().unwrap_or("").contains("Acknowledged"),
+        "{ack}"
+    );
     h.stack.teardown().await;
 }
 
@@ -112,19 +156,36 @@ async fn plain_bodies_and_read_only_commands() {
     let h = harness().await;
     let (status, _, body) = h.send("slash-declare-plain-body").await;
     assert_eq!(status, 200, "{body}");
-    assert!(body["text"].as_str().unwrap_or("").contains("Database connection timeout"));
+    assert!(
+        body["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Database connection timeout")
+    );
 
     let (status, _, help) = h.send("slash-help").await;
     assert_eq!(status, 200);
     assert_eq!(help["response_type"], "ephemeral");
     let help_text = help.to_string();
-    for verb in ["declare", "ack", "resolve", "close", "status", "list", "escalate", "assign", "update", "timeline"] {
-        assert!(help_text.contains(&format!("/im {verb}")), "help mentions {verb}");
+    for verb in [
+        "declare", "ack", "resolve", "close", "status", "list", "escalate", "assign", "update",
+        "timeline",
+    ] {
+        assert!(
+            help_text.contains(&format!("/im {verb}")),
+            "help mentions {verb}"
+        );
     }
     let (status, _, list) = h.send("slash-list").await;
     assert_eq!(status, 200);
     assert_eq!(list["response_type"], "ephemeral");
-    assert!(list["text"].as_str().unwrap_or("").contains("1 open incident"), "{list}");
+    assert!(
+        list["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("1 open incident"),
+        "{list}"
+    );
     assert_eq!(h.incident_count().await, 1, "reads store nothing");
     h.stack.teardown().await;
 }
@@ -146,11 +207,20 @@ async fn rejected_requests_change_nothing() {
             assert!(text.is_empty(), "{fixture}: a 401 says nothing");
         } else {
             let message = body["error"].as_str().unwrap_or("");
-            assert!(!message.is_empty(), "{fixture}: a clear message, got {text}");
+            assert!(
+                !message.is_empty(),
+                "{fixture}: a clear message, got {text}"
+            );
         }
     }
     let (_, _, not_form) = h.send("slash-not-form").await;
-    assert!(not_form["error"].as_str().unwrap_or("").contains("form-encoded"), "{not_form}");
+    assert!(
+        not_form["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("form-encoded"),
+        "{not_form}"
+    );
     let (_, _, too_large) = h.send("slash-too-large").await;
     assert!(too_large["error"].as_str().unwrap_or("").contains("64 KiB"));
     let (_, _, unknown) = h.send("slash-unknown-instance").await;
@@ -167,15 +237,30 @@ async fn wrong_commands_get_an_ephemeral_usage_reply() {
     let (status, _, unknown) = h.send("slash-unknown-command").await;
     assert_eq!(status, 200);
     assert_eq!(unknown["response_type"], "ephemeral");
-    assert!(unknown["text"].as_str().unwrap_or("").contains("`frobnicate` is not a command"), "{unknown}");
+    assert!(
+        unknown["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("`frobnicate` is not a command"),
+        "{unknown}"
+    );
     let (status, _, usage) = h.send("slash-bad-usage").await;
     assert_eq!(status, 200);
     assert_eq!(usage["response_type"], "ephemeral");
     let text = usage["text"].as_str().unwrap_or("");
     assert!(text.contains("`SEV-9` is not a severity"), "{text}");
-    assert!(text.contains("Usage: /im escalate INCIDENT-ID SEV-1..4"), "{text}");
+    assert!(
+        text.contains("Usage: /im escalate INCIDENT-ID SEV-1..4"),
+        "{text}"
+    );
     let (_, _, ack_missing) = h.send("slash-ack").await;
-    assert!(ack_missing["text"].as_str().unwrap_or("").contains("INC-2025-001 was not found"), "{ack_missing}");
+    assert!(
+        ack_missing["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("INC-2025-001 was not found"),
+        "{ack_missing}"
+    );
     assert_eq!(h.incident_count().await, 0);
     h.stack.teardown().await;
 }
@@ -185,9 +270,15 @@ async fn events_api_url_verification_and_unhandled_events() {
     let h = harness().await;
     let (status, _, body) = h.send("url-verification").await;
     assert_eq!(status, 200);
-    assert_eq!(body["challenge"], "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P");
+    assert_eq!(
+        body["challenge"],
+        "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
+    );
     let (status, _, _) = h.send("event-unhandled").await;
-    assert_eq!(status, 200, "an event we do not handle is acknowledged, not retried");
+    assert_eq!(
+        status, 200,
+        "an event we do not handle is acknowledged, not retried"
+    );
     h.stack.teardown().await;
 }
 
@@ -195,11 +286,18 @@ async fn events_api_url_verification_and_unhandled_events() {
 async fn a_rotated_signing_secret_is_picked_up_without_a_restart() {
     let h = harness_with_secret("the-old-secret").await;
     let (status, _, _) = h.send("slash-help").await;
-    assert_eq!(status, 401, "signed with the new secret, which is not stored yet");
+    assert_eq!(
+        status, 401,
+        "signed with the new secret, which is not stored yet"
+    );
     // Rotate through a separate admin (as the CLI would): the running app's cache is stale.
     h.stack
         .directory()
-        .update("demo", Some(json!({"signing_secret": FIXTURE_SECRET})), None)
+        .update(
+            "demo",
+            Some(json!({"signing_secret": FIXTURE_SECRET})),
+            None,
+        )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (status, _, body) = h.send("slash-help").await;

@@ -3,17 +3,21 @@
 use std::sync::Arc;
 
 use im_aws::{DynamoStore, SqsPublisher};
-use im_core::{
-    AccessPolicy, Actor, IncidentService, Interface, Invocation, Reply, Settings, Severity, Status, SystemClock,
-    UserRef,
-};
 use im_core::ports::IncidentStore;
+use im_core::{
+    AccessPolicy, Actor, IncidentService, Interface, Invocation, Reply, Settings, Severity, Status,
+    SystemClock, UserRef,
+};
 use im_tests::TestStack;
 
 type Service = IncidentService<DynamoStore, SqsPublisher, SystemClock>;
 
 fn service(stack: &TestStack) -> Arc<Service> {
-    Arc::new(IncidentService::new(stack.store(), SqsPublisher::new(stack.clients.clone()), SystemClock))
+    Arc::new(IncidentService::new(
+        stack.store(),
+        SqsPublisher::new(stack.clients.clone()),
+        SystemClock,
+    ))
 }
 
 fn invocation(user: &str, line: &str) -> Invocation {
@@ -33,9 +37,14 @@ fn invocation(user: &str, line: &str) -> Invocation {
 
 async fn run(svc: &Service, user: &str, line: &str) -> Reply {
     let policy = AccessPolicy::default();
-    let settings = Settings { policy: &policy, default_severity: Severity::Sev3 };
+    let settings = Settings {
+        policy: &policy,
+        default_severity: Severity::Sev3,
+    };
     let command = im_core::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let outcome = svc.execute(&invocation(user, line), &settings, command).await;
+    let outcome = svc
+        .execute(&invocation(user, line), &settings, command)
+        .await;
     assert!(outcome.failure.is_none(), "{line}: {:?}", outcome.failure);
     outcome.reply
 }
@@ -68,17 +77,33 @@ async fn twenty_concurrent_acks_have_exactly_one_winner() {
                 winners += 1;
             }
             Reply::Refused { message } => {
-                assert!(message.contains("is already acknowledged by U"), "{message}");
+                assert!(
+                    message.contains("is already acknowledged by U"),
+                    "{message}"
+                );
             }
             other => panic!("unexpected reply {other:?}"),
         }
     }
     assert_eq!(winners, 1);
-    let timeline = stack.store().timeline(&id, 100).await.unwrap_or_else(|e| panic!("{e}"));
-    let acks = timeline.iter().filter(|e| e.event_type == "chatops.acknowledge").count();
+    let timeline = stack
+        .store()
+        .timeline(&id, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let acks = timeline
+        .iter()
+        .filter(|e| e.event_type == "chatops.acknowledge")
+        .count();
     assert_eq!(acks, 1, "exactly one acknowledge entry: {timeline:#?}");
     assert_eq!(timeline.len(), 2);
-    let stored = stack.store().get(&id).await.ok().flatten().unwrap_or_else(|| panic!("stored"));
+    let stored = stack
+        .store()
+        .get(&id)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("stored"));
     assert_eq!(stored.version, 2);
     stack.teardown().await;
 }
@@ -91,7 +116,10 @@ async fn an_update_racing_an_ack_is_applied_too() {
         let id = declared_id(&run(&svc, "U0", &format!("declare Race {round}")).await);
         let (a, b) = {
             let (s1, s2) = (svc.clone(), svc.clone());
-            let (l1, l2) = (format!("ack {id}"), format!("update {id} \"Checked the dashboards\""));
+            let (l1, l2) = (
+                format!("ack {id}"),
+                format!("update {id} \"Checked the dashboards\""),
+            );
             tokio::join!(
                 tokio::spawn(async move { run(&s1, "U1", &l1).await }),
                 tokio::spawn(async move { run(&s2, "U2", &l2).await })
@@ -99,7 +127,13 @@ async fn an_update_racing_an_ack_is_applied_too() {
         };
         assert!(matches!(a, Ok(Reply::Card { .. })), "ack applied: {a:?}");
         assert!(matches!(b, Ok(Reply::Card { .. })), "update applied: {b:?}");
-        let stored = stack.store().get(&id).await.ok().flatten().unwrap_or_else(|| panic!("stored"));
+        let stored = stack
+            .store()
+            .get(&id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_else(|| panic!("stored"));
         assert_eq!(stored.status, Status::Acknowledged);
         assert_eq!(stored.version, 3, "both changes counted");
         let types: Vec<String> = stack
@@ -110,7 +144,10 @@ async fn an_update_racing_an_ack_is_applied_too() {
             .into_iter()
             .map(|e| e.event_type)
             .collect();
-        assert!(types.contains(&"chatops.acknowledge".to_string()) && types.contains(&"chatops.update".to_string()));
+        assert!(
+            types.contains(&"chatops.acknowledge".to_string())
+                && types.contains(&"chatops.update".to_string())
+        );
     }
     stack.teardown().await;
 }
@@ -122,13 +159,20 @@ async fn fifty_concurrent_declares_get_unique_gap_free_ids() {
     let tasks: Vec<_> = (0..50)
         .map(|n| {
             let svc = svc.clone();
-            tokio::spawn(async move { declared_id(&run(&svc, "U1", &format!("declare Incident number {n}")).await) })
+            tokio::spawn(async move {
+                declared_id(&run(&svc, "U1", &format!("declare Incident number {n}")).await)
+            })
         })
         .collect();
     let mut seqs = Vec::new();
     for t in tasks {
         let id = t.await.unwrap_or_else(|e| panic!("{e}"));
-        let seq: u32 = id.as_str().rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let seq: u32 = id
+            .as_str()
+            .rsplit('-')
+            .next()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
         seqs.push(seq);
     }
     seqs.sort_unstable();
@@ -148,8 +192,15 @@ async fn committed_events_are_published_and_leave_the_sparse_outbox() {
     assert_eq!(events[1]["incident"]["status"], "Acknowledged");
     assert_eq!(events[1]["entry"]["event_type"], "chatops.acknowledge");
     let later = time::OffsetDateTime::now_utc() + time::Duration::minutes(5);
-    let pending = stack.store().unpublished_before(later, 100).await.unwrap_or_else(|e| panic!("{e}"));
-    assert!(pending.is_empty(), "published events are out of the index: {pending:?}");
+    let pending = stack
+        .store()
+        .unpublished_before(later, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        pending.is_empty(),
+        "published events are out of the index: {pending:?}"
+    );
 
     // With no queue to publish to, the event stays findable through the sparse index.
     let mut offline = stack.config.clone();
@@ -161,14 +212,33 @@ async fn committed_events_are_published_and_leave_the_sparse_outbox() {
         SystemClock,
     );
     let policy = AccessPolicy::default();
-    let settings = Settings { policy: &policy, default_severity: Severity::Sev3 };
+    let settings = Settings {
+        policy: &policy,
+        default_severity: Severity::Sev3,
+    };
     let line = format!("resolve {id} fixed");
     let outcome = offline_svc
-        .execute(&invocation("U1", &line), &settings, im_core::parse(&line).unwrap_or_else(|e| panic!("{e}")))
+        .execute(
+            &invocation("U1", &line),
+            &settings,
+            im_core::parse(&line).unwrap_or_else(|e| panic!("{e}")),
+        )
         .await;
-    assert!(matches!(outcome.reply, Reply::Card { .. }), "the change itself is committed");
-    assert!(outcome.failure.as_deref().is_some_and(|f| f.contains("left in the outbox")));
-    let pending = stack.store().unpublished_before(later, 100).await.unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        matches!(outcome.reply, Reply::Card { .. }),
+        "the change itself is committed"
+    );
+    assert!(
+        outcome
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("left in the outbox"))
+    );
+    let pending = stack
+        .store()
+        .unpublished_before(later, 100)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(pending.len(), 1);
     assert_eq!(pending[0].incident_id, id);
     let event: serde_json::Value = serde_json::from_str(&pending[0].event_json).unwrap_or_default();
@@ -178,7 +248,14 @@ async fn committed_events_are_published_and_leave_the_sparse_outbox() {
         .mark_event_published(&pending[0].incident_id, &pending[0].event_id)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(stack.store().unpublished_before(later, 100).await.unwrap_or_default().is_empty());
+    assert!(
+        stack
+            .store()
+            .unpublished_before(later, 100)
+            .await
+            .unwrap_or_default()
+            .is_empty()
+    );
     stack.teardown().await;
 }
 
@@ -188,7 +265,10 @@ async fn a_retried_request_with_the_same_key_is_applied_once() {
     let svc = service(&stack);
     let id = declared_id(&run(&svc, "U1", "declare DB down").await);
     let policy = AccessPolicy::default();
-    let settings = Settings { policy: &policy, default_severity: Severity::Sev3 };
+    let settings = Settings {
+        policy: &policy,
+        default_severity: Severity::Sev3,
+    };
     let line = format!("update {id} \"Failover started\"");
     let mut inv = invocation("U1", &line);
     inv.idempotency_key = Some(format!("slack:trigger:{}", stack.name));
@@ -196,7 +276,11 @@ async fn a_retried_request_with_the_same_key_is_applied_once() {
     let first = svc.execute(&inv, &settings, cmd()).await;
     assert!(matches!(first.reply, Reply::Card { .. }));
     let second = svc.execute(&inv, &settings, cmd()).await;
-    assert!(second.reply.text().contains("already received"), "{:?}", second.reply);
+    assert!(
+        second.reply.text().contains("already received"),
+        "{:?}",
+        second.reply
+    );
     let updates = stack
         .store()
         .timeline(&id, 10)
@@ -214,14 +298,25 @@ async fn list_reads_the_status_index() {
     let stack = TestStack::new().await;
     let svc = service(&stack);
     let a = declared_id(&run(&svc, "U1", "declare --sev 3 Slow search").await);
-    let b = declared_id(&run(&svc, "U1", "declare --sev 1 --service payments Payments down").await);
+    let b = declared_id(
+        &run(
+            &svc,
+            "U1",
+            "declare --sev 1 --service payments Payments down",
+        )
+        .await,
+    );
     let c = declared_id(&run(&svc, "U1", "declare --sev 2 Login errors").await);
     run(&svc, "U1", &format!("resolve {c}")).await;
     run(&svc, "U1", &format!("ack {a}")).await;
     match run(&svc, "U1", "list").await {
         Reply::List { incidents } => {
             let ids: Vec<_> = incidents.iter().map(|i| i.id.clone()).collect();
-            assert_eq!(ids, [b.clone(), a.clone()], "active only, most severe first");
+            assert_eq!(
+                ids,
+                [b.clone(), a.clone()],
+                "active only, most severe first"
+            );
             assert_eq!(incidents[0].service.as_deref(), Some("payments"));
         }
         other => panic!("{other:?}"),

@@ -27,7 +27,8 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn template() -> String {
-    std::fs::read_to_string(repo_root().join("template.yaml")).unwrap_or_else(|e| panic!("reading template.yaml: {e}"))
+    std::fs::read_to_string(repo_root().join("template.yaml"))
+        .unwrap_or_else(|e| panic!("reading template.yaml: {e}"))
 }
 
 /// A stack of our own: its resources are named after a fresh stack name.
@@ -45,7 +46,9 @@ impl TestStack {
         let mut config = Config::local(&endpoint(), &format!("{name}-incidents"), None);
         config.secrets_prefix = format!("{name}/");
         let clients = Arc::new(AwsClients::new(config.clone()));
-        let provisioned = provision::provision(&clients, &spec).await.unwrap_or_else(|e| panic!("provisioning: {e}"));
+        let provisioned = provision::provision(&clients, &spec)
+            .await
+            .unwrap_or_else(|e| panic!("provisioning: {e}"));
         let url = provisioned
             .queue_urls
             .get("IncidentEventsQueue")

@@ -78,11 +78,17 @@ async fn handle(
         let resolved = match app.providers.resolve(&instance).await {
             Ok(Some(r)) if r.provider.platform == Platform::Slack => r,
             Ok(_) => {
-                return web::error(StatusCode::NOT_FOUND, format!("no Slack integration named `{instance}`"));
+                return web::error(
+                    StatusCode::NOT_FOUND,
+                    format!("no Slack integration named `{instance}`"),
+                );
             }
             Err(e) => {
                 error!(error = %e, "provider lookup failed");
-                return web::error(StatusCode::SERVICE_UNAVAILABLE, "the integration is temporarily unavailable");
+                return web::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "the integration is temporarily unavailable",
+                );
             }
         };
         if let Err(reason) = verify(&app, &resolved, &headers, &body).await {
@@ -107,7 +113,10 @@ async fn handle(
             }
             Ok(SlackRequest::Interaction(payload)) => {
                 tracing::Span::current().record("kind", "interaction");
-                info!(r#type = payload["type"].as_str().unwrap_or("?"), "interaction acknowledged, not handled");
+                info!(
+                    r#type = payload["type"].as_str().unwrap_or("?"),
+                    "interaction acknowledged, not handled"
+                );
                 StatusCode::OK.into_response()
             }
         }
@@ -141,7 +150,12 @@ async fn verify(
     };
     match slack::verify(secret, timestamp, signature, body, now) {
         Err(SignatureError::Mismatch) => {
-            let fresh = app.providers.refreshed_secrets(&resolved.provider).await.ok().flatten();
+            let fresh = app
+                .providers
+                .refreshed_secrets(&resolved.provider)
+                .await
+                .ok()
+                .flatten();
             match fresh.as_ref().and_then(|s| s.get("signing_secret")) {
                 Some(secret) => slack::verify(secret, timestamp, signature, body, now),
                 None => Err(SignatureError::Mismatch),
@@ -159,7 +173,11 @@ async fn slash_command(app: &SlackApp, resolved: &ResolvedProvider, cmd: SlashCo
     if !provider.config.enable_slash_commands {
         return ephemeral("Slash commands are turned off for this workspace.");
     }
-    let prefix = if cmd.command.is_empty() { "/im".to_string() } else { cmd.command.clone() };
+    let prefix = if cmd.command.is_empty() {
+        "/im".to_string()
+    } else {
+        cmd.command.clone()
+    };
     let invocation = Invocation {
         actor: Actor {
             platform: Platform::Slack.as_str().into(),
@@ -188,12 +206,21 @@ async fn slash_command(app: &SlackApp, resolved: &ResolvedProvider, cmd: SlashCo
         policy: &provider.config.rbac,
         default_severity: provider.config.default_severity,
     };
-    match tokio::time::timeout(app.deadline, app.service.execute(&invocation, &settings, parsed)).await {
+    match tokio::time::timeout(
+        app.deadline,
+        app.service.execute(&invocation, &settings, parsed),
+    )
+    .await
+    {
         Ok(outcome) => {
             if let Some(failure) = &outcome.failure {
                 error!(command = verb, %failure, "command hit an infrastructure failure");
             }
-            info!(command = verb, changed = outcome.event.is_some(), "command handled");
+            info!(
+                command = verb,
+                changed = outcome.event.is_some(),
+                "command handled"
+            );
             web::json(&slack::render(&outcome.reply, now))
         }
         Err(_) => {

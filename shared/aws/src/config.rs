@@ -28,22 +28,21 @@ pub struct Config {
     pub secrets_prefix: String,
 }
 
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
+type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
-fn seconds(name: &str, default: u64) -> Result<Duration, AwsError> {
+fn seconds(var: Lookup<'_>, name: &str, default: u64) -> Result<Duration, AwsError> {
     match var(name) {
         None => Ok(Duration::from_secs(default)),
-        Some(v) => v
-            .parse()
-            .map(Duration::from_secs)
-            .map_err(|_| AwsError::Config(format!("{name} must be a number of seconds, got `{v}`"))),
+        Some(v) => v.parse().map(Duration::from_secs).map_err(|_| {
+            AwsError::Config(format!("{name} must be a number of seconds, got `{v}`"))
+        }),
     }
 }
 
-fn queue(url_var: &str, name_var: &str) -> Option<QueueRef> {
-    var(url_var).map(QueueRef::Url).or_else(|| var(name_var).map(QueueRef::Name))
+fn queue(var: Lookup<'_>, url_var: &str, name_var: &str) -> Option<QueueRef> {
+    var(url_var)
+        .map(QueueRef::Url)
+        .or_else(|| var(name_var).map(QueueRef::Name))
 }
 
 impl Config {
@@ -51,16 +50,37 @@ impl Config {
     /// `AWS_ENDPOINT_URL`, `AWS_REGION`, `SECRETS_TTL_SECONDS` (300), `SECRETS_MIN_REFRESH_SECONDS` (10),
     /// `SECRETS_PREFIX` (`im/`), `PROVIDERS_TTL_SECONDS` (30).
     pub fn from_env() -> Result<Self, AwsError> {
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads `KEY=VALUE` lines of an env file first, then the process environment.
+    pub fn from_env_file(path: &std::path::Path) -> Result<Self, AwsError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AwsError::Config(format!("reading {}: {e}", path.display())))?;
+        let file: std::collections::HashMap<String, String> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.trim().to_string(), v.trim().trim_matches('"').to_string()))
+            .collect();
+        Self::from_lookup(&|name| file.get(name).cloned().or_else(|| std::env::var(name).ok()))
+    }
+
+    fn from_lookup(lookup: Lookup<'_>) -> Result<Self, AwsError> {
+        let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+        let var: Lookup<'_> = &var;
         Ok(Self {
-            table_name: var("TABLE_NAME").ok_or_else(|| AwsError::Config("TABLE_NAME is not set".into()))?,
-            incident_events_queue: queue("INCIDENT_EVENTS_QUEUE_URL", "INCIDENT_EVENTS_QUEUE"),
+            table_name: var("TABLE_NAME")
+                .ok_or_else(|| AwsError::Config("TABLE_NAME is not set".into()))?,
+            incident_events_queue: queue(var, "INCIDENT_EVENTS_QUEUE_URL", "INCIDENT_EVENTS_QUEUE"),
             endpoint_url: var("AWS_ENDPOINT_URL"),
             region: var("AWS_REGION")
                 .or_else(|| var("AWS_DEFAULT_REGION"))
                 .unwrap_or_else(|| "us-east-1".into()),
-            secrets_ttl: seconds("SECRETS_TTL_SECONDS", 300)?,
-            providers_ttl: seconds("PROVIDERS_TTL_SECONDS", 30)?,
-            secrets_min_refresh: seconds("SECRETS_MIN_REFRESH_SECONDS", 10)?,
+            secrets_ttl: seconds(var, "SECRETS_TTL_SECONDS", 300)?,
+            providers_ttl: seconds(var, "PROVIDERS_TTL_SECONDS", 30)?,
+            secrets_min_refresh: seconds(var, "SECRETS_MIN_REFRESH_SECONDS", 10)?,
             secrets_prefix: var("SECRETS_PREFIX").unwrap_or_else(|| "im/".into()),
         })
     }

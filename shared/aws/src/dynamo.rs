@@ -176,7 +176,11 @@ impl DynamoStore {
         self.clients.dynamo().await
     }
 
-    fn put(&self, item: Item, condition: Option<(&str, Vec<(&str, AttributeValue)>)>) -> Result<TransactWriteItem, StoreError> {
+    fn put(
+        &self,
+        item: Item,
+        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
+    ) -> Result<TransactWriteItem, StoreError> {
         let mut put = Put::builder().table_name(&self.table).set_item(Some(item));
         if let Some((expression, values)) = condition {
             put = put.condition_expression(expression);
@@ -189,7 +193,11 @@ impl DynamoStore {
     }
 
     /// Unpublished outbox items created before `before`, oldest first, from the sparse index.
-    pub async fn unpublished_before(&self, before: OffsetDateTime, limit: i32) -> Result<Vec<PendingEvent>, StoreError> {
+    pub async fn unpublished_before(
+        &self,
+        before: OffsetDateTime,
+        limit: i32,
+    ) -> Result<Vec<PendingEvent>, StoreError> {
         let out = self
             .client()
             .await
@@ -206,7 +214,8 @@ impl DynamoStore {
         out.items()
             .iter()
             .map(|item| {
-                let item: OutboxItem = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("outbox item", e))?;
+                let item: OutboxItem =
+                    serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("outbox item", e))?;
                 let incident_id = item
                     .pk
                     .strip_prefix("INC#")
@@ -223,7 +232,11 @@ impl DynamoStore {
     }
 
     /// Takes an outbox item out of the unpublished index.
-    pub async fn mark_event_published(&self, incident_id: &IncidentId, event_id: &str) -> Result<(), StoreError> {
+    pub async fn mark_event_published(
+        &self,
+        incident_id: &IncidentId,
+        event_id: &str,
+    ) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let expires = (now + time::Duration::days(OUTBOX_RETENTION_DAYS)).unix_timestamp();
         let result = self
@@ -241,8 +254,13 @@ impl DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Err(StoreError::Corrupt(format!("no outbox item for event {event_id}")))
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Err(StoreError::Corrupt(format!(
+                    "no outbox item for event {event_id}"
+                )))
             }
             Err(e) => Err(unavailable("marking an event published", e)),
         }
@@ -272,7 +290,11 @@ impl DynamoStore {
     }
 
     /// Creates (`create_only`) or replaces a provider record.
-    pub async fn put_provider(&self, provider: &Provider, create_only: bool) -> Result<(), AwsError> {
+    pub async fn put_provider(
+        &self,
+        provider: &Provider,
+        create_only: bool,
+    ) -> Result<(), AwsError> {
         let item = ProviderItem {
             pk: format!("PROVIDER#{}", provider.name),
             sk: META.into(),
@@ -282,13 +304,21 @@ impl DynamoStore {
             provider: provider.clone(),
         };
         let item = serde_dynamo::to_item(item).map_err(|e| AwsError::Malformed(e.to_string()))?;
-        let mut put = self.client().await.put_item().table_name(&self.table).set_item(Some(item));
+        let mut put = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item));
         if create_only {
             put = put.condition_expression("attribute_not_exists(PK)");
         }
         match put.send().await {
             Ok(_) => Ok(()),
-            Err(e) if e.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
                 Err(AwsError::ProviderExists(provider.name.clone()))
             }
             Err(e) => Err(AwsError::service("writing a provider", e)),
@@ -333,7 +363,8 @@ impl DynamoStore {
                 .await
                 .map_err(|e| unavailable("listing providers", e))?;
             for item in out.items() {
-                let item: ProviderItem = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("provider item", e))?;
+                let item: ProviderItem = serde_dynamo::from_item(item.clone())
+                    .map_err(|e| corrupt("provider item", e))?;
                 providers.push(item.provider);
             }
             match out.last_evaluated_key {
@@ -344,7 +375,11 @@ impl DynamoStore {
         Ok(providers)
     }
 
-    async fn query_status(&self, status: Status, limit: usize) -> Result<Vec<Incident>, StoreError> {
+    async fn query_status(
+        &self,
+        status: Status,
+        limit: usize,
+    ) -> Result<Vec<Incident>, StoreError> {
         let out = self
             .client()
             .await
@@ -370,7 +405,9 @@ impl DynamoStore {
 }
 
 /// Which item of a cancelled transaction failed its condition.
-fn cancelled_items(err: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>) -> Option<Vec<String>> {
+fn cancelled_items(
+    err: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
+) -> Option<Vec<String>> {
     match err.as_service_error() {
         Some(TransactWriteItemsError::TransactionCanceledException(ex)) => Some(
             ex.cancellation_reasons()
@@ -433,7 +470,10 @@ impl IncidentStore for DynamoStore {
         let incident_item = to_item(&IncidentItem::new(incident))?;
         let incident_put = match change.expected_version {
             None => self.put(incident_item, Some(("attribute_not_exists(PK)", vec![])))?,
-            Some(v) => self.put(incident_item, Some(("version = :expected", vec![(":expected", n(v))])))?,
+            Some(v) => self.put(
+                incident_item,
+                Some(("version = :expected", vec![(":expected", n(v))])),
+            )?,
         };
         let entry_sk = format!(
             "TL#{}#{}",
@@ -446,19 +486,27 @@ impl IncidentStore for DynamoStore {
             item_type: "timeline".into(),
             entry: change.entry.clone(),
         })?;
-        let event_json =
-            serde_json::to_string(&change.event).map_err(|e| CommitError::Store(corrupt("serialising event", e)))?;
+        let event_json = serde_json::to_string(&change.event)
+            .map_err(|e| CommitError::Store(corrupt("serialising event", e)))?;
         let outbox = to_item(&OutboxItem {
             pk: pk.clone(),
             sk: format!("OUT#{}", change.event.event_id),
             gsi3pk: Some(OUTBOX.into()),
-            gsi3sk: Some(format!("{}#{}", rfc3339(change.event.at), change.event.event_id)),
+            gsi3sk: Some(format!(
+                "{}#{}",
+                rfc3339(change.event.at),
+                change.event.event_id
+            )),
             item_type: "outbox".into(),
             event_id: change.event.event_id.clone(),
             created_at: rfc3339(change.event.at),
             event: event_json,
         })?;
-        let mut items = vec![incident_put, self.put(timeline, None)?, self.put(outbox, None)?];
+        let mut items = vec![
+            incident_put,
+            self.put(timeline, None)?,
+            self.put(outbox, None)?,
+        ];
         let idem_index = change.idempotency_key.as_ref().map(|_| items.len());
         if let Some(key) = &change.idempotency_key {
             let mut idem = Item::new();
@@ -466,7 +514,10 @@ impl IncidentStore for DynamoStore {
             idem.insert("SK".into(), s(META));
             idem.insert("item_type".into(), s("idempotency"));
             idem.insert("incident_id".into(), s(incident.id.as_str()));
-            idem.insert("expires_at".into(), n(change.idempotency_expires_at.unix_timestamp()));
+            idem.insert(
+                "expires_at".into(),
+                n(change.idempotency_expires_at.unix_timestamp()),
+            );
             // TTL deletion is lazy: an expired key counts as absent.
             items.push(self.put(
                 idem,
@@ -488,7 +539,8 @@ impl IncidentStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match cancelled_items(&err) {
                 Some(codes) => {
-                    let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+                    let failed =
+                        |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
                     if idem_index.is_some_and(failed) {
                         Err(CommitError::Duplicate)
                     } else if failed(0) || codes.iter().any(|c| c == "TransactionConflict") {
@@ -511,12 +563,20 @@ impl IncidentStore for DynamoStore {
         );
         let mut all = open?;
         all.extend(acknowledged?);
-        all.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.declared_at.cmp(&a.declared_at)));
+        all.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then(b.declared_at.cmp(&a.declared_at))
+        });
         all.truncate(limit);
         Ok(all)
     }
 
-    async fn timeline(&self, id: &IncidentId, limit: usize) -> Result<Vec<TimelineEntry>, StoreError> {
+    async fn timeline(
+        &self,
+        id: &IncidentId,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         let out = self
             .client()
             .await
@@ -544,6 +604,7 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn mark_published(&self, event: &IncidentEvent) -> Result<(), StoreError> {
-        self.mark_event_published(&event.incident.id, &event.event_id).await
+        self.mark_event_published(&event.incident.id, &event.event_id)
+            .await
     }
 }

@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
 };
-use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
 
@@ -96,15 +96,17 @@ fn get_att_arn(value: &Value) -> Result<String, AwsError> {
                 .strip_suffix(".Arn")
                 .map(str::to_string)
                 .ok_or_else(|| bad(format!("expected X.Arn, got {s}"))),
-            Value::Sequence(parts) if parts.len() == 2 && parts[1] == "Arn" => {
-                parts[0].as_str().map(str::to_string).ok_or_else(|| bad("GetAtt"))
-            }
+            Value::Sequence(parts) if parts.len() == 2 && parts[1] == "Arn" => parts[0]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad("GetAtt")),
             _ => Err(bad("GetAtt")),
         },
         Value::Mapping(m) => match m.get("Fn::GetAtt") {
-            Some(Value::Sequence(parts)) if parts.len() == 2 && parts[1] == "Arn" => {
-                parts[0].as_str().map(str::to_string).ok_or_else(|| bad("GetAtt"))
-            }
+            Some(Value::Sequence(parts)) if parts.len() == 2 && parts[1] == "Arn" => parts[0]
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad("GetAtt")),
             _ => Err(bad("expected Fn::GetAtt [X, Arn]")),
         },
         _ => Err(bad("deadLetterTargetArn must be !GetAtt <queue>.Arn")),
@@ -138,7 +140,10 @@ fn keys(value: Option<&Value>) -> Result<Vec<KeySpec>, AwsError> {
 }
 
 fn table(logical_id: &str, props: &Value, stack: &str) -> Result<TableSpec, AwsError> {
-    let name = string(field(props, "TableName").ok_or_else(|| bad("TableName is required"))?, stack)?;
+    let name = string(
+        field(props, "TableName").ok_or_else(|| bad("TableName is required"))?,
+        stack,
+    )?;
     let attributes = field(props, "AttributeDefinitions")
         .and_then(Value::as_sequence)
         .ok_or_else(|| bad("AttributeDefinitions"))?
@@ -148,7 +153,9 @@ fn table(logical_id: &str, props: &Value, stack: &str) -> Result<TableSpec, AwsE
             let t = a.get("AttributeType").and_then(Value::as_str);
             match (n, t) {
                 (Some(n), Some(t)) => Ok((n.to_string(), t.to_string())),
-                _ => Err(bad("AttributeDefinitions entries need AttributeName and AttributeType")),
+                _ => Err(bad(
+                    "AttributeDefinitions entries need AttributeName and AttributeType",
+                )),
             }
         })
         .collect::<Result<_, _>>()?;
@@ -202,7 +209,10 @@ const QUEUE_ATTRIBUTES: &[&str] = &[
 ];
 
 fn queue(logical_id: &str, props: &Value, stack: &str) -> Result<QueueSpec, AwsError> {
-    let name = string(field(props, "QueueName").ok_or_else(|| bad("QueueName is required"))?, stack)?;
+    let name = string(
+        field(props, "QueueName").ok_or_else(|| bad("QueueName is required"))?,
+        stack,
+    )?;
     let mut attributes = BTreeMap::new();
     for key in QUEUE_ATTRIBUTES {
         if let Some(v) = field(props, key) {
@@ -212,7 +222,11 @@ fn queue(logical_id: &str, props: &Value, stack: &str) -> Result<QueueSpec, AwsE
     let redrive = match field(props, "RedrivePolicy") {
         None => None,
         Some(policy) => {
-            let target = get_att_arn(policy.get("deadLetterTargetArn").ok_or_else(|| bad("deadLetterTargetArn"))?)?;
+            let target = get_att_arn(
+                policy
+                    .get("deadLetterTargetArn")
+                    .ok_or_else(|| bad("deadLetterTargetArn"))?,
+            )?;
             let max = policy
                 .get("maxReceiveCount")
                 .and_then(Value::as_u64)
@@ -238,7 +252,9 @@ pub fn parse_template(yaml: &str, stack: &str) -> Result<StackSpec, AwsError> {
         .ok_or_else(|| bad("no Resources"))?;
     let mut spec = StackSpec::default();
     for (id, resource) in resources {
-        let id = id.as_str().ok_or_else(|| bad("resource ids must be strings"))?;
+        let id = id
+            .as_str()
+            .ok_or_else(|| bad("resource ids must be strings"))?;
         let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
         match resource.get("Type").and_then(Value::as_str) {
             Some("AWS::DynamoDB::Table") => spec.tables.push(table(id, &props, stack)?),
@@ -252,7 +268,11 @@ pub fn parse_template(yaml: &str, stack: &str) -> Result<StackSpec, AwsError> {
 }
 
 fn key_type(k: &KeySpec) -> KeyType {
-    if k.key_type == "HASH" { KeyType::Hash } else { KeyType::Range }
+    if k.key_type == "HASH" {
+        KeyType::Hash
+    } else {
+        KeyType::Range
+    }
 }
 
 fn key_elements(keys: &[KeySpec]) -> Result<Vec<KeySchemaElement>, AwsError> {
@@ -299,7 +319,12 @@ async fn create_table(clients: &AwsClients, t: &TableSpec) -> Result<(), AwsErro
     }
     match create.send().await {
         Ok(_) => {}
-        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => return Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_in_use_exception()) =>
+        {
+            return Ok(());
+        }
         Err(e) => return Err(AwsError::service("creating a table", e)),
     }
     dynamo
@@ -374,10 +399,22 @@ pub async fn provision(clients: &AwsClients, spec: &StackSpec) -> Result<Provisi
 /// Deletes what [`provision`] created (tests clean up after themselves).
 pub async fn teardown(clients: &AwsClients, provisioned: &Provisioned) -> Result<(), AwsError> {
     for name in provisioned.tables.values() {
-        let _ = clients.dynamo().await.delete_table().table_name(name).send().await;
+        let _ = clients
+            .dynamo()
+            .await
+            .delete_table()
+            .table_name(name)
+            .send()
+            .await;
     }
     for url in provisioned.queue_urls.values() {
-        let _ = clients.sqs().await.delete_queue().queue_url(url).send().await;
+        let _ = clients
+            .sqs()
+            .await
+            .delete_queue()
+            .queue_url(url)
+            .send()
+            .await;
     }
     Ok(())
 }

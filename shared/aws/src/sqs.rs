@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use aws_sdk_sqs::types::MessageAttributeValue;
-use im_core::ports::{EventPublisher, PublishError};
 use im_core::IncidentEvent;
+use im_core::ports::{EventPublisher, PublishError};
 use tokio::sync::OnceCell;
 
 use crate::clients::AwsClients;
@@ -52,7 +52,13 @@ impl Queue {
     /// Sends one message body with string attributes.
     pub async fn send(&self, body: String, attributes: &[(&str, &str)]) -> Result<(), AwsError> {
         let url = self.url().await?;
-        let mut send = self.clients.sqs().await.send_message().queue_url(url).message_body(body);
+        let mut send = self
+            .clients
+            .sqs()
+            .await
+            .send_message()
+            .queue_url(url)
+            .message_body(body);
         for (name, value) in attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")
@@ -61,7 +67,9 @@ impl Queue {
                 .map_err(|e| AwsError::Malformed(e.to_string()))?;
             send = send.message_attributes(*name, attribute);
         }
-        send.send().await.map_err(|e| AwsError::service("sending a message", e))?;
+        send.send()
+            .await
+            .map_err(|e| AwsError::service("sending a message", e))?;
         Ok(())
     }
 }
@@ -93,7 +101,10 @@ impl EventPublisher for SqsPublisher {
         queue
             .send(
                 body,
-                &[("event_kind", event.kind.as_str()), ("incident_id", event.incident.id.as_str())],
+                &[
+                    ("event_kind", event.kind.as_str()),
+                    ("incident_id", event.incident.id.as_str()),
+                ],
             )
             .await
             .map_err(|e| PublishError(e.to_string()))

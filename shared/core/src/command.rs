@@ -85,7 +85,9 @@ impl Verb {
     /// Arguments as shown in usage lines, after `/im <verb>`.
     pub fn arguments(self) -> &'static str {
         match self {
-            Verb::Declare => "[title] [--sev SEV-1..4] [--service NAME] [--description TEXT] [--title TEXT]",
+            Verb::Declare => {
+                "[title] [--sev SEV-1..4] [--service NAME] [--description TEXT] [--title TEXT]"
+            }
             Verb::Ack => "INCIDENT-ID [note]",
             Verb::Resolve => "INCIDENT-ID [note]",
             Verb::Close => "INCIDENT-ID",
@@ -127,7 +129,10 @@ impl Verb {
 
     /// Whether the command changes an incident (and so is audited and shown in the channel).
     pub fn is_change(self) -> bool {
-        !matches!(self, Verb::Status | Verb::List | Verb::Help | Verb::Timeline)
+        !matches!(
+            self,
+            Verb::Status | Verb::List | Verb::Help | Verb::Timeline
+        )
     }
 }
 
@@ -155,18 +160,44 @@ pub enum Assignee {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Command {
     Declare(Declare),
-    Ack { id: IncidentId, note: Option<String> },
-    Resolve { id: IncidentId, note: Option<String> },
-    Close { id: IncidentId },
-    Status { id: IncidentId },
+    Ack {
+        id: IncidentId,
+        note: Option<String>,
+    },
+    Resolve {
+        id: IncidentId,
+        note: Option<String>,
+    },
+    Close {
+        id: IncidentId,
+    },
+    Status {
+        id: IncidentId,
+    },
     List,
-    Help { topic: Option<Verb> },
-    Escalate { id: IncidentId, severity: Severity },
-    Assign { id: IncidentId, assignee: Assignee },
-    Update { id: IncidentId, note: String },
-    Timeline { id: IncidentId },
+    Help {
+        topic: Option<Verb>,
+    },
+    Escalate {
+        id: IncidentId,
+        severity: Severity,
+    },
+    Assign {
+        id: IncidentId,
+        assignee: Assignee,
+    },
+    Update {
+        id: IncidentId,
+        note: String,
+    },
+    Timeline {
+        id: IncidentId,
+    },
     /// A verb we do not know: a registered custom command, or a mistake.
-    Custom { name: String, args: Vec<String> },
+    Custom {
+        name: String,
+        args: Vec<String>,
+    },
 }
 
 impl Command {
@@ -210,7 +241,10 @@ enum Token {
     /// Quoted text; never a flag.
     Quoted(String),
     User(UserRef),
-    Channel { id: String, name: Option<String> },
+    Channel {
+        id: String,
+        name: Option<String>,
+    },
 }
 
 impl Token {
@@ -224,7 +258,9 @@ impl Token {
 
     fn flag(&self) -> Option<&str> {
         match self {
-            Token::Word(w) if w.starts_with("--") || (w.starts_with('-') && w.len() == 2) => Some(w),
+            Token::Word(w) if w.starts_with("--") || (w.starts_with('-') && w.len() == 2) => {
+                Some(w)
+            }
             _ => None,
         }
     }
@@ -243,7 +279,9 @@ pub fn unescape_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// `<@U123|alice>` → user, `<#C123|ops>` → channel, `<!here>` → `@here`, `<https://x|label>` → label.
@@ -277,14 +315,14 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             i += 1;
             continue;
         }
-        if c == '<' {
-            if let Some(len) = chars[i + 1..].iter().position(|&c| c == '>') {
-                let inner: String = chars[i + 1..i + 1 + len].iter().collect();
-                if !inner.is_empty() && !inner.contains(char::is_whitespace) {
-                    tokens.push(reference(&inner));
-                    i += len + 2;
-                    continue;
-                }
+        if c == '<'
+            && let Some(len) = chars[i + 1..].iter().position(|&c| c == '>')
+        {
+            let inner: String = chars[i + 1..i + 1 + len].iter().collect();
+            if !inner.is_empty() && !inner.contains(char::is_whitespace) {
+                tokens.push(reference(&inner));
+                i += len + 2;
+                continue;
             }
         }
         if is_double_quote(c) {
@@ -293,7 +331,10 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             let mut closed = false;
             while j < chars.len() {
                 let d = chars[j];
-                if d == '\\' && j + 1 < chars.len() && (is_double_quote(chars[j + 1]) || chars[j + 1] == '\\') {
+                if d == '\\'
+                    && j + 1 < chars.len()
+                    && (is_double_quote(chars[j + 1]) || chars[j + 1] == '\\')
+                {
                     value.push(chars[j + 1]);
                     j += 2;
                     continue;
@@ -366,7 +407,11 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             args: rest.iter().map(Token::text).collect(),
         });
     };
-    if verb != Verb::Help && rest.iter().any(|t| matches!(t, Token::Word(w) if w == "--help" || w == "-h")) {
+    if verb != Verb::Help
+        && rest
+            .iter()
+            .any(|t| matches!(t, Token::Word(w) if w == "--help" || w == "-h"))
+    {
         return Ok(Command::Help { topic: Some(verb) });
     }
     let args = Args { verb, tokens: rest };
@@ -385,7 +430,10 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         Verb::Timeline => args.only_id().map(|id| Command::Timeline { id }),
         Verb::List => {
             if let Some(extra) = rest.first() {
-                return Err(usage(verb, format!("list takes no arguments (got `{}`)", extra.text())));
+                return Err(usage(
+                    verb,
+                    format!("list takes no arguments (got `{}`)", extra.text()),
+                ));
             }
             Ok(Command::List)
         }
@@ -395,8 +443,15 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         Verb::Escalate => {
             let id = args.id()?;
             let severity = match rest.get(1) {
-                None => return Err(usage(verb, "say which severity: SEV-1, SEV-2, SEV-3 or SEV-4")),
-                Some(token) => Severity::parse(&token.text()).map_err(|e| usage(verb, e.to_string()))?,
+                None => {
+                    return Err(usage(
+                        verb,
+                        "say which severity: SEV-1, SEV-2, SEV-3 or SEV-4",
+                    ));
+                }
+                Some(token) => {
+                    Severity::parse(&token.text()).map_err(|e| usage(verb, e.to_string()))?
+                }
             };
             args.no_more(2)?;
             Ok(Command::Escalate { id, severity })
@@ -406,7 +461,9 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             let assignee = match rest.get(1) {
                 None => return Err(usage(verb, "say who to assign, e.g. @alice or me")),
                 Some(Token::User(user)) => Assignee::User(user.clone()),
-                Some(Token::Word(w)) if w.eq_ignore_ascii_case("me") || w.eq_ignore_ascii_case("myself") => {
+                Some(Token::Word(w))
+                    if w.eq_ignore_ascii_case("me") || w.eq_ignore_ascii_case("myself") =>
+                {
                     Assignee::Me
                 }
                 Some(token @ (Token::Word(_) | Token::Quoted(_))) => {
@@ -417,14 +474,17 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
                     }
                     Assignee::User(UserRef::new(name, Some(name.to_string())))
                 }
-                Some(Token::Channel { .. }) => return Err(usage(verb, "assign to a person, not a channel")),
+                Some(Token::Channel { .. }) => {
+                    return Err(usage(verb, "assign to a person, not a channel"));
+                }
             };
             args.no_more(2)?;
             Ok(Command::Assign { id, assignee })
         }
         Verb::Update => {
             let (id, note) = args.id_and_optional_text()?;
-            let note = note.ok_or_else(|| usage(verb, "add the note text, e.g. \"Failover started\""))?;
+            let note =
+                note.ok_or_else(|| usage(verb, "add the note text, e.g. \"Failover started\""))?;
             Ok(Command::Update { id, note })
         }
     }
@@ -438,8 +498,13 @@ struct Args<'a> {
 impl Args<'_> {
     fn id(&self) -> Result<IncidentId, UsageError> {
         match self.tokens.first() {
-            None => Err(usage(self.verb, format!("{} needs an incident id, e.g. INC-2026-001", self.verb))),
-            Some(token) => IncidentId::parse(&token.text()).map_err(|e| usage(self.verb, e.to_string())),
+            None => Err(usage(
+                self.verb,
+                format!("{} needs an incident id, e.g. INC-2026-001", self.verb),
+            )),
+            Some(token) => {
+                IncidentId::parse(&token.text()).map_err(|e| usage(self.verb, e.to_string()))
+            }
         }
     }
 
@@ -460,7 +525,10 @@ impl Args<'_> {
         let id = self.id()?;
         let text = join(&self.tokens[1..]);
         if text.chars().count() > MAX_TEXT {
-            return Err(usage(self.verb, format!("the note is too long (at most {MAX_TEXT} characters)")));
+            return Err(usage(
+                self.verb,
+                format!("the note is too long (at most {MAX_TEXT} characters)"),
+            ));
         }
         Ok((id, (!text.is_empty()).then_some(text)))
     }
@@ -538,31 +606,51 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
         .transpose()?;
     if let Some(s) = &service
         && (s.chars().count() > MAX_SERVICE
-            || !s.chars().all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/')))
+            || !s
+                .chars()
+                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/')))
     {
         return Err(usage(
             verb,
-            format!("`{s}` is not a service name (letters, digits, - _ . /, at most {MAX_SERVICE})"),
+            format!(
+                "`{s}` is not a service name (letters, digits, - _ . /, at most {MAX_SERVICE})"
+            ),
         ));
     }
-    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_TEXT) {
-        return Err(usage(verb, format!("the description is too long (at most {MAX_TEXT} characters)")));
+    if description
+        .as_ref()
+        .is_some_and(|d| d.chars().count() > MAX_TEXT)
+    {
+        return Err(usage(
+            verb,
+            format!("the description is too long (at most {MAX_TEXT} characters)"),
+        ));
     }
     let title = match (title, positional.is_empty()) {
         (Some(_), false) => {
-            return Err(usage(verb, "give the title as text or with --title, not both"));
+            return Err(usage(
+                verb,
+                "give the title as text or with --title, not both",
+            ));
         }
         (Some(t), true) => t,
         (None, false) => positional,
         (None, true) => match description.as_deref().map(title_from_description) {
             Some(t) if !t.is_empty() => t,
-            _ => return Err(usage(verb, "say what is wrong: the title is the text after declare")),
+            _ => {
+                return Err(usage(
+                    verb,
+                    "say what is wrong: the title is the text after declare",
+                ));
+            }
         },
     };
     if title.chars().count() > MAX_TITLE {
         return Err(usage(
             verb,
-            format!("the title is too long (at most {MAX_TITLE} characters); put details in --description"),
+            format!(
+                "the title is too long (at most {MAX_TITLE} characters); put details in --description"
+            ),
         ));
     }
     Ok(Declare {
@@ -575,7 +663,11 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
 
 /// The first sentence of a description, cut at [`DERIVED_TITLE`] characters on a word boundary.
 pub fn title_from_description(description: &str) -> String {
-    let line = description.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = description
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut end = line.len();
     for (idx, c) in line.char_indices() {
         if matches!(c, '.' | '!' | '?') {
@@ -606,7 +698,12 @@ mod tests {
         IncidentId::parse(s).expect("valid id")
     }
 
-    fn declare(title: &str, severity: Option<Severity>, service: Option<&str>, description: Option<&str>) -> Command {
+    fn declare(
+        title: &str,
+        severity: Option<Severity>,
+        service: Option<&str>,
+        description: Option<&str>,
+    ) -> Command {
         Command::Declare(Declare {
             title: title.into(),
             severity,
@@ -619,7 +716,11 @@ mod tests {
         match parse(text) {
             Err(e) => {
                 assert_eq!(e.verb, verb, "{text}: {e:?}");
-                assert!(e.problem.contains(problem_contains), "{text}: got {:?}", e.problem);
+                assert!(
+                    e.problem.contains(problem_contains),
+                    "{text}: got {:?}",
+                    e.problem
+                );
             }
             Ok(c) => panic!("{text} should fail, parsed as {c:?}"),
         }
@@ -634,7 +735,12 @@ mod tests {
         );
         assert_eq!(
             parse(r#"declare --sev SEV-2 --service checkout "Payment processing down""#),
-            Ok(declare("Payment processing down", Some(Severity::Sev2), Some("checkout"), None))
+            Ok(declare(
+                "Payment processing down",
+                Some(Severity::Sev2),
+                Some("checkout"),
+                None
+            ))
         );
         assert_eq!(
             parse(
@@ -655,10 +761,15 @@ mod tests {
             })
         );
         assert_eq!(
-            parse(r#"resolve INC-2024-001 "Fixed by restarting MySQL primary. Root cause: connection pool exhaustion""#),
+            parse(
+                r#"resolve INC-2024-001 "Fixed by restarting MySQL primary. Root cause: connection pool exhaustion""#
+            ),
             Ok(Command::Resolve {
                 id: id("INC-2024-001"),
-                note: Some("Fixed by restarting MySQL primary. Root cause: connection pool exhaustion".into())
+                note: Some(
+                    "Fixed by restarting MySQL primary. Root cause: connection pool exhaustion"
+                        .into()
+                )
             })
         );
     }
@@ -666,19 +777,58 @@ mod tests {
     #[test]
     fn declare_variants() {
         let cases: Vec<(&str, Command)> = vec![
-            ("declare --title \"API errors\"", declare("API errors", None, None, None)),
-            ("declare --title=API --sev=1", declare("API", Some(Severity::Sev1), None, None)),
-            ("DECLARE Checkout slow --sev sev3", declare("Checkout slow", Some(Severity::Sev3), None, None)),
-            ("declare --sev 2 Checkout slow", declare("Checkout slow", Some(Severity::Sev2), None, None)),
-            ("new Checkout slow", declare("Checkout slow", None, None, None)),
-            ("declare “Payment processing down” —sev SEV-2", declare("Payment processing down", Some(Severity::Sev2), None, None)),
-            ("declare ‘Login broken’ –service auth", declare("Login broken", None, Some("auth"), None)),
-            ("declare R&amp;D wiki &lt;down&gt;", declare("R&D wiki <down>", None, None, None)),
-            ("declare Can't log in", declare("Can't log in", None, None, None)),
-            ("declare -- --sev is part of the title", declare("--sev is part of the title", None, None, None)),
-            ("declare Outage in <#C123|ops> reported by <@U42|carol>", declare("Outage in #ops reported by @carol", None, None, None)),
-            ("declare   spaced    out   ", declare("spaced out", None, None, None)),
-            ("declare \"quote with \\\" inside\"", declare("quote with \" inside", None, None, None)),
+            (
+                "declare --title \"API errors\"",
+                declare("API errors", None, None, None),
+            ),
+            (
+                "declare --title=API --sev=1",
+                declare("API", Some(Severity::Sev1), None, None),
+            ),
+            (
+                "DECLARE Checkout slow --sev sev3",
+                declare("Checkout slow", Some(Severity::Sev3), None, None),
+            ),
+            (
+                "declare --sev 2 Checkout slow",
+                declare("Checkout slow", Some(Severity::Sev2), None, None),
+            ),
+            (
+                "new Checkout slow",
+                declare("Checkout slow", None, None, None),
+            ),
+            (
+                "declare “Payment processing down” —sev SEV-2",
+                declare("Payment processing down", Some(Severity::Sev2), None, None),
+            ),
+            (
+                "declare ‘Login broken’ –service auth",
+                declare("Login broken", None, Some("auth"), None),
+            ),
+            (
+                "declare R&amp;D wiki &lt;down&gt;",
+                declare("R&D wiki <down>", None, None, None),
+            ),
+            (
+                "declare Can't log in",
+                declare("Can't log in", None, None, None),
+            ),
+            (
+                "declare -- --sev is part of the title",
+                declare("--sev is part of the title", None, None, None),
+            ),
+            (
+                "declare Outage in <#C123|ops> reported by <@U42|carol>",
+                declare("Outage in #ops reported by @carol", None, None, None),
+            ),
+            (
+                "declare   spaced    out   ",
+                declare("spaced out", None, None, None),
+            ),
+            (
+                "declare \"quote with \\\" inside\"",
+                declare("quote with \" inside", None, None, None),
+            ),
             (
                 "declare --service \"Payments API\" --sev critical Down",
                 declare("Down", Some(Severity::Sev1), Some("Payments API"), None),
@@ -691,7 +841,8 @@ mod tests {
 
     #[test]
     fn declare_title_comes_from_the_first_sentence_of_the_description() {
-        let parsed = parse("declare --description \"Checkout returns 502. Started after deploy 1234.\"");
+        let parsed =
+            parse("declare --description \"Checkout returns 502. Started after deploy 1234.\"");
         assert_eq!(
             parsed,
             Ok(declare(
@@ -707,50 +858,138 @@ mod tests {
         };
         assert!(d.title.chars().count() <= DERIVED_TITLE, "{}", d.title);
         assert!(d.title.ends_with('…'));
-        assert_eq!(title_from_description("v1.2 is broken! Rollback"), "v1.2 is broken");
+        assert_eq!(
+            title_from_description("v1.2 is broken! Rollback"),
+            "v1.2 is broken"
+        );
     }
 
     #[test]
     fn lifecycle_commands() {
         let cases: Vec<(&str, Command)> = vec![
-            ("ack INC-2026-001", Command::Ack { id: id("INC-2026-001"), note: None }),
-            ("acknowledge inc-2026-1 on it", Command::Ack { id: id("INC-2026-001"), note: Some("on it".into()) }),
-            ("resolve INC-2026-002", Command::Resolve { id: id("INC-2026-002"), note: None }),
-            ("close INC-2026-003", Command::Close { id: id("INC-2026-003") }),
-            ("status INC-2026-004", Command::Status { id: id("INC-2026-004") }),
-            ("timeline INC-2026-005", Command::Timeline { id: id("INC-2026-005") }),
+            (
+                "ack INC-2026-001",
+                Command::Ack {
+                    id: id("INC-2026-001"),
+                    note: None,
+                },
+            ),
+            (
+                "acknowledge inc-2026-1 on it",
+                Command::Ack {
+                    id: id("INC-2026-001"),
+                    note: Some("on it".into()),
+                },
+            ),
+            (
+                "resolve INC-2026-002",
+                Command::Resolve {
+                    id: id("INC-2026-002"),
+                    note: None,
+                },
+            ),
+            (
+                "close INC-2026-003",
+                Command::Close {
+                    id: id("INC-2026-003"),
+                },
+            ),
+            (
+                "status INC-2026-004",
+                Command::Status {
+                    id: id("INC-2026-004"),
+                },
+            ),
+            (
+                "timeline INC-2026-005",
+                Command::Timeline {
+                    id: id("INC-2026-005"),
+                },
+            ),
             ("list", Command::List),
             ("", Command::Help { topic: None }),
             ("help", Command::Help { topic: None }),
-            ("help ack", Command::Help { topic: Some(Verb::Ack) }),
-            ("ack --help", Command::Help { topic: Some(Verb::Ack) }),
-            ("escalate INC-2026-001 SEV-1", Command::Escalate { id: id("INC-2026-001"), severity: Severity::Sev1 }),
-            ("escalate INC-2026-001 sev1", Command::Escalate { id: id("INC-2026-001"), severity: Severity::Sev1 }),
-            ("escalate INC-2026-001 2", Command::Escalate { id: id("INC-2026-001"), severity: Severity::Sev2 }),
+            (
+                "help ack",
+                Command::Help {
+                    topic: Some(Verb::Ack),
+                },
+            ),
+            (
+                "ack --help",
+                Command::Help {
+                    topic: Some(Verb::Ack),
+                },
+            ),
+            (
+                "escalate INC-2026-001 SEV-1",
+                Command::Escalate {
+                    id: id("INC-2026-001"),
+                    severity: Severity::Sev1,
+                },
+            ),
+            (
+                "escalate INC-2026-001 sev1",
+                Command::Escalate {
+                    id: id("INC-2026-001"),
+                    severity: Severity::Sev1,
+                },
+            ),
+            (
+                "escalate INC-2026-001 2",
+                Command::Escalate {
+                    id: id("INC-2026-001"),
+                    severity: Severity::Sev2,
+                },
+            ),
             (
                 "assign INC-2026-001 <@U123|alice>",
-                Command::Assign { id: id("INC-2026-001"), assignee: Assignee::User(UserRef::new("U123", Some("alice".into()))) },
+                Command::Assign {
+                    id: id("INC-2026-001"),
+                    assignee: Assignee::User(UserRef::new("U123", Some("alice".into()))),
+                },
             ),
             (
                 "assign INC-2026-001 <@U123>",
-                Command::Assign { id: id("INC-2026-001"), assignee: Assignee::User(UserRef::new("U123", None)) },
+                Command::Assign {
+                    id: id("INC-2026-001"),
+                    assignee: Assignee::User(UserRef::new("U123", None)),
+                },
             ),
             (
                 "assign INC-2026-001 @bob",
-                Command::Assign { id: id("INC-2026-001"), assignee: Assignee::User(UserRef::new("bob", Some("bob".into()))) },
+                Command::Assign {
+                    id: id("INC-2026-001"),
+                    assignee: Assignee::User(UserRef::new("bob", Some("bob".into()))),
+                },
             ),
-            ("assign INC-2026-001 me", Command::Assign { id: id("INC-2026-001"), assignee: Assignee::Me }),
+            (
+                "assign INC-2026-001 me",
+                Command::Assign {
+                    id: id("INC-2026-001"),
+                    assignee: Assignee::Me,
+                },
+            ),
             (
                 "update INC-2026-001 Failover to replica started",
-                Command::Update { id: id("INC-2026-001"), note: "Failover to replica started".into() },
+                Command::Update {
+                    id: id("INC-2026-001"),
+                    note: "Failover to replica started".into(),
+                },
             ),
             (
                 "update INC-2026-001 “Failover started”",
-                Command::Update { id: id("INC-2026-001"), note: "Failover started".into() },
+                Command::Update {
+                    id: id("INC-2026-001"),
+                    note: "Failover started".into(),
+                },
             ),
             (
                 "deploy checkout v2",
-                Command::Custom { name: "deploy".into(), args: vec!["checkout".into(), "v2".into()] },
+                Command::Custom {
+                    name: "deploy".into(),
+                    args: vec!["checkout".into(), "v2".into()],
+                },
             ),
         ];
         for (text, want) in cases {
@@ -761,15 +1000,39 @@ mod tests {
     #[test]
     fn malformed_commands_get_their_own_usage() {
         fails("declare", Verb::Declare, "say what is wrong");
-        fails("declare --sev SEV-9 Broken", Verb::Declare, "not a severity");
+        fails(
+            "declare --sev SEV-9 Broken",
+            Verb::Declare,
+            "not a severity",
+        );
         fails("declare --sev", Verb::Declare, "needs a value");
-        fails("declare --sev --service x Title", Verb::Declare, "needs a value");
-        fails("declare --color red Title", Verb::Declare, "unknown option `--color`");
-        fails("declare --sev 1 --sev 2 Title", Verb::Declare, "given twice");
+        fails(
+            "declare --sev --service x Title",
+            Verb::Declare,
+            "needs a value",
+        );
+        fails(
+            "declare --color red Title",
+            Verb::Declare,
+            "unknown option `--color`",
+        );
+        fails(
+            "declare --sev 1 --sev 2 Title",
+            Verb::Declare,
+            "given twice",
+        );
         fails("declare Title --title Other", Verb::Declare, "not both");
         fails("declare \"unterminated title", Verb::Declare, "not closed");
-        fails(&format!("declare {}", "x".repeat(151)), Verb::Declare, "too long");
-        fails("declare --service \"bad;name\" Title", Verb::Declare, "not a service name");
+        fails(
+            &format!("declare {}", "x".repeat(151)),
+            Verb::Declare,
+            "too long",
+        );
+        fails(
+            "declare --service \"bad;name\" Title",
+            Verb::Declare,
+            "not a service name",
+        );
         fails("ack", Verb::Ack, "needs an incident id");
         fails("ack 123abc", Verb::Ack, "not an incident id");
         fails("resolve", Verb::Resolve, "needs an incident id");
@@ -778,22 +1041,42 @@ mod tests {
         fails("status", Verb::Status, "needs an incident id");
         fails("timeline nope", Verb::Timeline, "not an incident id");
         fails("escalate INC-2026-001", Verb::Escalate, "which severity");
-        fails("escalate INC-2026-001 SEV-7", Verb::Escalate, "not a severity");
-        fails("escalate INC-2026-001 SEV-1 now", Verb::Escalate, "unexpected");
+        fails(
+            "escalate INC-2026-001 SEV-7",
+            Verb::Escalate,
+            "not a severity",
+        );
+        fails(
+            "escalate INC-2026-001 SEV-1 now",
+            Verb::Escalate,
+            "unexpected",
+        );
         fails("escalate", Verb::Escalate, "needs an incident id");
         fails("assign INC-2026-001", Verb::Assign, "who to assign");
-        fails("assign INC-2026-001 <#C1|ops>", Verb::Assign, "not a channel");
+        fails(
+            "assign INC-2026-001 <#C1|ops>",
+            Verb::Assign,
+            "not a channel",
+        );
         fails("assign INC-2026-001 @a @b", Verb::Assign, "unexpected");
         fails("update INC-2026-001", Verb::Update, "note text");
         fails("update", Verb::Update, "needs an incident id");
         fails("list everything", Verb::List, "takes no arguments");
-        fails(&format!("update INC-2026-001 {}", "y".repeat(3001)), Verb::Update, "too long");
+        fails(
+            &format!("update INC-2026-001 {}", "y".repeat(3001)),
+            Verb::Update,
+            "too long",
+        );
     }
 
     #[test]
     fn usage_lines_use_the_platform_command() {
         assert_eq!(Verb::Ack.usage("/im"), "/im ack INCIDENT-ID [note]");
         assert_eq!(Verb::List.usage("/incident"), "/incident list");
-        assert!(Verb::ALL.iter().all(|v| Verb::from_word(v.name()) == Some(*v)));
+        assert!(
+            Verb::ALL
+                .iter()
+                .all(|v| Verb::from_word(v.name()) == Some(*v))
+        );
     }
 }

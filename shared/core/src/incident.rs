@@ -32,7 +32,8 @@ impl IncidentId {
             .map(|_| &trimmed[4..])
             .ok_or_else(bad)?;
         let parts: Vec<&str> = rest.split('-').collect();
-        let all_digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+        let all_digits =
+            |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
         match parts.as_slice() {
             [year, seq] if year.len() == 4 && all_digits(year) && all_digits(seq) => {
                 let year: i32 = year.parse().map_err(|_| bad())?;
@@ -214,7 +215,10 @@ pub struct UserRef {
 
 impl UserRef {
     pub fn new(id: impl Into<String>, name: Option<String>) -> Self {
-        Self { id: id.into(), name }
+        Self {
+            id: id.into(),
+            name,
+        }
     }
 
     /// What to show a person: the name if we have it, else the id.
@@ -249,17 +253,29 @@ pub struct Incident {
     pub declared_by: UserRef,
     #[serde(with = "time::serde::rfc3339")]
     pub declared_at: OffsetDateTime,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub acknowledged_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub acknowledged_by: Option<UserRef>,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub resolved_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolved_by: Option<UserRef>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resolution: Option<String>,
-    #[serde(default, with = "time::serde::rfc3339::option", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub closed_at: Option<OffsetDateTime>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub closed_by: Option<UserRef>,
@@ -276,11 +292,20 @@ pub enum Refusal {
     #[error("{id} is already acknowledged{by}.")]
     AlreadyAcknowledged { id: IncidentId, by: ByWhom },
     #[error("{id} is already resolved{by}.{hint}")]
-    AlreadyResolved { id: IncidentId, by: ByWhom, hint: Hint },
+    AlreadyResolved {
+        id: IncidentId,
+        by: ByWhom,
+        hint: Hint,
+    },
     #[error("{id} is already closed.")]
     AlreadyClosed { id: IncidentId },
     #[error("Cannot {action} {id}: it is {status}.{hint}")]
-    NotAllowed { id: IncidentId, action: &'static str, status: Status, hint: Hint },
+    NotAllowed {
+        id: IncidentId,
+        action: &'static str,
+        status: Status,
+        hint: Hint,
+    },
     #[error("{id} is already {severity}.")]
     SameSeverity { id: IncidentId, severity: Severity },
     #[error("{id} is already assigned to {who}.")]
@@ -343,11 +368,13 @@ impl Incident {
                     id,
                     by: name(&self.acknowledged_by),
                 },
-                (Action::Acknowledge | Action::Resolve, Status::Resolved) => Refusal::AlreadyResolved {
-                    id,
-                    by: name(&self.resolved_by),
-                    hint: Hint(Status::Resolved),
-                },
+                (Action::Acknowledge | Action::Resolve, Status::Resolved) => {
+                    Refusal::AlreadyResolved {
+                        id,
+                        by: name(&self.resolved_by),
+                        hint: Hint(Status::Resolved),
+                    }
+                }
                 (_, Status::Closed) => Refusal::AlreadyClosed { id },
                 (action, status) => Refusal::NotAllowed {
                     id,
@@ -381,7 +408,11 @@ impl Incident {
     }
 
     /// Changes severity (either direction) while the incident is active.
-    pub fn set_severity(&mut self, severity: Severity, at: OffsetDateTime) -> Result<Severity, Refusal> {
+    pub fn set_severity(
+        &mut self,
+        severity: Severity,
+        at: OffsetDateTime,
+    ) -> Result<Severity, Refusal> {
         self.require_active("change the severity of")?;
         if self.severity == severity {
             return Err(Refusal::SameSeverity {
@@ -420,7 +451,9 @@ impl Incident {
             return Ok(());
         }
         if self.status == Status::Closed {
-            return Err(Refusal::AlreadyClosed { id: self.id.clone() });
+            return Err(Refusal::AlreadyClosed {
+                id: self.id.clone(),
+            });
         }
         Err(Refusal::NotAllowed {
             id: self.id.clone(),
@@ -432,7 +465,9 @@ impl Incident {
 
     fn require_open_for(&self, _action: &'static str) -> Result<(), Refusal> {
         if self.status == Status::Closed {
-            return Err(Refusal::AlreadyClosed { id: self.id.clone() });
+            return Err(Refusal::AlreadyClosed {
+                id: self.id.clone(),
+            });
         }
         Ok(())
     }
@@ -498,10 +533,28 @@ mod tests {
     fn ids_are_normalised_from_what_people_type() {
         assert_eq!(IncidentId::new(2026, 1).as_str(), "INC-2026-001");
         assert_eq!(IncidentId::new(2026, 1234).as_str(), "INC-2026-1234");
-        assert_eq!(IncidentId::parse("inc-2026-7").map(|i| i.0), Ok("INC-2026-007".into()));
-        assert_eq!(IncidentId::parse("INC-2024-001").map(|i| i.0), Ok("INC-2024-001".into()));
-        assert_eq!(IncidentId::parse("INC-12345").map(|i| i.0), Ok("INC-12345".into()));
-        for bad in ["", "INC-", "INC-abc", "2026-001", "INC-2026-", "INC-26-1", "incident", "INC-1-2-3"] {
+        assert_eq!(
+            IncidentId::parse("inc-2026-7").map(|i| i.0),
+            Ok("INC-2026-007".into())
+        );
+        assert_eq!(
+            IncidentId::parse("INC-2024-001").map(|i| i.0),
+            Ok("INC-2024-001".into())
+        );
+        assert_eq!(
+            IncidentId::parse("INC-12345").map(|i| i.0),
+            Ok("INC-12345".into())
+        );
+        for bad in [
+            "",
+            "INC-",
+            "INC-abc",
+            "2026-001",
+            "INC-2026-",
+            "INC-26-1",
+            "incident",
+            "INC-1-2-3",
+        ] {
             assert!(IncidentId::parse(bad).is_err(), "{bad} should not parse");
         }
     }
@@ -527,19 +580,24 @@ mod tests {
     #[test]
     fn allowed_transitions_apply_and_bump_the_version() {
         let mut inc = incident(Status::Open);
-        inc.transition(Action::Acknowledge, &bob(), None, AT).expect("open -> ack");
+        inc.transition(Action::Acknowledge, &bob(), None, AT)
+            .expect("open -> ack");
         assert_eq!(inc.status, Status::Acknowledged);
         assert_eq!(inc.acknowledged_by, Some(bob()));
         assert_eq!(inc.assignee, Some(bob()), "acknowledging takes ownership");
         assert_eq!(inc.version, 2);
-        inc.transition(Action::Resolve, &bob(), Some("restarted"), AT).expect("ack -> resolved");
+        inc.transition(Action::Resolve, &bob(), Some("restarted"), AT)
+            .expect("ack -> resolved");
         assert_eq!(inc.resolution.as_deref(), Some("restarted"));
-        inc.transition(Action::Close, &bob(), None, AT).expect("resolved -> closed");
+        inc.transition(Action::Close, &bob(), None, AT)
+            .expect("resolved -> closed");
         assert_eq!(inc.status, Status::Closed);
         assert_eq!(inc.version, 4);
 
         let mut direct = incident(Status::Open);
-        direct.transition(Action::Resolve, &bob(), None, AT).expect("open -> resolved");
+        direct
+            .transition(Action::Resolve, &bob(), None, AT)
+            .expect("open -> resolved");
         assert_eq!(direct.status, Status::Resolved);
         assert_eq!(direct.time_to_resolve(), Some(time::Duration::minutes(5)));
     }
@@ -547,14 +605,46 @@ mod tests {
     #[test]
     fn refused_transitions_say_what_is_allowed() {
         let cases = [
-            (Status::Open, Action::Close, "Cannot close INC-2026-001: it is Open. It can be acknowledged or resolved."),
-            (Status::Acknowledged, Action::Acknowledge, "INC-2026-001 is already acknowledged by alice."),
-            (Status::Acknowledged, Action::Close, "Cannot close INC-2026-001: it is Acknowledged. It can only be resolved."),
-            (Status::Resolved, Action::Acknowledge, "INC-2026-001 is already resolved. It can only be closed."),
-            (Status::Resolved, Action::Resolve, "INC-2026-001 is already resolved. It can only be closed."),
-            (Status::Closed, Action::Acknowledge, "INC-2026-001 is already closed."),
-            (Status::Closed, Action::Resolve, "INC-2026-001 is already closed."),
-            (Status::Closed, Action::Close, "INC-2026-001 is already closed."),
+            (
+                Status::Open,
+                Action::Close,
+                "Cannot close INC-2026-001: it is Open. It can be acknowledged or resolved.",
+            ),
+            (
+                Status::Acknowledged,
+                Action::Acknowledge,
+                "INC-2026-001 is already acknowledged by alice.",
+            ),
+            (
+                Status::Acknowledged,
+                Action::Close,
+                "Cannot close INC-2026-001: it is Acknowledged. It can only be resolved.",
+            ),
+            (
+                Status::Resolved,
+                Action::Acknowledge,
+                "INC-2026-001 is already resolved. It can only be closed.",
+            ),
+            (
+                Status::Resolved,
+                Action::Resolve,
+                "INC-2026-001 is already resolved. It can only be closed.",
+            ),
+            (
+                Status::Closed,
+                Action::Acknowledge,
+                "INC-2026-001 is already closed.",
+            ),
+            (
+                Status::Closed,
+                Action::Resolve,
+                "INC-2026-001 is already closed.",
+            ),
+            (
+                Status::Closed,
+                Action::Close,
+                "INC-2026-001 is already closed.",
+            ),
         ];
         for (status, action, message) in cases {
             let mut inc = incident(status);
@@ -562,7 +652,9 @@ mod tests {
                 inc.acknowledged_by = Some(UserRef::new("U1", Some("alice".into())));
             }
             let before = inc.clone();
-            let err = inc.transition(action, &bob(), None, AT).expect_err("refused");
+            let err = inc
+                .transition(action, &bob(), None, AT)
+                .expect_err("refused");
             assert_eq!(err.to_string(), message, "{status:?} {action:?}");
             assert_eq!(inc, before, "a refused transition changes nothing");
         }
@@ -573,7 +665,8 @@ mod tests {
         let mut inc = incident(Status::Open);
         assert_eq!(inc.set_severity(Severity::Sev1, AT), Ok(Severity::Sev2));
         assert_eq!(
-            inc.set_severity(Severity::Sev1, AT).map_err(|e| e.to_string()),
+            inc.set_severity(Severity::Sev1, AT)
+                .map_err(|e| e.to_string()),
             Err("INC-2026-001 is already SEV-1.".into())
         );
         assert_eq!(inc.assign(bob(), AT), Ok(None));

@@ -7,7 +7,9 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use crate::incident::{Incident, IncidentId};
-use crate::ports::{Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError};
+use crate::ports::{
+    Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError,
+};
 use crate::timeline::{IncidentEvent, TimelineEntry};
 
 #[derive(Default)]
@@ -77,7 +79,9 @@ impl IncidentStore for MemoryStore {
         if let Some(key) = &change.idempotency_key {
             state.keys.insert(key.clone());
         }
-        state.incidents.insert(change.incident.id.clone(), change.incident.clone());
+        state
+            .incidents
+            .insert(change.incident.id.clone(), change.incident.clone());
         state
             .timeline
             .entry(change.incident.id.clone())
@@ -96,12 +100,20 @@ impl IncidentStore for MemoryStore {
             .filter(|i| i.status.is_active())
             .cloned()
             .collect();
-        active.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.declared_at.cmp(&a.declared_at)));
+        active.sort_by(|a, b| {
+            a.severity
+                .cmp(&b.severity)
+                .then(b.declared_at.cmp(&a.declared_at))
+        });
         active.truncate(limit);
         Ok(active)
     }
 
-    async fn timeline(&self, id: &IncidentId, limit: usize) -> Result<Vec<TimelineEntry>, StoreError> {
+    async fn timeline(
+        &self,
+        id: &IncidentId,
+        limit: usize,
+    ) -> Result<Vec<TimelineEntry>, StoreError> {
         self.check()?;
         let entries = self.lock().timeline.get(id).cloned().unwrap_or_default();
         let skip = entries.len().saturating_sub(limit);
@@ -123,7 +135,10 @@ pub struct MemoryPublisher {
 
 impl MemoryPublisher {
     pub fn events(&self) -> Vec<IncidentEvent> {
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub fn fail(&self, fail: bool) {
@@ -136,7 +151,10 @@ impl EventPublisher for MemoryPublisher {
         if *self.fail.lock().unwrap_or_else(|p| p.into_inner()) {
             return Err(PublishError("injected failure".into()));
         }
-        self.events.lock().unwrap_or_else(|p| p.into_inner()).push(event.clone());
+        self.events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(event.clone());
         Ok(())
     }
 }

@@ -42,13 +42,20 @@ pub struct Change {
 
 pub trait IncidentStore: Send + Sync {
     /// Next id from the year's atomic counter.
-    fn allocate_id(&self, year: i32) -> impl Future<Output = Result<IncidentId, StoreError>> + Send;
-    fn get(&self, id: &IncidentId) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+    fn allocate_id(&self, year: i32)
+    -> impl Future<Output = Result<IncidentId, StoreError>> + Send;
+    fn get(
+        &self,
+        id: &IncidentId,
+    ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
     /// Applies the change atomically, or refuses it with [`CommitError::Conflict`] /
     /// [`CommitError::Duplicate`] and changes nothing.
     fn commit(&self, change: &Change) -> impl Future<Output = Result<(), CommitError>> + Send;
     /// Open and acknowledged incidents, most severe first, newest first within a severity.
-    fn list_active(&self, limit: usize) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
+    fn list_active(
+        &self,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
     /// The incident's timeline, oldest first; at most `limit` of the newest entries.
     fn timeline(
         &self,
@@ -56,7 +63,10 @@ pub trait IncidentStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
     /// Takes the event's outbox item out of the unpublished index.
-    fn mark_published(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn mark_published(
+        &self,
+        event: &IncidentEvent,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,7 +74,10 @@ pub trait IncidentStore: Send + Sync {
 pub struct PublishError(pub String);
 
 pub trait EventPublisher: Send + Sync {
-    fn publish(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), PublishError>> + Send;
+    fn publish(
+        &self,
+        event: &IncidentEvent,
+    ) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
 pub trait Clock: Send + Sync {

@@ -107,6 +107,9 @@ pub const CONFIG_KEYS: &[&str] = &[
     "rbac",
 ];
 
+/// Secret key → value, split out of a configuration.
+pub type Secrets = BTreeMap<String, String>;
+
 /// Non-secret provider configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ProviderConfig {
@@ -170,7 +173,7 @@ impl ProviderConfig {
 
     /// Splits a user-supplied JSON object into non-secret configuration and secrets, and
     /// checks the configuration.
-    pub fn split(value: Value) -> Result<(Map<String, Value>, BTreeMap<String, String>), ConfigError> {
+    pub fn split(value: Value) -> Result<(Map<String, Value>, Secrets), ConfigError> {
         let Value::Object(mut map) = value else {
             return Err(ConfigError::NotAnObject);
         };
@@ -182,7 +185,11 @@ impl ProviderConfig {
                         secrets.insert((*key).to_string(), s);
                     }
                     Value::Null => {}
-                    _ => return Err(ConfigError::SecretNotString { key: (*key).to_string() }),
+                    _ => {
+                        return Err(ConfigError::SecretNotString {
+                            key: (*key).to_string(),
+                        });
+                    }
                 }
             }
         }
@@ -197,10 +204,14 @@ impl ProviderConfig {
                 known: CONFIG_KEYS.join(", "),
             });
         }
-        let config: ProviderConfig =
-            serde_json::from_value(Value::Object(map)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: ProviderConfig = serde_json::from_value(Value::Object(map))
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for key in config.notification_channels.keys() {
-            if key != "default" && Severity::parse(key).map(|s| s.as_str() != key).unwrap_or(true) {
+            if key != "default"
+                && Severity::parse(key)
+                    .map(|s| s.as_str() != key)
+                    .unwrap_or(true)
+            {
                 return Err(ConfigError::BadRoutingKey(key.clone()));
             }
         }
@@ -245,7 +256,9 @@ pub struct Provider {
 pub fn validate_name(name: &str) -> Result<(), String> {
     let ok = !name.is_empty()
         && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
         && name.as_bytes()[0].is_ascii_alphanumeric();
     if ok {
         Ok(())
@@ -280,11 +293,30 @@ mod tests {
 
     #[test]
     fn typos_and_bad_keys_are_refused_with_the_key_named() {
-        let err = |v: Value| ProviderConfig::from_map(ProviderConfig::split(v).expect("object").0).expect_err("refused");
-        assert!(err(json!({"notifcation_channels": {}})).to_string().contains("notifcation_channels"));
-        assert!(err(json!({"notification_channels": {"SEV-9": "C"}})).to_string().contains("SEV-9"));
-        assert!(err(json!({"notification_channels": {"sev1": "C"}})).to_string().contains("sev1"));
-        assert!(err(json!({"escalation_channels": {"ceo": "C"}})).to_string().contains("ceo"));
+        let err = |v: Value| {
+            ProviderConfig::from_map(ProviderConfig::split(v).expect("object").0)
+                .expect_err("refused")
+        };
+        assert!(
+            err(json!({"notifcation_channels": {}}))
+                .to_string()
+                .contains("notifcation_channels")
+        );
+        assert!(
+            err(json!({"notification_channels": {"SEV-9": "C"}}))
+                .to_string()
+                .contains("SEV-9")
+        );
+        assert!(
+            err(json!({"notification_channels": {"sev1": "C"}}))
+                .to_string()
+                .contains("sev1")
+        );
+        assert!(
+            err(json!({"escalation_channels": {"ceo": "C"}}))
+                .to_string()
+                .contains("ceo")
+        );
         assert!(ProviderConfig::split(json!({"bot_token": 5})).is_err());
         assert!(ProviderConfig::split(json!([1])).is_err());
     }

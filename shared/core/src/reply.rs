@@ -115,7 +115,11 @@ impl Reply {
     /// Plain text: the notification fallback and the whole reply on text-only surfaces.
     pub fn text(&self) -> String {
         match self {
-            Reply::Card { kind, incident, note } => {
+            Reply::Card {
+                kind,
+                incident,
+                note,
+            } => {
                 let mut s = format!(
                     "{}: {} {} ({}, {})",
                     kind.headline(),
@@ -143,14 +147,27 @@ impl Reply {
             ),
             Reply::List { incidents } if incidents.is_empty() => "No open incidents. 🎉".into(),
             Reply::List { incidents } => {
-                let mut s = format!("{} open incident{}:", incidents.len(), plural(incidents.len()));
+                let mut s = format!(
+                    "{} open incident{}:",
+                    incidents.len(),
+                    plural(incidents.len())
+                );
                 for i in incidents {
-                    let _ = write!(s, "\n• {} [{}] {} — {}", i.id, i.severity, i.title, i.status);
+                    let _ = write!(
+                        s,
+                        "\n• {} [{}] {} — {}",
+                        i.id, i.severity, i.title, i.status
+                    );
                 }
                 s
             }
             Reply::Timeline { incident, entries } => {
-                let mut s = format!("Timeline of {} ({} entr{}):", incident.id, entries.len(), if entries.len() == 1 { "y" } else { "ies" });
+                let mut s = format!(
+                    "Timeline of {} ({} entr{}):",
+                    incident.id,
+                    entries.len(),
+                    if entries.len() == 1 { "y" } else { "ies" }
+                );
                 for e in entries {
                     let _ = write!(s, "\n{} {}", e.timestamp.date(), e.summary());
                 }
@@ -166,7 +183,9 @@ impl Reply {
             Reply::Usage { usage, problem } => format!("{problem}. Usage: {usage}"),
             Reply::Refused { message } => message.clone(),
             Reply::Unavailable { reference } => {
-                format!("Something went wrong on our side, so the command may not have been applied. Please check and try again (ref {reference}).")
+                format!(
+                    "Something went wrong on our side, so the command may not have been applied. Please check and try again (ref {reference})."
+                )
             }
             Reply::Text { text, .. } => text.clone(),
         }

@@ -113,12 +113,20 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     }
 
     /// Registers `/im <name> …`. Built-in verbs cannot be replaced.
-    pub fn register_command(&mut self, name: &str, command: Arc<dyn CustomCommand>) -> Result<(), String> {
+    pub fn register_command(
+        &mut self,
+        name: &str,
+        command: Arc<dyn CustomCommand>,
+    ) -> Result<(), String> {
         let name = name.trim().to_lowercase();
         if Verb::from_word(&name).is_some() {
             return Err(format!("`{name}` is a built-in command"));
         }
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(format!("`{name}` is not a command name"));
         }
         self.custom.insert(name, command);
@@ -133,11 +141,18 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         &self.clock
     }
 
-    pub async fn execute(&self, inv: &Invocation, settings: &Settings<'_>, command: Command) -> Outcome {
+    pub async fn execute(
+        &self,
+        inv: &Invocation,
+        settings: &Settings<'_>,
+        command: Command,
+    ) -> Outcome {
         let user = inv.actor.user.id.as_str();
         let allowed = match &command {
             Command::Custom { name, .. } => match self.custom.get(name) {
-                Some(c) => settings.policy.check(user, &format!("custom:{name}"), c.changes()),
+                Some(c) => settings
+                    .policy
+                    .check(user, &format!("custom:{name}"), c.changes()),
                 None => Ok(()),
             },
             other => match other.verb() {
@@ -150,7 +165,9 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         }
 
         match command {
-            Command::Help { topic } => Outcome::reply(Reply::help(&inv.prefix, topic, &self.custom_help())),
+            Command::Help { topic } => {
+                Outcome::reply(Reply::help(&inv.prefix, topic, &self.custom_help()))
+            }
             Command::List => match self.store.list_active(LIST_LIMIT).await {
                 Ok(incidents) => Outcome::reply(Reply::List { incidents }),
                 Err(e) => Outcome::unavailable(e),
@@ -159,16 +176,22 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
             Command::Timeline { id } => self.timeline(&id).await,
             Command::Declare(declare) => self.declare(inv, settings, declare).await,
             Command::Ack { id, note } => {
-                self.change(inv, &id, move |inc, by, at| transition(inc, Action::Acknowledge, by, note.clone(), at))
-                    .await
+                self.change(inv, &id, move |inc, by, at| {
+                    transition(inc, Action::Acknowledge, by, note.clone(), at)
+                })
+                .await
             }
             Command::Resolve { id, note } => {
-                self.change(inv, &id, move |inc, by, at| transition(inc, Action::Resolve, by, note.clone(), at))
-                    .await
+                self.change(inv, &id, move |inc, by, at| {
+                    transition(inc, Action::Resolve, by, note.clone(), at)
+                })
+                .await
             }
             Command::Close { id } => {
-                self.change(inv, &id, |inc, by, at| transition(inc, Action::Close, by, None, at))
-                    .await
+                self.change(inv, &id, |inc, by, at| {
+                    transition(inc, Action::Close, by, None, at)
+                })
+                .await
             }
             Command::Escalate { id, severity } => {
                 self.change(inv, &id, move |inc, _, at| {
@@ -258,7 +281,12 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         }
     }
 
-    async fn declare(&self, inv: &Invocation, settings: &Settings<'_>, declare: Declare) -> Outcome {
+    async fn declare(
+        &self,
+        inv: &Invocation,
+        settings: &Settings<'_>,
+        declare: Declare,
+    ) -> Outcome {
         let at = self.clock.now();
         let by = inv.actor.user.clone();
         for _ in 0..MAX_ATTEMPTS {
@@ -391,15 +419,13 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     async fn finish(&self, result: Result<(Reply, IncidentEvent), CommitError>) -> Outcome {
         match result {
             Ok((reply, event)) => {
-                let failure = match self.publisher.publish(&event).await {
-                    Ok(()) => self
-                        .store
-                        .mark_published(&event)
-                        .await
-                        .err()
-                        .map(|e| format!("event {} published but not marked: {e}", event.event_id)),
-                    Err(e) => Some(format!("event {} left in the outbox: {e}", event.event_id)),
-                };
+                let failure =
+                    match self.publisher.publish(&event).await {
+                        Ok(()) => self.store.mark_published(&event).await.err().map(|e| {
+                            format!("event {} published but not marked: {e}", event.event_id)
+                        }),
+                        Err(e) => Some(format!("event {} left in the outbox: {e}", event.event_id)),
+                    };
                 Outcome {
                     reply,
                     event: Some(event),
@@ -411,7 +437,9 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 in_channel: false,
             }),
             Err(CommitError::Store(e)) => Outcome::unavailable(e),
-            Err(CommitError::Conflict) => Outcome::refused("The incident changed meanwhile; please try again."),
+            Err(CommitError::Conflict) => {
+                Outcome::refused("The incident changed meanwhile; please try again.")
+            }
         }
     }
 }
@@ -450,7 +478,12 @@ fn transition(
             "resolve",
             format!("Incident {id} resolved"),
         ),
-        Action::Close => (CardKind::Closed, EventKind::IncidentClosed, "close", format!("Incident {id} closed")),
+        Action::Close => (
+            CardKind::Closed,
+            EventKind::IncidentClosed,
+            "close",
+            format!("Incident {id} closed"),
+        ),
     };
     Ok(Effect {
         card,

@@ -54,7 +54,10 @@ fn card(outcome: &Outcome) -> &Incident {
 #[test]
 fn declare_allocates_sequential_ids_and_writes_the_timeline() {
     let svc = service();
-    let first = run(&svc, "declare --sev SEV-2 --service checkout \"Payment processing down\"");
+    let first = run(
+        &svc,
+        "declare --sev SEV-2 --service checkout \"Payment processing down\"",
+    );
     let inc = card(&first);
     assert_eq!(inc.id.as_str(), "INC-2026-001");
     assert_eq!(inc.severity, Severity::Sev2);
@@ -91,8 +94,14 @@ fn every_change_is_audited_in_the_documented_shape() {
     run(&svc, "assign INC-2026-001 <@U9|bob>");
     run(&svc, "update INC-2026-001 Failover started");
     svc.clock().advance(Duration::minutes(30));
-    let resolved = run(&svc, "resolve INC-2026-001 \"Fixed by restarting MySQL primary\"");
-    assert_eq!(card(&resolved).time_to_resolve(), Some(Duration::minutes(33)));
+    let resolved = run(
+        &svc,
+        "resolve INC-2026-001 \"Fixed by restarting MySQL primary\"",
+    );
+    assert_eq!(
+        card(&resolved).time_to_resolve(),
+        Some(Duration::minutes(33))
+    );
     run(&svc, "close INC-2026-001");
 
     let entries = block_on(svc.store().timeline(&IncidentId::new(2026, 1), 50)).expect("timeline");
@@ -110,11 +119,16 @@ fn every_change_is_audited_in_the_documented_shape() {
         ]
     );
     assert_eq!(entries[1].data["note"], "Investigating MySQL cluster");
-    assert_eq!(entries[1].data["command"], "/im ack INC-2026-001 \"Investigating MySQL cluster\"");
+    assert_eq!(
+        entries[1].data["command"],
+        "/im ack INC-2026-001 \"Investigating MySQL cluster\""
+    );
     assert_eq!(entries[2].data["from"], "SEV-3");
     assert_eq!(entries[2].data["to"], "SEV-1");
     assert_eq!(entries[3].data["assignee"]["id"], "U9");
-    let incident = block_on(svc.store().get(&IncidentId::new(2026, 1))).expect("get").expect("exists");
+    let incident = block_on(svc.store().get(&IncidentId::new(2026, 1)))
+        .expect("get")
+        .expect("exists");
     assert_eq!(incident.version, 7);
     assert_eq!(incident.status, Status::Closed);
 
@@ -131,7 +145,10 @@ fn every_change_is_audited_in_the_documented_shape() {
             EventKind::IncidentClosed
         ]
     );
-    assert!(svc.store().unpublished().is_empty(), "published events leave the outbox");
+    assert!(
+        svc.store().unpublished().is_empty(),
+        "published events leave the outbox"
+    );
 }
 
 fn svc_events(svc: &Svc) -> Vec<IncidentEvent> {
@@ -152,7 +169,11 @@ fn refusals_change_nothing_and_say_why() {
     );
     assert!(again.event.is_none());
     let close = run(&svc, "close INC-2026-001");
-    assert!(close.reply.text().contains("It can only be resolved"), "{:?}", close.reply);
+    assert!(
+        close.reply.text().contains("It can only be resolved"),
+        "{:?}",
+        close.reply
+    );
     let missing = run(&svc, "ack INC-2026-999");
     assert!(missing.reply.text().contains("INC-2026-999 was not found"));
     let entries = block_on(svc.store().timeline(&IncidentId::new(2026, 1), 50)).expect("timeline");
@@ -173,8 +194,13 @@ fn reads_do_not_write() {
         other => panic!("{other:?}"),
     }
     assert!(!list.reply.in_channel());
-    assert!(matches!(run(&svc, "status INC-2026-001").reply, Reply::Status { .. }));
-    assert!(matches!(run(&svc, "timeline INC-2026-001").reply, Reply::Timeline { ref entries, .. } if entries.len() == 1));
+    assert!(matches!(
+        run(&svc, "status INC-2026-001").reply,
+        Reply::Status { .. }
+    ));
+    assert!(
+        matches!(run(&svc, "timeline INC-2026-001").reply, Reply::Timeline { ref entries, .. } if entries.len() == 1)
+    );
     assert!(matches!(run(&svc, "help").reply, Reply::Help { ref entries } if entries.len() == 11));
     assert_eq!(svc_events(&svc).len(), 2);
 }
@@ -189,7 +215,10 @@ fn permissions_are_checked_before_anything_happens() {
     let denied = run_as(&svc, &policy, "U_NOBODY", "declare DB down");
     assert!(denied.reply.text().contains("You need the responder role"));
     assert!(svc_events(&svc).is_empty());
-    assert!(matches!(run_as(&svc, &policy, "U_NOBODY", "list").reply, Reply::List { .. }));
+    assert!(matches!(
+        run_as(&svc, &policy, "U_NOBODY", "list").reply,
+        Reply::List { .. }
+    ));
     run_as(&svc, &policy, "U_LEAD", "declare DB down");
     assert_eq!(policy.role_of("U_LEAD"), Role::Commander);
     assert_eq!(svc_events(&svc).len(), 1);
@@ -219,15 +248,30 @@ fn storage_and_publish_failures() {
     let svc = service();
     svc.publisher.fail(true);
     let declared = run(&svc, "declare DB down");
-    assert!(matches!(declared.reply, Reply::Card { .. }), "the change is committed");
-    assert!(declared.failure.as_deref().is_some_and(|f| f.contains("left in the outbox")));
+    assert!(
+        matches!(declared.reply, Reply::Card { .. }),
+        "the change is committed"
+    );
+    assert!(
+        declared
+            .failure
+            .as_deref()
+            .is_some_and(|f| f.contains("left in the outbox"))
+    );
     assert_eq!(svc.store().unpublished().len(), 1, "the sweep will find it");
 
     svc.store().fail_from_now();
     let down = run(&svc, "ack INC-2026-001");
     assert!(matches!(down.reply, Reply::Unavailable { .. }));
-    assert!(!down.reply.text().contains("injected"), "causes stay in the logs");
-    assert!(down.failure.as_deref().is_some_and(|f| f.contains("injected failure")));
+    assert!(
+        !down.reply.text().contains("injected"),
+        "causes stay in the logs"
+    );
+    assert!(
+        down.failure
+            .as_deref()
+            .is_some_and(|f| f.contains("injected failure"))
+    );
 }
 
 struct Deploy;
@@ -238,7 +282,10 @@ impl CustomCommand for Deploy {
     }
     fn run(&self, _: &Invocation, args: &[String]) -> Reply {
         Reply::Text {
-            text: format!("Deployment initiated for {}", args.first().map(String::as_str).unwrap_or("?")),
+            text: format!(
+                "Deployment initiated for {}",
+                args.first().map(String::as_str).unwrap_or("?")
+            ),
             in_channel: true,
         }
     }
@@ -247,10 +294,19 @@ impl CustomCommand for Deploy {
 #[test]
 fn custom_commands() {
     let mut svc = service();
-    svc.register_command("deploy", Arc::new(Deploy)).expect("registers");
+    svc.register_command("deploy", Arc::new(Deploy))
+        .expect("registers");
     assert!(svc.register_command("ack", Arc::new(Deploy)).is_err());
-    assert_eq!(run(&svc, "deploy checkout").reply.text(), "Deployment initiated for checkout");
-    assert!(run(&svc, "help").reply.text().contains("/im deploy — Start a deployment"));
+    assert_eq!(
+        run(&svc, "deploy checkout").reply.text(),
+        "Deployment initiated for checkout"
+    );
+    assert!(
+        run(&svc, "help")
+            .reply
+            .text()
+            .contains("/im deploy — Start a deployment")
+    );
     let unknown = run(&svc, "frobnicate now");
     assert_eq!(
         unknown.reply,

@@ -33,14 +33,19 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// Escapes user text for mrkdwn, so it cannot mention `@channel` or forge links.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `<@U123>` for a Slack user id, the escaped name otherwise.
 pub fn mention(user: &UserRef) -> String {
     let is_slack_id = user.id.len() >= 2
         && matches!(user.id.as_bytes()[0], b'U' | b'W')
-        && user.id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && user
+            .id
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if is_slack_id {
         format!("<@{}>", user.id)
     } else {
@@ -64,7 +69,10 @@ fn date(t: OffsetDateTime) -> String {
     let fallback = t
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    format!("<!date^{}^{{date_short_pretty}} {{time}}|{fallback}>", t.unix_timestamp())
+    format!(
+        "<!date^{}^{{date_short_pretty}} {{time}}|{fallback}>",
+        t.unix_timestamp()
+    )
 }
 
 fn section(text: &str) -> Value {
@@ -106,7 +114,11 @@ pub fn incident_blocks(incident: &Incident, now: OffsetDateTime) -> Vec<Value> {
         "*Severity:* {}  |  *Status:* {}  |  *Service:* {}\n*Started:* {} ({})",
         incident.severity,
         incident.status,
-        incident.service.as_deref().map(escape).unwrap_or_else(|| "—".into()),
+        incident
+            .service
+            .as_deref()
+            .map(escape)
+            .unwrap_or_else(|| "—".into()),
         relative(incident.declared_at, now),
         date(incident.declared_at),
     );
@@ -132,7 +144,9 @@ pub fn incident_blocks(incident: &Incident, now: OffsetDateTime) -> Vec<Value> {
 fn entry_line(entry: &TimelineEntry) -> String {
     let when = entry
         .timestamp
-        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
         .unwrap_or_default();
     let who = entry
         .actor
@@ -150,7 +164,11 @@ fn entry_line(entry: &TimelineEntry) -> String {
 /// Renders a reply as a slash-command response body.
 pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
     let mut blocks = match reply {
-        Reply::Card { kind, incident, note } => {
+        Reply::Card {
+            kind,
+            incident,
+            note,
+        } => {
             let mut b = vec![header(&kind.headline())];
             b.extend(incident_blocks(incident, now));
             if let Some(note) = note {
@@ -189,7 +207,11 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
         }
         Reply::Timeline { incident, entries } => {
             let mut b = vec![header(&format!("Timeline of {}", incident.id))];
-            b.push(section(&format!("*{}*: {}", incident.id, escape(&incident.title))));
+            b.push(section(&format!(
+                "*{}*: {}",
+                incident.id,
+                escape(&incident.title)
+            )));
             if entries.is_empty() {
                 b.push(section("No entries yet."));
             }
@@ -198,11 +220,9 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
         }
         Reply::Help { entries } => {
             let mut b = vec![section("*Incident commands*")];
-            b.extend(sections(
-                entries
-                    .iter()
-                    .map(|e| format!("`{}`\n      {}", escape(&e.usage), escape(&e.summary))),
-            ));
+            b.extend(sections(entries.iter().map(|e| {
+                format!("`{}`\n      {}", escape(&e.usage), escape(&e.summary))
+            })));
             b
         }
         Reply::Usage { usage, problem } => vec![section(&format!(
@@ -218,7 +238,11 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
         blocks.push(context("…more not shown"));
     }
     SlackMessage {
-        response_type: if reply.in_channel() { "in_channel" } else { "ephemeral" },
+        response_type: if reply.in_channel() {
+            "in_channel"
+        } else {
+            "ephemeral"
+        },
         text: truncate(&reply.text(), MAX_TEXT),
         blocks,
     }
@@ -252,7 +276,11 @@ mod tests {
             closed_at: None,
             closed_by: None,
             updated_at: at,
-            origin: Origin { platform: "slack".into(), provider: "demo".into(), channel: Some("C1".into()) },
+            origin: Origin {
+                platform: "slack".into(),
+                provider: "demo".into(),
+                channel: Some("C1".into()),
+            },
             version: 1,
         }
     }
@@ -260,12 +288,25 @@ mod tests {
     #[test]
     fn declared_card_matches_the_documented_shape() {
         let now = datetime!(2026-11-27 10:02 UTC);
-        let msg = render(&Reply::Card { kind: CardKind::Declared, incident: incident(), note: None }, now);
+        let msg = render(
+            &Reply::Card {
+                kind: CardKind::Declared,
+                incident: incident(),
+                note: None,
+            },
+            now,
+        );
         assert_eq!(msg.response_type, "in_channel");
-        assert!(msg.text.starts_with("🚨 New Incident Declared: INC-2026-001"));
+        assert!(
+            msg.text
+                .starts_with("🚨 New Incident Declared: INC-2026-001")
+        );
         let all = serde_json::to_string(&msg.blocks).expect("json");
         assert!(all.contains("🚨 New Incident Declared"));
-        assert!(all.contains("*INC-2026-001*: Checkout &lt;!channel&gt; &amp; co"), "user text is escaped: {all}");
+        assert!(
+            all.contains("*INC-2026-001*: Checkout &lt;!channel&gt; &amp; co"),
+            "user text is escaped: {all}"
+        );
         assert!(all.contains("*Severity:* SEV-1  |  *Status:* Open  |  *Service:* Checkout"));
         assert!(all.contains("*Started:* 2 minutes ago"));
         assert!(all.contains("_Multiple users reporting payment failures_"));
@@ -282,7 +323,10 @@ mod tests {
                 i
             })
             .collect();
-        let msg = render(&Reply::List { incidents: many }, datetime!(2026-11-27 11:00 UTC));
+        let msg = render(
+            &Reply::List { incidents: many },
+            datetime!(2026-11-27 11:00 UTC),
+        );
         assert_eq!(msg.response_type, "ephemeral");
         assert!(msg.blocks.len() <= MAX_BLOCKS);
         for b in &msg.blocks {

@@ -25,7 +25,8 @@ pub enum SignatureError {
 fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail; an empty key still verifies nothing useful.
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| {
-        <Hmac<Sha256> as KeyInit>::new_from_slice(b"").unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+        <Hmac<Sha256> as KeyInit>::new_from_slice(b"")
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key"))
     });
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
@@ -36,7 +37,9 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
 
 /// `v0=<64 hex>` for a body sent at `timestamp` (used by `im chatops test-commands` and tests).
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
-    let digest = mac(secret.as_bytes(), &timestamp.to_string(), body).finalize().into_bytes();
+    let digest = mac(secret.as_bytes(), &timestamp.to_string(), body)
+        .finalize()
+        .into_bytes();
     format!("v0={}", hex::encode(digest))
 }
 
@@ -51,7 +54,10 @@ pub fn verify(
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(SignatureError::MissingHeaders);
     };
-    let ts: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
+    let ts: i64 = timestamp
+        .trim()
+        .parse()
+        .map_err(|_| SignatureError::BadTimestamp)?;
     if now.abs_diff(ts) > MAX_SKEW_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
@@ -84,20 +90,59 @@ mod tests {
     #[test]
     fn slack_test_vector() {
         assert_eq!(sign(SECRET, 1531420618, BODY.as_bytes()), EXPECTED);
-        assert_eq!(verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 + 10), Ok(()));
+        assert_eq!(
+            verify(
+                &secret(),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618 + 10
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn window_is_five_minutes_either_way() {
         let now = 1531420618;
-        assert_eq!(verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now + 300), Ok(()));
-        assert_eq!(verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now - 300), Ok(()));
         assert_eq!(
-            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now + 301),
+            verify(
+                &secret(),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now + 300
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                &secret(),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now - 300
+            ),
+            Ok(())
+        );
+        assert_eq!(
+            verify(
+                &secret(),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now + 301
+            ),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now - 301),
+            verify(
+                &secret(),
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now - 301
+            ),
             Err(SignatureError::Stale)
         );
     }
@@ -107,21 +152,51 @@ mod tests {
         let now = 1531420618;
         let other_body = BODY.replace("roadrunner", "coyote");
         assert_eq!(
-            verify(&secret(), Some(TS), Some(EXPECTED), other_body.as_bytes(), now),
+            verify(
+                &secret(),
+                Some(TS),
+                Some(EXPECTED),
+                other_body.as_bytes(),
+                now
+            ),
             Err(SignatureError::Mismatch)
         );
         let wrong = SecretString::from("another-secret");
-        assert_eq!(verify(&wrong, Some(TS), Some(EXPECTED), BODY.as_bytes(), now), Err(SignatureError::Mismatch));
-        assert_eq!(verify(&secret(), Some(TS), Some("v0=abc"), BODY.as_bytes(), now), Err(SignatureError::Mismatch));
         assert_eq!(
-            verify(&secret(), Some("1531420619"), Some(EXPECTED), BODY.as_bytes(), now),
+            verify(&wrong, Some(TS), Some(EXPECTED), BODY.as_bytes(), now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(&secret(), Some(TS), Some("v0=abc"), BODY.as_bytes(), now),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            verify(
+                &secret(),
+                Some("1531420619"),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now
+            ),
             Err(SignatureError::Mismatch),
             "the timestamp is signed"
         );
-        assert_eq!(verify(&secret(), None, Some(EXPECTED), BODY.as_bytes(), now), Err(SignatureError::MissingHeaders));
-        assert_eq!(verify(&secret(), Some(TS), None, BODY.as_bytes(), now), Err(SignatureError::MissingHeaders));
         assert_eq!(
-            verify(&secret(), Some("yesterday"), Some(EXPECTED), BODY.as_bytes(), now),
+            verify(&secret(), None, Some(EXPECTED), BODY.as_bytes(), now),
+            Err(SignatureError::MissingHeaders)
+        );
+        assert_eq!(
+            verify(&secret(), Some(TS), None, BODY.as_bytes(), now),
+            Err(SignatureError::MissingHeaders)
+        );
+        assert_eq!(
+            verify(
+                &secret(),
+                Some("yesterday"),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now
+            ),
             Err(SignatureError::BadTimestamp)
         );
     }

@@ -1,0 +1,48 @@
+# The two commands: `make dev` runs the product locally; `make test` runs every test.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: dev test lint bench build emulator emulator-stop venv clean-local
+
+$(VENV)/.installed: infra/requirements.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r infra/requirements.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## dev: emulator + table/queues from template.yaml + demo Slack provider + `im serve` on 127.0.0.1:3000
+dev: venv
+	cargo build -p im
+	infra/dev.sh
+
+## test: every test; starts the emulator if none is running and stops what it started
+test: venv
+	cargo build --workspace --tests
+	infra/with-emulator.sh cargo test --workspace
+
+## lint: formatting, clippy with warnings as errors, CloudFormation lint of template.yaml
+lint: venv
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	$(VENV)/bin/cfn-lint template.yaml
+
+## bench: criterion benchmarks and whole-process harnesses (release builds)
+bench: venv
+	infra/with-emulator.sh cargo bench --workspace
+
+## build: Lambda binaries for arm64 with cargo-lambda (skips cleanly without the arm64 target)
+build: venv
+	infra/build.sh
+
+emulator: venv
+	infra/emulator.sh start
+
+emulator-stop:
+	infra/emulator.sh stop
+
+clean-local:
+	infra/emulator.sh stop || true
+	rm -rf .local

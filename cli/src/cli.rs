@@ -1,0 +1,120 @@
+//! Command-line interface definition.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "im",
+    version,
+    about = "Incident management ChatOps: providers, local stack, local server"
+)]
+pub struct Cli {
+    /// Read configuration (TABLE_NAME, AWS_ENDPOINT_URL …) from this file before the environment;
+    /// `make dev` writes `.local/dev.env`.
+    #[arg(long, global = true, env = "IM_ENV_FILE")]
+    pub env_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Top,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Top {
+    /// Run every webhook locally, against the AWS endpoint in AWS_ENDPOINT_URL.
+    Serve(ServeArgs),
+    /// Manage chat providers and exercise them.
+    #[command(subcommand)]
+    Chatops(Chatops),
+    /// Local stack helpers (the emulator must be running).
+    #[command(subcommand)]
+    Local(Local),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:3000", env = "IM_LISTEN")]
+    pub addr: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Local {
+    /// Create the table and queues declared in template.yaml under a stack name.
+    Bootstrap {
+        #[arg(long, default_value = "template.yaml")]
+        template: PathBuf,
+        #[arg(long, default_value = "im-dev", env = "IM_STACK")]
+        stack: String,
+        /// Write the environment for `im serve` (TABLE_NAME, queue URLs …) to this file.
+        #[arg(long)]
+        env_file: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Chatops {
+    /// Add a provider: `im chatops add slack company-slack --config '{…}'` (prompts when no --config).
+    Add {
+        /// slack, teams, discord or mattermost
+        platform: String,
+        name: String,
+        /// JSON configuration; secret keys (bot_token, signing_secret …) go to Secrets Manager.
+        #[arg(long)]
+        config: Option<String>,
+    },
+    /// List providers.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Merge configuration into a provider (JSON merge patch: `null` removes a key).
+    Update {
+        name: String,
+        #[arg(long)]
+        config: Option<String>,
+        #[arg(long, conflicts_with = "disable")]
+        enable: bool,
+        #[arg(long)]
+        disable: bool,
+    },
+    /// Remove a provider and its secret.
+    Remove { name: String },
+    /// Show a provider's (non-secret) configuration and routing.
+    Config {
+        #[arg(long)]
+        provider: String,
+    },
+    /// Send one signed slash command to a provider's endpoint and print the reply.
+    Slash {
+        #[command(flatten)]
+        target: Target,
+        /// The command text, e.g. declare "Database down" --sev SEV-2
+        #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
+        text: Vec<String>,
+    },
+    /// Send signed sample commands to a provider's endpoint and print ✓/✗ for each.
+    TestCommands {
+        #[command(flatten)]
+        target: Target,
+        /// Against a non-local URL, also run the state-changing commands beyond one [TEST] incident.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Target {
+    /// Provider name.
+    #[arg(long)]
+    pub provider: String,
+    /// Endpoint base URL (default: the local server, http://127.0.0.1:3000).
+    #[arg(long, env = "IM_URL")]
+    pub url: Option<String>,
+    /// Slack user id to act as.
+    #[arg(long, default_value = "U0IMCLI")]
+    pub user: String,
+    /// Slack channel id to act in.
+    #[arg(long, default_value = "C0IMCLI")]
+    pub channel: String,
+}
