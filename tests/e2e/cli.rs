@@ -1,0 +1,125 @@
+//! `im serve`'s app on a real socket, driven by `im chatops test-commands` logic.
+
+use std::sync::Arc;
+
+use im::signed::{self, SlashTarget};
+use im::test_commands;
+use im_core::ports::IncidentStore;
+use im_core::{Clock, SystemClock};
+use im_tests::TestStack;
+use serde_json::json;
+
+const SECRET: &str = "cli-test-signing-secret";
+
+async fn serve(stack: &TestStack) -> String {
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = im::serve::app(stack.clients.clone(), clock);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    format!("http://{addr}")
+}
+
+async fn setup() -> (TestStack, SlashTarget) {
+    let stack = TestStack::new().await;
+    stack
+        .directory()
+        .add(
+            "company-slack",
+            "slack",
+            json!({"signing_secret": SECRET, "bot_token": "xoxb-x"}),
+        )
+        .await
+        .expect("provider added");
+    let base = serve(&stack).await;
+    let target = SlashTarget {
+        url: signed::endpoint(&base, "company-slack"),
+        signing_secret: SECRET.into(),
+        user: "U0TESTER".into(),
+        channel: "C0TEST".into(),
+    };
+    (stack, target)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_commands_walk_the_whole_lifecycle_locally() {
+    let (stack, target) = setup().await;
+    let http = im::http_client().expect("client");
+    let checks = test_commands::run(&http, &target, true).await;
+    for check in &checks {
+        assert!(check.ok, "{}", check.line());
+    }
+    assert_eq!(checks.len(), 12);
+    let id = im_core::IncidentId::new(time::OffsetDateTime::now_utc().year(), 1);
+    let incident = stack
+        .store()
+        .get(&id)
+        .await
+        .expect("read")
+        .expect("declared");
+    assert!(incident.title.starts_with("[TEST]"));
+    assert_eq!(incident.status, im_core::Status::Closed);
+    assert_eq!(
+        incident.assignee.map(|a| a.id),
+        Some("U0IMTEST".to_string())
+    );
+    assert_eq!(
+        stack
+            .store()
+            .timeline(&id, 50)
+            .await
+            .expect("timeline")
+            .len(),
+        7
+    );
+    stack.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn remote_mode_touches_only_one_test_incident() {
+    let (stack, target) = setup().await;
+    let http = im::http_client().expect("client");
+    let checks = test_commands::run(&http, &target, false).await;
+    assert!(checks.iter().all(|c| c.ok), "{:#?}", checks);
+    let id = im_core::IncidentId::new(time::OffsetDateTime::now_utc().year(), 1);
+    let types: Vec<String> = stack
+        .store()
+        .timeline(&id, 50)
+        .await
+        .expect("timeline")
+        .into_iter()
+        .map(|e| e.event_type)
+        .collect();
+    assert_eq!(
+        types,
+        ["chatops.declare", "chatops.resolve", "chatops.close"]
+    );
+    stack.teardown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_secret_shows_up_as_failed_checks() {
+    let (stack, mut target) = setup().await;
+    target.signing_secret = "wrong".into();
+    let http = im::http_client().expect("client");
+    let checks = test_commands::run(&http, &target, false).await;
+    assert!(checks.iter().all(|c| !c.ok));
+    assert!(
+        checks[0].detail.contains("HTTP 401"),
+        "{}",
+        checks[0].line()
+    );
+    assert!(
+        stack
+            .store()
+            .list_active(10)
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    stack.teardown().await;
+}
