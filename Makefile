@@ -31,7 +31,8 @@ lint: venv
 
 ## bench: criterion benchmarks and whole-process harnesses (release builds)
 bench: venv
-	infra/with-emulator.sh cargo bench --workspace
+	cargo build --release -p slack-webhook
+	infra/with-emulator.sh cargo bench -p im-tests
 
 ## build: Lambda binaries for arm64 with cargo-lambda (skips cleanly without the arm64 target)
 build: venv

@@ -1,5 +1,8 @@
 //! End-to-end tests over the local AWS emulator (`make test` starts it).
 
+// Test code: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
 mod cli;
 mod slack_handler;
 mod stack;

@@ -1,0 +1,261 @@
+//! Whole-process benchmark: the release `slack-webhook` binary, just started, answering its first
+//! request through a fake Lambda Runtime API, against the local emulator.
+//!
+//! Reports time from spawn to the posted response and peak RSS, for `help` and `declare`, plus
+//! what the same AWS calls cost from a warm client (the part that is not our code).
+//! Targets: first `help` ≤ 25 ms; first `declare` ≤ 25 ms + its AWS calls; peak RSS < 20 MB.
+//! Run with `make bench` (builds the release binary, starts the emulator).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine as _;
+use im_core::ports::IncidentStore;
+use im_tests::TestStack;
+use serde_json::{Value, json};
+use tokio::sync::oneshot;
+
+const SECRET: &str = "cold-start-bench-secret";
+const RUNS: usize = 15;
+
+#[derive(Default)]
+struct Runtime {
+    pending: Mutex<Option<String>>,
+    answered: Mutex<Option<oneshot::Sender<Value>>>,
+}
+
+async fn next(State(rt): State<Arc<Runtime>>) -> Response {
+    let event = rt.pending.lock().map(|mut p| p.take()).unwrap_or(None);
+    match event {
+        Some(event) => {
+            let mut headers = HeaderMap::new();
+            headers.insert(
+                "lambda-runtime-aws-request-id",
+                "req-1".parse().unwrap_or_else(|_| unreachable!()),
+            );
+            let deadline = (time::OffsetDateTime::now_utc().unix_timestamp() + 30) * 1000;
+            headers.insert(
+                "lambda-runtime-deadline-ms",
+                deadline
+                    .to_string()
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!()),
+            );
+            headers.insert(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:slack-webhook"
+                    .parse()
+                    .unwrap_or_else(|_| unreachable!()),
+            );
+            (headers, event).into_response()
+        }
+        // Later polls wait until the process is killed.
+        None => std::future::pending().await,
+    }
+}
+
+async fn response(
+    State(rt): State<Arc<Runtime>>,
+    Path(_id): Path<String>,
+    body: String,
+) -> &'static str {
+    let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    if let Some(tx) = rt.answered.lock().ok().and_then(|mut a| a.take()) {
+        let _ = tx.send(value);
+    }
+    "ok"
+}
+
+async fn init_error(body: String) -> &'static str {
+    eprintln!("init error: {body}");
+    "ok"
+}
+
+fn slash_event(text: &str, n: usize) -> String {
+    let body = serde_urlencoded::to_string([
+        ("team_id", "T0001"),
+        ("channel_id", "C0BENCH"),
+        ("user_id", "U0BENCH"),
+        ("user_name", "bench"),
+        ("command", "/im"),
+        ("text", text),
+        (
+            "trigger_id",
+            &format!("bench.{n}.{}", ulid::Ulid::generate()),
+        ),
+    ])
+    .unwrap_or_default();
+    let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signature = im_core::slack::sign(SECRET, ts, body.as_bytes());
+    json!({
+        "version": "2.0",
+        "routeKey": "POST /chatops/slack/{instance}",
+        "rawPath": "/chatops/slack/bench",
+        "rawQueryString": "",
+        "headers": {
+            "content-type": "application/x-www-form-urlencoded",
+            "x-slack-request-timestamp": ts.to_string(),
+            "x-slack-signature": signature,
+            "host": "bench.execute-api.us-east-1.amazonaws.com"
+        },
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "bench", "domainName": "bench.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "bench", "requestId": "bench", "routeKey": "POST /chatops/slack/{instance}", "stage": "$default",
+            "time": "27/Nov/2026:10:00:00 +0000", "timeEpoch": ts * 1000,
+            "http": {"method": "POST", "path": "/chatops/slack/bench", "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1", "userAgent": "bench"}
+        },
+        "body": base64::engine::general_purpose::STANDARD.encode(body),
+        "isBase64Encoded": true
+    })
+    .to_string()
+}
+
+fn peak_rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn summary(label: &str, mut samples: Vec<f64>, rss: &[u64]) {
+    samples.sort_by(f64::total_cmp);
+    let median = samples[samples.len() / 2];
+    let p90 = samples[(samples.len() * 9 / 10).min(samples.len() - 1)];
+    let max_rss = rss.iter().copied().max().unwrap_or(0);
+    println!(
+        "{label:<24} median {median:>7.2} ms   p90 {p90:>7.2} ms   min {:>7.2} ms   peak RSS {:.1} MB",
+        samples[0],
+        max_rss as f64 / 1024.0
+    );
+}
+
+#[tokio::main]
+async fn main() {
+    let binary = im_tests::repo_root().join("target/release/slack-webhook");
+    if !binary.exists() {
+        eprintln!(
+            "cold_start: {} is missing; run `cargo build --release -p slack-webhook` (make bench does)",
+            binary.display()
+        );
+        return;
+    }
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        eprintln!("cold_start: needs the local emulator (make bench starts it)");
+        return;
+    }
+    let stack = TestStack::new().await;
+    stack
+        .directory()
+        .add(
+            "bench",
+            "slack",
+            json!({"signing_secret": SECRET, "bot_token": "xoxb-bench"}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+
+    let rt = Arc::new(Runtime::default());
+    let app = Router::new()
+        .route("/2018-06-01/runtime/invocation/next", get(next))
+        .route(
+            "/2018-06-01/runtime/invocation/{id}/response",
+            post(response),
+        )
+        .route("/2018-06-01/runtime/invocation/{id}/error", post(response))
+        .route("/2018-06-01/runtime/init/error", post(init_error))
+        .with_state(rt.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let api = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+
+    println!("cold start of {} ({RUNS} runs each)", binary.display());
+    for (label, text) in [
+        ("first help", "help"),
+        ("first declare", "declare --sev SEV-3 Bench incident"),
+    ] {
+        let mut times = Vec::new();
+        let mut rss = Vec::new();
+        for n in 0..RUNS {
+            let (tx, rx) = oneshot::channel();
+            if let Ok(mut p) = rt.pending.lock() {
+                *p = Some(slash_event(text, n));
+            }
+            if let Ok(mut a) = rt.answered.lock() {
+                *a = Some(tx);
+            }
+            let started = Instant::now();
+            let mut child = tokio::process::Command::new(&binary)
+                .env_clear()
+                .env("AWS_LAMBDA_RUNTIME_API", &api)
+                .env("AWS_LAMBDA_FUNCTION_NAME", "slack-webhook")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "128")
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+                .env("AWS_LAMBDA_LOG_GROUP_NAME", "bench")
+                .env("AWS_REGION", "us-east-1")
+                .env(
+                    "AWS_ENDPOINT_URL",
+                    stack.config.endpoint_url.clone().unwrap_or_default(),
+                )
+                .env("AWS_ACCESS_KEY_ID", "test")
+                .env("AWS_SECRET_ACCESS_KEY", "test")
+                .env("TABLE_NAME", &stack.config.table_name)
+                .env("INCIDENT_EVENTS_QUEUE_URL", stack.events_queue_url())
+                .env("SECRETS_PREFIX", &stack.config.secrets_prefix)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::null())
+                .stderr(Stdio::inherit())
+                .kill_on_drop(true)
+                .spawn()
+                .unwrap_or_else(|e| panic!("spawning: {e}"));
+            let answer = tokio::time::timeout(Duration::from_secs(10), rx).await;
+            let elapsed = started.elapsed().as_secs_f64() * 1000.0;
+            let pid = child.id().unwrap_or(0);
+            rss.push(peak_rss_kib(pid));
+            let _ = child.kill().await;
+            match answer {
+                Ok(Ok(value)) if value["statusCode"] == 200 => times.push(elapsed),
+                other => panic!("{label}: no good answer: {other:?}"),
+            }
+        }
+        summary(label, times, &rss);
+    }
+
+    // The same AWS calls from a warm client: what a cold declare spends outside our code.
+    let store = stack.store();
+    let directory = stack.directory();
+    let mut warm = Vec::new();
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        let _ = directory.store().get_provider("bench").await;
+        let _ = directory
+            .secrets()
+            .read_raw(&format!("{}chatops/bench", stack.config.secrets_prefix))
+            .await;
+        let _ = store.allocate_id(2026).await;
+        let _ = store.list_active(1).await;
+        warm.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    summary("warm AWS reads (4 calls)", warm, &[]);
+    stack.teardown().await;
+}
