@@ -269,22 +269,32 @@ impl DynamoStore {
     // ---- providers ----
 
     pub async fn get_provider(&self, name: &str) -> Result<Option<Provider>, StoreError> {
+        let item: Option<ProviderItem> = self
+            .get_meta(format!("PROVIDER#{name}"), "provider")
+            .await?;
+        Ok(item.map(|i| i.provider))
+    }
+
+    /// Reads the `META` item of a partition (strongly consistent).
+    async fn get_meta<T: serde::de::DeserializeOwned>(
+        &self,
+        pk: String,
+        what: &str,
+    ) -> Result<Option<T>, StoreError> {
         let out = self
             .client()
             .await
             .get_item()
             .table_name(&self.table)
-            .key("PK", s(format!("PROVIDER#{name}")))
+            .key("PK", s(pk))
             .key("SK", s(META))
             .consistent_read(true)
             .send()
             .await
-            .map_err(|e| unavailable("reading a provider", e))?;
+            .map_err(|e| unavailable(&format!("reading a {what}"), e))?;
         out.item
             .map(|item| {
-                serde_dynamo::from_item::<_, ProviderItem>(item)
-                    .map(|i| i.provider)
-                    .map_err(|e| corrupt("provider item", e))
+                serde_dynamo::from_item(item).map_err(|e| corrupt(&format!("{what} item"), e))
             })
             .transpose()
     }
@@ -444,24 +454,8 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn get(&self, id: &IncidentId) -> Result<Option<Incident>, StoreError> {
-        let out = self
-            .client()
-            .await
-            .get_item()
-            .table_name(&self.table)
-            .key("PK", s(incident_pk(id)))
-            .key("SK", s(META))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("reading an incident", e))?;
-        out.item
-            .map(|item| {
-                serde_dynamo::from_item::<_, IncidentItem>(item)
-                    .map(|i| i.incident)
-                    .map_err(|e| corrupt("incident item", e))
-            })
-            .transpose()
+        let item: Option<IncidentItem> = self.get_meta(incident_pk(id), "incident").await?;
+        Ok(item.map(|i| i.incident))
     }
 
     async fn commit(&self, change: &Change) -> Result<(), CommitError> {

@@ -98,21 +98,11 @@ impl SecretCache {
     }
 
     async fn fetch(&self, name: &str) -> Result<Arc<ProviderSecrets>, AwsError> {
-        // Ask for AWSCURRENT explicitly: without a stage some implementations return a stale version.
-        let out = self
-            .clients
-            .secrets()
-            .await
-            .get_secret_value()
-            .secret_id(name)
-            .version_stage("AWSCURRENT")
-            .send()
-            .await
-            .map_err(|e| AwsError::service("reading a secret", e))?;
-        let json = out
-            .secret_string()
-            .ok_or_else(|| AwsError::Malformed(format!("secret `{name}` has no string value")))?;
-        let value = Arc::new(ProviderSecrets::from_json(json)?);
+        let json = self
+            .current(name)
+            .await?
+            .ok_or_else(|| AwsError::Malformed(format!("secret `{name}` does not exist")))?;
+        let value = Arc::new(ProviderSecrets::from_json(&json)?);
         self.entries
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -126,8 +116,9 @@ impl SecretCache {
         Ok(value)
     }
 
-    /// Reads a secret's raw key/values (for merging updates), bypassing the cache.
-    pub async fn read_raw(&self, name: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+    /// The current version's string value; `None` if there is no such secret.
+    async fn current(&self, name: &str) -> Result<Option<String>, AwsError> {
+        // Ask for AWSCURRENT explicitly: without a stage some implementations return a stale version.
         let result = self
             .clients
             .secrets()
@@ -138,15 +129,25 @@ impl SecretCache {
             .send()
             .await;
         match result {
-            Ok(out) => {
-                let json = out.secret_string().unwrap_or("{}");
-                serde_json::from_str(json).map(Some).map_err(|_| {
-                    AwsError::Malformed(format!("secret `{name}` is not a JSON object of strings"))
-                })
-            }
+            Ok(out) => out
+                .secret_string
+                .map(Some)
+                .ok_or_else(|| AwsError::Malformed(format!("secret `{name}` has no string value"))),
             Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => Ok(None),
             Err(e) => Err(AwsError::service("reading a secret", e)),
         }
+    }
+
+    /// Reads a secret's raw key/values (for merging updates), bypassing the cache.
+    pub async fn read_raw(&self, name: &str) -> Result<Option<BTreeMap<String, String>>, AwsError> {
+        self.current(name)
+            .await?
+            .map(|json| {
+                serde_json::from_str(&json).map_err(|_| {
+                    AwsError::Malformed(format!("secret `{name}` is not a JSON object of strings"))
+                })
+            })
+            .transpose()
     }
 
     /// Creates the secret, or writes a new current version if it exists.

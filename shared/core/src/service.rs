@@ -497,5 +497,5 @@ fn transition(
 }
 
 #[cfg(test)]
-#[path = "service_tests.rs"]
+#[path = "service_test.rs"]
 mod tests;
