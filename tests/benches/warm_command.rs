@@ -6,9 +6,15 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use im_core::block_on::block_on;
-use im_core::memory::{FixedClock, MemoryPublisher, MemoryStore};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use im_core::memory::FixedClock;
+use im_core::ports::{
+    Change, CommitError, EventPublisher, IncidentStore, PublishError, StoreError,
+};
 use im_core::slack::{self, SlackRequest};
 use im_core::{AccessPolicy, Actor, IncidentService, Interface, Invocation, Severity, UserRef};
+use im_core::{Incident, IncidentEvent, IncidentId, TimelineEntry};
 use secrecy::SecretString;
 
 const SECRET: &str = "bench-signing-secret";
@@ -29,8 +35,49 @@ fn signed(text: &str) -> (String, String) {
     (body, signature)
 }
 
+/// A store that does no I/O and keeps nothing, so the benchmark measures our code only
+/// (the in-memory test store would grow by a million incidents over a run).
+struct NullStore {
+    seq: AtomicU64,
+    incident: Incident,
+}
+
+impl IncidentStore for NullStore {
+    async fn allocate_id(&self, year: i32) -> Result<IncidentId, StoreError> {
+        Ok(IncidentId::new(
+            year,
+            self.seq.fetch_add(1, Ordering::Relaxed) + 1,
+        ))
+    }
+    async fn get(&self, _: &IncidentId) -> Result<Option<Incident>, StoreError> {
+        Ok(Some(self.incident.clone()))
+    }
+    async fn commit(&self, _: &Change) -> Result<(), CommitError> {
+        Ok(())
+    }
+    async fn list_active(&self, _: usize) -> Result<Vec<Incident>, StoreError> {
+        Ok(vec![self.incident.clone()])
+    }
+    async fn timeline(&self, _: &IncidentId, _: usize) -> Result<Vec<TimelineEntry>, StoreError> {
+        Ok(Vec::new())
+    }
+    async fn mark_published(&self, _: &IncidentEvent) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+struct NullPublisher;
+
+impl EventPublisher for NullPublisher {
+    async fn publish(&self, _: &IncidentEvent) -> Result<(), PublishError> {
+        Ok(())
+    }
+}
+
+type Service = IncidentService<NullStore, NullPublisher, FixedClock>;
+
 fn handle(
-    service: &IncidentService<MemoryStore, MemoryPublisher, FixedClock>,
+    service: &Service,
     secret: &SecretString,
     body: &str,
     signature: &str,
@@ -67,11 +114,41 @@ fn handle(
     serde_json::to_vec(&slack::render(&outcome.reply, now)).unwrap_or_default()
 }
 
-fn service() -> IncidentService<MemoryStore, MemoryPublisher, FixedClock> {
+fn service() -> Service {
     let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
+    let user = UserRef::new("U1", Some("alice".into()));
+    let incident = Incident {
+        id: IncidentId::new(2025, 1),
+        title: "DB down".into(),
+        description: None,
+        severity: Severity::Sev2,
+        status: im_core::Status::Open,
+        service: Some("checkout".into()),
+        assignee: None,
+        commander: Some(user.clone()),
+        declared_by: user,
+        declared_at: now,
+        acknowledged_at: None,
+        acknowledged_by: None,
+        resolved_at: None,
+        resolved_by: None,
+        resolution: None,
+        closed_at: None,
+        closed_by: None,
+        updated_at: now,
+        origin: im_core::Origin {
+            platform: "slack".into(),
+            provider: "demo".into(),
+            channel: Some("C1".into()),
+        },
+        version: 1,
+    };
     IncidentService::new(
-        MemoryStore::default(),
-        MemoryPublisher::default(),
+        NullStore {
+            seq: AtomicU64::new(0),
+            incident,
+        },
+        NullPublisher,
         FixedClock::at(now),
     )
 }
@@ -109,6 +186,50 @@ fn bench(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // Where a declare's time goes, stage by stage.
+    let mut stages = c.benchmark_group("declare_stages");
+    let (body, sig) = signed(r#"declare --sev SEV-2 --service checkout "Payment processing down""#);
+    let ts = NOW.to_string();
+    stages.bench_function("verify", |b| {
+        b.iter(|| slack::verify(&secret, Some(&ts), Some(&sig), body.as_bytes(), NOW))
+    });
+    stages.bench_function("parse_form", |b| {
+        b.iter(|| slack::parse_request(Some("application/x-www-form-urlencoded"), body.as_bytes()))
+    });
+    let text = r#"declare --sev SEV-2 --service checkout "Payment processing down""#;
+    stages.bench_function("parse_command", |b| b.iter(|| im_core::parse(text)));
+    let svc = service();
+    let policy = AccessPolicy::default();
+    let settings = im_core::Settings {
+        policy: &policy,
+        default_severity: Severity::Sev3,
+    };
+    let invocation = Invocation {
+        actor: Actor {
+            platform: "slack".into(),
+            provider: "demo".into(),
+            user: UserRef::new("U024BE7LH", Some("alice".into())),
+            channel: Some("C2147483705".into()),
+        },
+        interface: Interface::Chatops,
+        prefix: "/im".into(),
+        command_line: format!("/im {text}"),
+        idempotency_key: None,
+    };
+    stages.bench_function("execute", |b| {
+        b.iter(|| {
+            let command = im_core::parse(text).unwrap_or_else(|e| panic!("{e}"));
+            block_on(svc.execute(&invocation, &settings, command))
+        })
+    });
+    let command = im_core::parse(text).unwrap_or_else(|e| panic!("{e}"));
+    let outcome = block_on(svc.execute(&invocation, &settings, command));
+    let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
+    stages.bench_function("render", |b| b.iter(|| slack::render(&outcome.reply, now)));
+    let rendered = slack::render(&outcome.reply, now);
+    stages.bench_function("to_json", |b| b.iter(|| serde_json::to_vec(&rendered)));
+    stages.finish();
 }
 
 criterion_group!(benches, bench);

@@ -459,7 +459,7 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn commit(&self, change: &Change) -> Result<(), CommitError> {
-        let incident = &change.incident;
+        let incident = change.incident();
         let pk = incident_pk(&incident.id);
         let incident_item = to_item(&IncidentItem::new(incident))?;
         let incident_put = match change.expected_version {
@@ -471,14 +471,14 @@ impl IncidentStore for DynamoStore {
         };
         let entry_sk = format!(
             "TL#{}#{}",
-            rfc3339(change.entry.timestamp),
+            rfc3339(change.entry().timestamp),
             change.event.event_id
         );
         let timeline = to_item(&TimelineItem {
             pk: pk.clone(),
             sk: entry_sk,
             item_type: "timeline".into(),
-            entry: change.entry.clone(),
+            entry: change.entry().clone(),
         })?;
         let event_json = serde_json::to_string(&change.event)
             .map_err(|e| CommitError::Store(corrupt("serialising event", e)))?;
@@ -517,7 +517,7 @@ impl IncidentStore for DynamoStore {
                 idem,
                 Some((
                     "attribute_not_exists(PK) OR expires_at < :now",
-                    vec![(":now", n(change.entry.timestamp.unix_timestamp()))],
+                    vec![(":now", n(change.entry().timestamp.unix_timestamp()))],
                 )),
             )?);
         }

@@ -11,6 +11,7 @@ pub mod rbac;
 pub mod reply;
 pub mod service;
 pub mod slack;
+pub mod template;
 pub mod timeline;
 
 #[cfg(any(test, feature = "testing"))]

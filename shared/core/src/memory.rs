@@ -67,7 +67,10 @@ impl IncidentStore for MemoryStore {
     async fn commit(&self, change: &Change) -> Result<(), CommitError> {
         self.check()?;
         let mut state = self.lock();
-        let stored = state.incidents.get(&change.incident.id).map(|i| i.version);
+        let stored = state
+            .incidents
+            .get(&change.incident().id)
+            .map(|i| i.version);
         if stored != change.expected_version {
             return Err(CommitError::Conflict);
         }
@@ -81,12 +84,12 @@ impl IncidentStore for MemoryStore {
         }
         state
             .incidents
-            .insert(change.incident.id.clone(), change.incident.clone());
+            .insert(change.incident().id.clone(), change.incident().clone());
         state
             .timeline
-            .entry(change.incident.id.clone())
+            .entry(change.incident().id.clone())
             .or_default()
-            .push(change.entry.clone());
+            .push(change.entry().clone());
         state.unpublished.push(change.event.event_id.clone());
         Ok(())
     }

@@ -27,17 +27,26 @@ pub enum CommitError {
     Store(#[from] StoreError),
 }
 
-/// One atomic change: the incident's new state, its timeline entry and its outbox event.
+/// One atomic change: the incident's new state, its timeline entry and its outbox event, all
+/// carried by the event (which holds the incident and the entry).
 #[derive(Clone, Debug)]
 pub struct Change {
-    pub incident: Incident,
+    pub event: IncidentEvent,
     /// `None` creates the incident (it must not exist); `Some(v)` requires the stored version `v`.
     pub expected_version: Option<u64>,
-    pub entry: TimelineEntry,
-    pub event: IncidentEvent,
     /// Written in the same transaction; a second change with the same key is refused.
     pub idempotency_key: Option<String>,
     pub idempotency_expires_at: OffsetDateTime,
+}
+
+impl Change {
+    pub fn incident(&self) -> &Incident {
+        &self.event.incident
+    }
+
+    pub fn entry(&self) -> &TimelineEntry {
+        &self.event.entry
+    }
 }
 
 pub trait IncidentStore: Send + Sync {

@@ -390,29 +390,26 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
             source: inv.actor.source(),
             data: entry_data,
         };
-        let event = IncidentEvent {
-            event_id: ulid::Ulid::generate().to_string(),
-            kind: effect.kind,
-            incident: incident.clone(),
-            previous_severity: effect.previous_severity,
-            entry: entry.clone(),
-            at,
-        };
         let change = Change {
-            incident: incident.clone(),
+            event: IncidentEvent {
+                event_id: ulid::Ulid::generate().to_string(),
+                kind: effect.kind,
+                incident,
+                previous_severity: effect.previous_severity,
+                entry,
+                at,
+            },
             expected_version,
-            entry,
-            event: event.clone(),
             idempotency_key: inv.idempotency_key.clone(),
             idempotency_expires_at: at + IDEMPOTENCY_TTL,
         };
         self.store.commit(&change).await?;
         let reply = Reply::Card {
             kind: effect.card,
-            incident,
+            incident: change.event.incident.clone(),
             note: effect.note,
         };
-        Ok((reply, event))
+        Ok((reply, change.event))
     }
 
     /// Publishes a committed event (best effort: the outbox sweep re-publishes what fails here).

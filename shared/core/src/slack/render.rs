@@ -33,9 +33,19 @@ pub fn truncate(s: &str, max: usize) -> String {
 
 /// Escapes user text for mrkdwn, so it cannot mention `@channel` or forge links.
 pub fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
+    if !s.contains(['&', '<', '>']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// `<@U123>` for a Slack user id, the escaped name otherwise.
