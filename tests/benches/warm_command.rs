@@ -141,6 +141,8 @@ fn service() -> Service {
             provider: "demo".into(),
             channel: Some("C1".into()),
         },
+        war_room: None,
+        sla_breaches: Vec::new(),
         version: 1,
     };
     IncidentService::new(

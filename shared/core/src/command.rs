@@ -193,6 +193,11 @@ pub enum Command {
     Timeline {
         id: IncidentId,
     },
+    /// Change the service (from a selection menu; no slash verb).
+    SetService {
+        id: IncidentId,
+        service: String,
+    },
     /// A verb we do not know: a registered custom command, or a mistake.
     Custom {
         name: String,
@@ -214,7 +219,7 @@ impl Command {
             Command::Assign { .. } => Verb::Assign,
             Command::Update { .. } => Verb::Update,
             Command::Timeline { .. } => Verb::Timeline,
-            Command::Custom { .. } => return None,
+            Command::SetService { .. } | Command::Custom { .. } => return None,
         })
     }
 }

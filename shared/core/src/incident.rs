@@ -236,6 +236,14 @@ pub struct Origin {
     pub channel: Option<String>,
 }
 
+/// A dedicated incident channel on one provider.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WarRoom {
+    pub provider: String,
+    pub channel: String,
+    pub name: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Incident {
     pub id: IncidentId,
@@ -282,6 +290,12 @@ pub struct Incident {
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
     pub origin: Origin,
+    /// The incident's own channel, once someone joined the war room.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub war_room: Option<WarRoom>,
+    /// SLA targets already breached (`ack`, `resolve`): each is reported once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sla_breaches: Vec<String>,
     /// Bumped by every change; writes are conditional on it.
     pub version: u64,
 }
@@ -310,6 +324,14 @@ pub enum Refusal {
     SameSeverity { id: IncidentId, severity: Severity },
     #[error("{id} is already assigned to {who}.")]
     SameAssignee { id: IncidentId, who: String },
+    #[error("{id} is already on service {service}.")]
+    SameService { id: IncidentId, service: String },
+    #[error("{id} already has a war room: <#{channel}>.")]
+    WarRoomExists { id: IncidentId, channel: String },
+    #[error("{id}: the {target} SLA breach is already recorded.")]
+    AlreadyBreached { id: IncidentId, target: String },
+    #[error("{id} no longer breaches its SLA.")]
+    NoLongerBreaching { id: IncidentId },
 }
 
 /// " by alice" or nothing.
@@ -477,6 +499,56 @@ impl Incident {
         self.version += 1;
     }
 
+    /// The channel the incident lives in on `provider`: its war room there, else the channel it
+    /// was declared in (if declared on that provider).
+    pub fn home_channel(&self, provider: &str) -> Option<&str> {
+        if let Some(room) = self.war_room.as_ref().filter(|w| w.provider == provider) {
+            return Some(&room.channel);
+        }
+        (self.origin.provider == provider)
+            .then_some(self.origin.channel.as_deref())
+            .flatten()
+    }
+
+    /// Records the war room; `false` if it already had this one.
+    pub fn set_war_room(&mut self, room: WarRoom, at: OffsetDateTime) -> Result<bool, Refusal> {
+        self.require_open_for("open a war room for")?;
+        if self.war_room.as_ref() == Some(&room) {
+            return Ok(false);
+        }
+        self.war_room = Some(room);
+        self.touch(at);
+        Ok(true)
+    }
+
+    /// Changes the service while the incident is not closed.
+    pub fn set_service(
+        &mut self,
+        service: String,
+        at: OffsetDateTime,
+    ) -> Result<Option<String>, Refusal> {
+        self.require_open_for("change the service of")?;
+        if self.service.as_deref() == Some(service.as_str()) {
+            return Err(Refusal::SameService {
+                id: self.id.clone(),
+                service,
+            });
+        }
+        let previous = self.service.replace(service);
+        self.touch(at);
+        Ok(previous)
+    }
+
+    /// Records an SLA breach once; `false` if it was already recorded.
+    pub fn record_breach(&mut self, target: &str, at: OffsetDateTime) -> bool {
+        if self.sla_breaches.iter().any(|t| t == target) {
+            return false;
+        }
+        self.sla_breaches.push(target.to_string());
+        self.touch(at);
+        true
+    }
+
     /// Seconds from declaration to acknowledgement, if acknowledged.
     pub fn time_to_acknowledge(&self) -> Option<time::Duration> {
         self.acknowledged_at.map(|t| t - self.declared_at)
@@ -519,6 +591,8 @@ mod tests {
                 provider: "demo".into(),
                 channel: Some("C1".into()),
             },
+            war_room: None,
+            sla_breaches: Vec::new(),
             version: 1,
         }
     }

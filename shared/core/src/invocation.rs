@@ -11,6 +11,8 @@ pub enum Interface {
     Chatops,
     Api,
     System,
+    /// The SLA monitor: `sla.breach`, `sla:monitor`.
+    Sla,
 }
 
 impl Interface {
@@ -19,6 +21,7 @@ impl Interface {
             Self::Chatops => "chatops",
             Self::Api => "api",
             Self::System => "system",
+            Self::Sla => "sla",
         }
     }
 }

@@ -5,11 +5,13 @@
 pub mod command;
 pub mod incident;
 pub mod invocation;
+pub mod notify;
 pub mod ports;
 pub mod provider;
 pub mod rbac;
 pub mod reply;
 pub mod service;
+pub mod sla;
 pub mod slack;
 pub mod template;
 pub mod timeline;

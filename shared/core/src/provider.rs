@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 
 use crate::incident::Severity;
 use crate::rbac::AccessPolicy;
+use crate::template::TemplateSet;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -105,6 +106,8 @@ pub const CONFIG_KEYS: &[&str] = &[
     "services",
     "default_severity",
     "rbac",
+    "templates",
+    "archive_war_room_on_close",
 ];
 
 /// Secret key → value, split out of a configuration.
@@ -133,6 +136,12 @@ pub struct ProviderConfig {
     pub default_severity: Severity,
     #[serde(default)]
     pub rbac: AccessPolicy,
+    /// Message text per event type and platform (`{{.Title}}` syntax); checked when configured.
+    #[serde(default, skip_serializing_if = "TemplateSet::is_empty")]
+    pub templates: TemplateSet,
+    /// Archive an incident's war room when the incident is closed.
+    #[serde(default)]
+    pub archive_war_room_on_close: bool,
 }
 
 impl Default for ProviderConfig {
@@ -146,6 +155,8 @@ impl Default for ProviderConfig {
             services: Vec::new(),
             default_severity: Self::default_severity(),
             rbac: AccessPolicy::default(),
+            templates: TemplateSet::default(),
+            archive_war_room_on_close: false,
         }
     }
 }
@@ -164,6 +175,8 @@ pub enum ConfigError {
     BadRoutingKey(String),
     #[error("escalation_channels key `{0}` is not sla_breach or management")]
     BadEscalationKey(String),
+    #[error(transparent)]
+    Template(#[from] crate::template::TemplateError),
 }
 
 impl ProviderConfig {
@@ -220,6 +233,7 @@ impl ProviderConfig {
                 return Err(ConfigError::BadEscalationKey(key.clone()));
             }
         }
+        config.templates.validate().map_err(ConfigError::Template)?;
         Ok(config)
     }
 
@@ -319,6 +333,28 @@ mod tests {
         );
         assert!(ProviderConfig::split(json!({"bot_token": 5})).is_err());
         assert!(ProviderConfig::split(json!([1])).is_err());
+    }
+
+    #[test]
+    fn templates_are_checked_when_configured() {
+        let bad =
+            json!({"templates": {"incident_created": {"slack": "🚨 {{.Title}}\n{{.Sevrity}}"}}});
+        let err = ProviderConfig::from_map(ProviderConfig::split(bad).expect("object").0)
+            .expect_err("refused");
+        assert!(
+            err.to_string().contains("line 2: unknown field `.Sevrity`"),
+            "{err}"
+        );
+        let good = json!({"templates": {"incident_created": {"slack": "🚨 *{{.Title}}*"}}, "archive_war_room_on_close": true});
+        let config = ProviderConfig::from_map(ProviderConfig::split(good).expect("object").0)
+            .expect("valid");
+        assert!(config.archive_war_room_on_close);
+        assert!(
+            config
+                .templates
+                .get(crate::EventKind::IncidentCreated, "slack")
+                .is_some()
+        );
     }
 
     #[test]

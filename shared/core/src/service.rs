@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
 use crate::command::{Assignee, Command, Declare, Verb};
-use crate::incident::{Action, Incident, IncidentId, Refusal, Severity, Status, UserRef};
+use crate::incident::{Action, Incident, IncidentId, Refusal, Severity, Status, UserRef, WarRoom};
 use crate::invocation::Invocation;
 use crate::ports::{Change, Clock, CommitError, EventPublisher, IncidentStore, StoreError};
 use crate::rbac::AccessPolicy;
@@ -242,6 +242,21 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 })
                 .await
             }
+            Command::SetService { id, service } => {
+                self.change(inv, &id, move |inc, _, at| {
+                    let previous = inc.set_service(service.clone(), at)?;
+                    Ok(Effect {
+                        card: CardKind::Updated,
+                        kind: EventKind::IncidentUpdated,
+                        event_name: "service",
+                        response: format!("Service set to {service}"),
+                        data: data([("from", json!(previous)), ("to", json!(service))]),
+                        note: None,
+                        previous_severity: None,
+                    })
+                })
+                .await
+            }
             Command::Custom { name, args } => match self.custom.get(&name) {
                 Some(custom) => Outcome::reply(custom.run(inv, &args)),
                 None => Outcome::reply(Reply::Usage {
@@ -250,6 +265,82 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 }),
             },
         }
+    }
+
+    /// Records the incident's war room (timeline `chatops.war_room`). Refused if the incident
+    /// already has a different one on that provider.
+    pub async fn set_war_room(&self, inv: &Invocation, id: &IncidentId, room: WarRoom) -> Outcome {
+        self.change(inv, id, move |inc, _, at| {
+            if let Some(existing) = inc
+                .war_room
+                .as_ref()
+                .filter(|w| w.provider == room.provider && w.channel != room.channel)
+            {
+                return Err(Refusal::WarRoomExists {
+                    id: inc.id.clone(),
+                    channel: existing.channel.clone(),
+                });
+            }
+            inc.set_war_room(room.clone(), at)?;
+            Ok(Effect {
+                card: CardKind::Updated,
+                kind: EventKind::IncidentUpdated,
+                event_name: "war_room",
+                response: format!("War room #{} opened", room.name),
+                data: data([("war_room", json!(room))]),
+                note: None,
+                previous_severity: None,
+            })
+        })
+        .await
+    }
+
+    /// Records an SLA breach (timeline `sla.breach`), exactly once per incident and target:
+    /// the breach is stored on the incident in the same conditional write.
+    pub async fn record_breach(
+        &self,
+        inv: &Invocation,
+        id: &IncidentId,
+        target: &str,
+        limit: Duration,
+    ) -> Outcome {
+        self.change(inv, id, move |inc, _, at| {
+            let still_breaching = match target {
+                "ack" => inc.status == Status::Open,
+                _ => inc.status.is_active(),
+            };
+            if !still_breaching {
+                return Err(Refusal::NoLongerBreaching { id: inc.id.clone() });
+            }
+            if !inc.record_breach(target, at) {
+                return Err(Refusal::AlreadyBreached {
+                    id: inc.id.clone(),
+                    target: target.to_string(),
+                });
+            }
+            let what = if target == "ack" {
+                "acknowledge"
+            } else {
+                "resolve"
+            };
+            Ok(Effect {
+                card: CardKind::Updated,
+                kind: EventKind::SlaBreach,
+                event_name: "breach",
+                response: format!(
+                    "SLA breached: not {what}d within {} ({})",
+                    crate::template::human_duration(limit),
+                    inc.severity
+                ),
+                data: data([
+                    ("target", json!(target)),
+                    ("limit_seconds", json!(limit.whole_seconds())),
+                ]),
+                note: None,
+                previous_severity: None,
+            })
+        })
+        .await
     }
 
     fn custom_help(&self) -> Vec<(String, String)> {
@@ -314,6 +405,8 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 closed_by: None,
                 updated_at: at,
                 origin: inv.actor.origin(),
+                war_room: None,
+                sla_breaches: Vec::new(),
                 version: 1,
             };
             let effect = Effect {

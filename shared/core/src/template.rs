@@ -145,7 +145,8 @@ impl Template {
 #[derive(Debug, Clone, Default)]
 pub struct TemplateValues(BTreeMap<&'static str, String>);
 
-fn duration(d: time::Duration) -> String {
+/// `4m 10s`, `1h 2m`, `45s`.
+pub fn human_duration(d: time::Duration) -> String {
     let secs = d.whole_seconds().max(0);
     let (h, m, s) = (secs / 3600, (secs % 3600) / 60, secs % 60);
     match (h, m) {
@@ -201,12 +202,15 @@ impl TemplateValues {
             "TimeToAcknowledge",
             incident
                 .time_to_acknowledge()
-                .map(duration)
+                .map(human_duration)
                 .unwrap_or_default(),
         );
         m.insert(
             "TimeToResolve",
-            incident.time_to_resolve().map(duration).unwrap_or_default(),
+            incident
+                .time_to_resolve()
+                .map(human_duration)
+                .unwrap_or_default(),
         );
         Self(m)
     }
@@ -222,6 +226,10 @@ impl TemplateValues {
 pub struct TemplateSet(pub BTreeMap<String, BTreeMap<String, String>>);
 
 impl TemplateSet {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Checks every template (event type, platform, syntax, fields).
     pub fn validate(&self) -> Result<(), TemplateError> {
         for (event, per_platform) in &self.0 {

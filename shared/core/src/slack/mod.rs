@@ -1,5 +1,7 @@
 //! Slack: request signing, payload types and Block Kit rendering.
 
+pub mod interaction;
+pub mod notification;
 pub mod payload;
 pub mod render;
 pub mod signature;

@@ -151,7 +151,8 @@ pub fn incident_blocks(incident: &Incident, now: OffsetDateTime) -> Vec<Value> {
     blocks
 }
 
-fn entry_line(entry: &TimelineEntry) -> String {
+/// One timeline entry as a line: time, event type, who, and the note or response.
+pub fn entry_line(entry: &TimelineEntry) -> String {
     let when = entry
         .timestamp
         .format(time::macros::format_description!(
@@ -291,6 +292,8 @@ mod tests {
                 provider: "demo".into(),
                 channel: Some("C1".into()),
             },
+            war_room: None,
+            sla_breaches: Vec::new(),
             version: 1,
         }
     }

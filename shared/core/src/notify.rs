@@ -1,0 +1,397 @@
+//! Notification routing and delivery jobs: which channels an incident change reaches, and the
+//! job that carries it to one channel.
+//!
+//! Routing rules, per provider (keys exactly as configured):
+//! - the severity's channel: `notification_channels["SEV-n"]`, else `notification_channels["default"]`,
+//!   else `default_channel`;
+//! - SEV-1 also goes to `escalation_channels["management"]`;
+//! - an SLA breach goes to `escalation_channels["sla_breach"]`, and to `management` for SEV-1/2;
+//! - resolution and every later change also go to the incident's own channel (its war room on this
+//!   provider, else the channel it was declared in, if declared here), as does anything once a war
+//!   room exists;
+//! - every channel that already shows the incident gets the change too (an edit), so a channel
+//!   that came into scope earlier stays current;
+//! - `enable_notifications: false` silences the provider.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::incident::{Severity, Status};
+use crate::provider::ProviderConfig;
+use crate::timeline::{EventKind, IncidentEvent};
+
+/// Why a channel receives a change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Severity,
+    Management,
+    SlaBreach,
+    Home,
+    AlreadyPosted,
+    Summary,
+    Broadcast,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Route {
+    pub channel: String,
+    pub scope: Scope,
+}
+
+fn push(routes: &mut Vec<Route>, channel: Option<&String>, scope: Scope) {
+    if let Some(channel) = channel.filter(|c| !c.trim().is_empty())
+        && !routes.iter().any(|r| &r.channel == channel)
+    {
+        routes.push(Route {
+            channel: channel.clone(),
+            scope,
+        });
+    }
+}
+
+/// The channels of one provider that an incident change goes to. `posted` lists the channels of
+/// this provider that already show the incident.
+pub fn route(
+    provider: &str,
+    config: &ProviderConfig,
+    event: &IncidentEvent,
+    posted: &[String],
+) -> Vec<Route> {
+    if !config.enable_notifications {
+        return Vec::new();
+    }
+    let incident = &event.incident;
+    let mut routes = Vec::new();
+    let severity_channel = config
+        .notification_channels
+        .get(incident.severity.as_str())
+        .or_else(|| config.notification_channels.get("default"))
+        .or(config.default_channel.as_ref());
+    push(&mut routes, severity_channel, Scope::Severity);
+    if incident.severity == Severity::Sev1 {
+        push(
+            &mut routes,
+            config.escalation_channels.get("management"),
+            Scope::Management,
+        );
+    }
+    if event.kind == EventKind::SlaBreach {
+        push(
+            &mut routes,
+            config.escalation_channels.get("sla_breach"),
+            Scope::SlaBreach,
+        );
+        if incident.severity <= Severity::Sev2 {
+            push(
+                &mut routes,
+                config.escalation_channels.get("management"),
+                Scope::Management,
+            );
+        }
+    }
+    let resolved_or_later = matches!(
+        event.kind,
+        EventKind::IncidentResolved | EventKind::IncidentClosed
+    ) || matches!(incident.status, Status::Resolved | Status::Closed);
+    let has_war_room = incident
+        .war_room
+        .as_ref()
+        .is_some_and(|w| w.provider == provider);
+    if resolved_or_later || has_war_room {
+        let home = incident.home_channel(provider).map(str::to_string);
+        push(&mut routes, home.as_ref(), Scope::Home);
+    }
+    for channel in posted {
+        push(&mut routes, Some(channel), Scope::AlreadyPosted);
+    }
+    routes
+}
+
+/// What a delivery carries.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Payload {
+    /// An incident change: post the incident's message, or edit it and reply in its thread.
+    Incident { event: Box<IncidentEvent> },
+    /// Plain text (weekly summary, custom message, broadcast).
+    Text { text: String },
+}
+
+/// One delivery to one channel of one provider, as sent on the `deliveries` queue.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryJob {
+    /// Stable across retries: `<event-id>:<provider>:<channel>`.
+    pub job_id: String,
+    pub provider: String,
+    pub channel: String,
+    pub scope: Scope,
+    #[serde(flatten)]
+    pub payload: Payload,
+    /// Failed attempts so far (throttling does not count).
+    #[serde(default)]
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl DeliveryJob {
+    pub fn for_event(provider: &str, route: &Route, event: &IncidentEvent) -> Self {
+        Self {
+            job_id: format!("{}:{provider}:{}", event.event_id, route.channel),
+            provider: provider.to_string(),
+            channel: route.channel.clone(),
+            scope: route.scope,
+            payload: Payload::Incident {
+                event: Box::new(event.clone()),
+            },
+            attempt: 0,
+            last_error: None,
+        }
+    }
+
+    pub fn text(job_id: String, provider: &str, channel: &str, scope: Scope, text: String) -> Self {
+        Self {
+            job_id,
+            provider: provider.to_string(),
+            channel: channel.to_string(),
+            scope,
+            payload: Payload::Text { text },
+            attempt: 0,
+            last_error: None,
+        }
+    }
+
+    pub fn event(&self) -> Option<&IncidentEvent> {
+        match &self.payload {
+            Payload::Incident { event } => Some(event),
+            Payload::Text { .. } => None,
+        }
+    }
+}
+
+/// Failed attempts before a job goes to the dead-letter queue.
+pub const MAX_ATTEMPTS: u32 = 12;
+
+/// Exponential backoff with jitter for failed attempt `attempt` (1-based): `base · 2^(attempt-1)`,
+/// capped, then scaled by a jitter factor in [0.5, 1.0] from `jitter` (0.0‥1.0).
+pub fn backoff(attempt: u32, base: Duration, cap: Duration, jitter: f64) -> Duration {
+    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
+    let capped = exp.min(cap);
+    capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
+}
+
+/// How a chat platform call failed, which decides what happens to the job.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChatError {
+    /// 429: wait this long and try again; does not use up the retry budget.
+    #[error("rate limited for {0:?}")]
+    RateLimited(Duration),
+    /// 5xx, connection failure, timeout before sending: retry with backoff.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// The request may have been delivered but the answer was lost (timeout after sending).
+    #[error("no answer (the message may have been delivered): {0}")]
+    Unknown(String),
+    /// Will not succeed on retry (`channel_not_found`, `not_in_channel`, `invalid_auth` …).
+    #[error("permanent: {0}")]
+    Permanent(String),
+    /// A channel name is taken (war rooms pick another).
+    #[error("name taken")]
+    NameTaken,
+}
+
+/// Slack `error` codes that retrying will not fix.
+pub const PERMANENT_SLACK_ERRORS: &[&str] = &[
+    "channel_not_found",
+    "not_in_channel",
+    "invalid_auth",
+    "account_inactive",
+    "token_revoked",
+    "is_archived",
+    "msg_too_long",
+    "no_text",
+    "invalid_blocks",
+    "missing_scope",
+    "not_authed",
+    "cant_update_message",
+    "message_not_found",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::incident::{Incident, IncidentId, Origin, UserRef, WarRoom};
+    use crate::timeline::TimelineEntry;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    fn config() -> ProviderConfig {
+        let (map, _) = ProviderConfig::split(json!({
+            "default_channel": "C_DEFAULT",
+            "notification_channels": {"SEV-1": "C_CRIT", "SEV-2": "C_MAJOR", "SEV-3": "C_MINOR", "default": "C_GENERAL"},
+            "escalation_channels": {"sla_breach": "C_SLA", "management": "C_EXEC"}
+        }))
+        .expect("object");
+        ProviderConfig::from_map(map).expect("valid")
+    }
+
+    fn event(severity: Severity, kind: EventKind, status: Status) -> IncidentEvent {
+        let at = datetime!(2026-11-27 10:00 UTC);
+        let user = UserRef::new("U1", None);
+        IncidentEvent {
+            event_id: "E1".into(),
+            kind,
+            incident: Incident {
+                id: IncidentId::new(2026, 1),
+                title: "t".into(),
+                description: None,
+                severity,
+                status,
+                service: None,
+                assignee: None,
+                commander: None,
+                declared_by: user,
+                declared_at: at,
+                acknowledged_at: None,
+                acknowledged_by: None,
+                resolved_at: None,
+                resolved_by: None,
+                resolution: None,
+                closed_at: None,
+                closed_by: None,
+                updated_at: at,
+                origin: Origin {
+                    platform: "slack".into(),
+                    provider: "acme".into(),
+                    channel: Some("C_ORIGIN".into()),
+                },
+                war_room: None,
+                sla_breaches: Vec::new(),
+                version: 1,
+            },
+            previous_severity: None,
+            entry: TimelineEntry {
+                event_type: "chatops.declare".into(),
+                timestamp: at,
+                actor: "chatops:U1".into(),
+                source: "slack:acme".into(),
+                data: Default::default(),
+            },
+            at,
+        }
+    }
+
+    fn channels(routes: &[Route]) -> Vec<&str> {
+        routes.iter().map(|r| r.channel.as_str()).collect()
+    }
+
+    #[test]
+    fn severity_routing() {
+        let c = config();
+        let sev1 = event(Severity::Sev1, EventKind::IncidentCreated, Status::Open);
+        assert_eq!(
+            channels(&route("acme", &c, &sev1, &[])),
+            ["C_CRIT", "C_EXEC"]
+        );
+        let sev3 = event(Severity::Sev3, EventKind::IncidentCreated, Status::Open);
+        assert_eq!(channels(&route("acme", &c, &sev3, &[])), ["C_MINOR"]);
+        let sev4 = event(Severity::Sev4, EventKind::IncidentCreated, Status::Open);
+        assert_eq!(
+            channels(&route("acme", &c, &sev4, &[])),
+            ["C_GENERAL"],
+            "no SEV-4 key: default"
+        );
+        let mut bare = ProviderConfig {
+            default_channel: Some("C_ONLY".into()),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(
+            channels(&route("acme", &bare, &sev4, &[])),
+            ["C_ONLY"],
+            "last fallback"
+        );
+        bare.enable_notifications = false;
+        assert!(route("acme", &bare, &sev1, &[]).is_empty());
+    }
+
+    #[test]
+    fn escalation_brings_new_channels_and_keeps_old_ones() {
+        let mut e = event(Severity::Sev1, EventKind::IncidentEscalated, Status::Open);
+        e.previous_severity = Some(Severity::Sev3);
+        let routes = route("acme", &config(), &e, &["C_MINOR".to_string()]);
+        assert_eq!(channels(&routes), ["C_CRIT", "C_EXEC", "C_MINOR"]);
+        assert_eq!(routes[2].scope, Scope::AlreadyPosted);
+    }
+
+    #[test]
+    fn sla_breaches_and_resolution() {
+        let c = config();
+        let breach2 = event(Severity::Sev2, EventKind::SlaBreach, Status::Open);
+        assert_eq!(
+            channels(&route("acme", &c, &breach2, &[])),
+            ["C_MAJOR", "C_SLA", "C_EXEC"]
+        );
+        let breach3 = event(Severity::Sev3, EventKind::SlaBreach, Status::Open);
+        assert_eq!(
+            channels(&route("acme", &c, &breach3, &[])),
+            ["C_MINOR", "C_SLA"]
+        );
+        let resolved = event(
+            Severity::Sev3,
+            EventKind::IncidentResolved,
+            Status::Resolved,
+        );
+        assert_eq!(
+            channels(&route("acme", &c, &resolved, &[])),
+            ["C_MINOR", "C_ORIGIN"]
+        );
+        assert_eq!(
+            channels(&route("other", &c, &resolved, &[])),
+            ["C_MINOR"],
+            "origin belongs to acme"
+        );
+        let mut with_room = event(
+            Severity::Sev3,
+            EventKind::IncidentUpdated,
+            Status::Acknowledged,
+        );
+        with_room.incident.war_room = Some(WarRoom {
+            provider: "acme".into(),
+            channel: "C_WAR".into(),
+            name: "inc".into(),
+        });
+        assert_eq!(
+            channels(&route("acme", &c, &with_room, &[])),
+            ["C_MINOR", "C_WAR"]
+        );
+    }
+
+    #[test]
+    fn backoff_grows_is_capped_and_jittered() {
+        let base = Duration::from_secs(1);
+        let cap = Duration::from_secs(900);
+        assert_eq!(backoff(1, base, cap, 1.0), Duration::from_secs(1));
+        assert_eq!(backoff(4, base, cap, 1.0), Duration::from_secs(8));
+        assert_eq!(backoff(4, base, cap, 0.0), Duration::from_secs(4));
+        assert_eq!(backoff(30, base, cap, 1.0), cap);
+    }
+
+    #[test]
+    fn jobs_round_trip_through_json() {
+        let e = event(Severity::Sev2, EventKind::IncidentCreated, Status::Open);
+        let job = DeliveryJob::for_event(
+            "acme",
+            &Route {
+                channel: "C_MAJOR".into(),
+                scope: Scope::Severity,
+            },
+            &e,
+        );
+        assert_eq!(job.job_id, "E1:acme:C_MAJOR");
+        let json = serde_json::to_string(&job).expect("json");
+        let back: DeliveryJob = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, job);
+    }
+}
