@@ -26,6 +26,61 @@ pub struct Config {
     pub secrets_min_refresh: Duration,
     /// Provider secrets are named `<prefix>chatops/<provider>`.
     pub secrets_prefix: String,
+    /// `deliveries`: one job per (provider, channel), from the router to the notifier.
+    pub deliveries_queue: Option<QueueRef>,
+    /// Where deliveries that will not succeed go, with their reason.
+    pub deliveries_dlq: Option<QueueRef>,
+    pub delivery: DeliverySettings,
+    /// `SLA_TARGETS` JSON overrides (`{"SEV-1": {"ack": "10m", "resolve": "2h"}}`).
+    pub sla_targets: Option<String>,
+}
+
+/// How the notifier talks to chat platforms.
+#[derive(Clone, Debug)]
+pub struct DeliverySettings {
+    /// Slack Web API base URL (`SLACK_API_URL`, default `https://slack.com/api`).
+    pub slack_api_url: String,
+    /// Interaction `response_url`s must start with this (`SLACK_RESPONSE_URL_PREFIX`).
+    pub slack_response_url_prefix: String,
+    /// Least time between two `chat.postMessage` to one channel (`SLACK_POST_INTERVAL_MS`, 1050).
+    pub slack_post_interval: Duration,
+    /// Least time between two `chat.update` in one workspace (`SLACK_UPDATE_INTERVAL_MS`, 1250:
+    /// Tier 3 is 50 per minute).
+    pub slack_update_interval: Duration,
+    /// First retry delay after a failure (`DELIVERY_BACKOFF_BASE_MS`, 1000), doubling per attempt.
+    pub backoff_base: Duration,
+    /// Longest retry delay (`DELIVERY_BACKOFF_CAP_SECONDS`, 900: SQS's longest delay).
+    pub backoff_cap: Duration,
+    /// Failed attempts before the dead-letter queue (`DELIVERY_MAX_ATTEMPTS`, 12).
+    pub max_attempts: u32,
+    /// Timeout of one chat API call (`CHAT_TIMEOUT_MS`, 10000).
+    pub chat_timeout: Duration,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self {
+            slack_api_url: "https://slack.com/api".into(),
+            slack_response_url_prefix: "https://hooks.slack.com/".into(),
+            slack_post_interval: Duration::from_millis(1050),
+            slack_update_interval: Duration::from_millis(1250),
+            backoff_base: Duration::from_secs(1),
+            backoff_cap: Duration::from_secs(900),
+            max_attempts: im_core::notify::MAX_ATTEMPTS,
+            chat_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+fn millis(var: Lookup<'_>, name: &str, default: Duration) -> Result<Duration, AwsError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v.parse().map(Duration::from_millis).map_err(|_| {
+            AwsError::Config(format!(
+                "{name} must be a number of milliseconds, got `{v}`"
+            ))
+        }),
+    }
 }
 
 type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -82,6 +137,42 @@ impl Config {
             providers_ttl: seconds(var, "PROVIDERS_TTL_SECONDS", 30)?,
             secrets_min_refresh: seconds(var, "SECRETS_MIN_REFRESH_SECONDS", 10)?,
             secrets_prefix: var("SECRETS_PREFIX").unwrap_or_else(|| "im/".into()),
+            deliveries_queue: queue(var, "DELIVERIES_QUEUE_URL", "DELIVERIES_QUEUE"),
+            deliveries_dlq: queue(var, "DELIVERIES_DLQ_URL", "DELIVERIES_DLQ"),
+            delivery: {
+                let d = DeliverySettings::default();
+                DeliverySettings {
+                    slack_api_url: var("SLACK_API_URL").unwrap_or(d.slack_api_url),
+                    slack_response_url_prefix: var("SLACK_RESPONSE_URL_PREFIX")
+                        .unwrap_or(d.slack_response_url_prefix),
+                    slack_post_interval: millis(
+                        var,
+                        "SLACK_POST_INTERVAL_MS",
+                        d.slack_post_interval,
+                    )?,
+                    slack_update_interval: millis(
+                        var,
+                        "SLACK_UPDATE_INTERVAL_MS",
+                        d.slack_update_interval,
+                    )?,
+                    backoff_base: millis(var, "DELIVERY_BACKOFF_BASE_MS", d.backoff_base)?,
+                    backoff_cap: seconds(
+                        var,
+                        "DELIVERY_BACKOFF_CAP_SECONDS",
+                        d.backoff_cap.as_secs(),
+                    )?,
+                    max_attempts: match var("DELIVERY_MAX_ATTEMPTS") {
+                        None => d.max_attempts,
+                        Some(v) => v.parse().map_err(|_| {
+                            AwsError::Config(format!(
+                                "DELIVERY_MAX_ATTEMPTS must be a number, got `{v}`"
+                            ))
+                        })?,
+                    },
+                    chat_timeout: millis(var, "CHAT_TIMEOUT_MS", d.chat_timeout)?,
+                }
+            },
+            sla_targets: var("SLA_TARGETS"),
         })
     }
 
@@ -96,6 +187,10 @@ impl Config {
             providers_ttl: Duration::from_secs(30),
             secrets_min_refresh: Duration::from_secs(10),
             secrets_prefix: "im/".into(),
+            deliveries_queue: None,
+            deliveries_dlq: None,
+            delivery: DeliverySettings::default(),
+            sla_targets: None,
         }
     }
 }

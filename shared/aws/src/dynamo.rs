@@ -385,6 +385,51 @@ impl DynamoStore {
         Ok(providers)
     }
 
+    /// Incidents declared in `[from, to)`, any status (weekly summaries).
+    pub async fn declared_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> Result<Vec<Incident>, StoreError> {
+        let mut all = Vec::new();
+        for status in [
+            Status::Open,
+            Status::Acknowledged,
+            Status::Resolved,
+            Status::Closed,
+        ] {
+            let mut start: Option<Item> = None;
+            loop {
+                let out = self
+                    .client()
+                    .await
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI1)
+                    .key_condition_expression("GSI1PK = :s AND GSI1SK BETWEEN :from AND :to")
+                    .expression_attribute_values(":s", s(format!("STATUS#{status}")))
+                    .expression_attribute_values(":from", s(rfc3339(from)))
+                    .expression_attribute_values(":to", s(rfc3339(to)))
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("listing incidents by date", e))?;
+                for item in out.items() {
+                    let item: IncidentItem = serde_dynamo::from_item(item.clone())
+                        .map_err(|e| corrupt("incident item", e))?;
+                    if item.incident.declared_at >= from && item.incident.declared_at < to {
+                        all.push(item.incident);
+                    }
+                }
+                match out.last_evaluated_key {
+                    Some(key) if !key.is_empty() => start = Some(key),
+                    _ => break,
+                }
+            }
+        }
+        Ok(all)
+    }
+
     async fn query_status(
         &self,
         status: Status,

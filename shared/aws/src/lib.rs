@@ -3,10 +3,14 @@
 
 pub mod clients;
 pub mod config;
+pub mod deliveries;
 pub mod dynamo;
 pub mod error;
+pub mod lambda;
+pub mod metrics;
 pub mod providers;
 pub mod secrets;
+pub mod slack_api;
 pub mod sqs;
 pub mod telemetry;
 pub mod web;

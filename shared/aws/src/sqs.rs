@@ -2,7 +2,12 @@
 
 use std::sync::Arc;
 
-use aws_sdk_sqs::types::MessageAttributeValue;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
+    SendMessageBatchRequestEntry,
+};
 use im_core::IncidentEvent;
 use im_core::ports::{EventPublisher, PublishError};
 use tokio::sync::OnceCell;
@@ -51,14 +56,28 @@ impl Queue {
 
     /// Sends one message body with string attributes.
     pub async fn send(&self, body: String, attributes: &[(&str, &str)]) -> Result<(), AwsError> {
+        self.send_delayed(body, Duration::ZERO, attributes).await
+    }
+
+    /// Sends one message that becomes visible after `delay` (rounded up to whole seconds, at most 900).
+    pub async fn send_delayed(
+        &self,
+        body: String,
+        delay: Duration,
+        attributes: &[(&str, &str)],
+    ) -> Result<(), AwsError> {
         let url = self.url().await?;
+        let seconds = i32::try_from(delay.as_secs() + u64::from(delay.subsec_nanos() > 0))
+            .unwrap_or(900)
+            .min(900);
         let mut send = self
             .clients
             .sqs()
             .await
             .send_message()
             .queue_url(url)
-            .message_body(body);
+            .message_body(body)
+            .delay_seconds(seconds);
         for (name, value) in attributes {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")
@@ -72,6 +91,145 @@ impl Queue {
             .map_err(|e| AwsError::service("sending a message", e))?;
         Ok(())
     }
+}
+
+impl Queue {
+    /// Sends many bodies, ten per request; entries SQS refuses are retried once.
+    pub async fn send_all(&self, bodies: Vec<String>) -> Result<(), AwsError> {
+        let url = self.url().await?.to_string();
+        let sqs = self.clients.sqs().await;
+        for chunk in bodies.chunks(10) {
+            let mut pending: Vec<(String, &String)> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, b)| (i.to_string(), b))
+                .collect();
+            for _ in 0..2 {
+                if pending.is_empty() {
+                    break;
+                }
+                let entries = pending
+                    .iter()
+                    .map(|(id, body)| {
+                        SendMessageBatchRequestEntry::builder()
+                            .id(id)
+                            .message_body(*body)
+                            .build()
+                            .map_err(|e| AwsError::Malformed(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let out = sqs
+                    .send_message_batch()
+                    .queue_url(&url)
+                    .set_entries(Some(entries))
+                    .send()
+                    .await
+                    .map_err(|e| AwsError::service("sending messages", e))?;
+                let failed: Vec<&str> = out.failed().iter().map(|f| f.id()).collect();
+                pending.retain(|(id, _)| failed.contains(&id.as_str()));
+            }
+            if !pending.is_empty() {
+                return Err(AwsError::Malformed(format!(
+                    "{} message(s) were refused by SQS",
+                    pending.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Receives up to `max` messages, waiting up to `wait` for the first.
+    pub async fn receive(
+        &self,
+        max: i32,
+        wait: Duration,
+        visibility: Option<Duration>,
+    ) -> Result<Vec<QueueMessage>, AwsError> {
+        let url = self.url().await?;
+        let out = self
+            .clients
+            .sqs()
+            .await
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(max.clamp(1, 10))
+            .wait_time_seconds(i32::try_from(wait.as_secs()).unwrap_or(20).min(20))
+            .set_visibility_timeout(visibility.map(|v| i32::try_from(v.as_secs()).unwrap_or(30)))
+            .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+            .message_attribute_names("All")
+            .send()
+            .await
+            .map_err(|e| AwsError::service("receiving messages", e))?;
+        Ok(out
+            .messages()
+            .iter()
+            .map(|m| QueueMessage {
+                id: m.message_id().unwrap_or_default().to_string(),
+                body: m.body().unwrap_or_default().to_string(),
+                receipt: m.receipt_handle().unwrap_or_default().to_string(),
+                receive_count: m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|c| c.parse().ok())
+                    .unwrap_or(1),
+                attributes: m
+                    .message_attributes()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|(k, v)| {
+                                v.string_value().map(|s| (k.clone(), s.to_string()))
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    pub async fn delete(&self, receipt: &str) -> Result<(), AwsError> {
+        let url = self.url().await?;
+        self.clients
+            .sqs()
+            .await
+            .delete_message()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .send()
+            .await
+            .map_err(|e| AwsError::service("deleting a message", e))?;
+        Ok(())
+    }
+
+    /// Approximate number of visible plus in-flight plus delayed messages.
+    pub async fn depth(&self) -> Result<u64, AwsError> {
+        let url = self.url().await?;
+        let out = self
+            .clients
+            .sqs()
+            .await
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesDelayed)
+            .send()
+            .await
+            .map_err(|e| AwsError::service("reading queue depth", e))?;
+        Ok(out
+            .attributes()
+            .map(|a| a.values().filter_map(|v| v.parse::<u64>().ok()).sum())
+            .unwrap_or(0))
+    }
+}
+
+/// A received message (the same shape an SQS-triggered Lambda sees per record).
+#[derive(Debug, Clone)]
+pub struct QueueMessage {
+    pub id: String,
+    pub body: String,
+    pub receipt: String,
+    pub receive_count: u32,
+    pub attributes: std::collections::BTreeMap<String, String>,
 }
 
 /// [`EventPublisher`] on SQS. Without a configured queue, publishing fails and the outbox keeps

@@ -109,3 +109,69 @@ impl Clock for SystemClock {
         now.replace_nanosecond(0).unwrap_or(now)
     }
 }
+
+/// A message a chat client posted (Slack `ts`, Discord message id, Teams activity id …).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct MessageRef {
+    pub channel: String,
+    pub id: String,
+}
+
+/// An incident as a notification, platform-neutral: each client renders it for its platform
+/// (headline from the provider's template for that platform, buttons, menus).
+#[derive(Clone, Copy, Debug)]
+pub struct IncidentMessage<'a> {
+    pub incident: &'a Incident,
+    pub kind: crate::timeline::EventKind,
+    pub note: Option<&'a str>,
+    pub previous_severity: Option<crate::incident::Severity>,
+    pub templates: &'a crate::template::TemplateSet,
+    pub services: &'a [String],
+    pub now: OffsetDateTime,
+}
+
+/// Posting to one chat workspace. Slack implements it now; Teams, Discord and Mattermost next.
+pub trait ChatClient: Send + Sync {
+    /// A new top-level incident message.
+    fn post(
+        &self,
+        channel: &str,
+        message: &IncidentMessage<'_>,
+    ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
+    /// Replaces an incident message with a newer render.
+    fn update(
+        &self,
+        target: &MessageRef,
+        message: &IncidentMessage<'_>,
+    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+    /// A reply in the message's thread.
+    fn reply(
+        &self,
+        target: &MessageRef,
+        text: &str,
+    ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
+    /// A plain-text message (summaries, announcements).
+    fn post_text(
+        &self,
+        channel: &str,
+        text: &str,
+    ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
+    /// Creates a channel; [`crate::notify::ChatError::NameTaken`] if the name is in use.
+    fn create_channel(
+        &self,
+        name: &str,
+    ) -> impl Future<Output = Result<String, crate::notify::ChatError>> + Send;
+    fn invite(
+        &self,
+        channel: &str,
+        user: &str,
+    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+    fn pin(
+        &self,
+        target: &MessageRef,
+    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+    fn archive(
+        &self,
+        channel: &str,
+    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+}

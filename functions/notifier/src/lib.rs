@@ -1,0 +1,548 @@
+//! `notifier` (SQS `deliveries`): renders and posts, or edits the one message an incident has in a
+//! channel, then adds the change's timeline line to its thread.
+//!
+//! - A redelivered job does nothing: delivered job ids are stored on the message record.
+//! - A message never goes back to an older version: edits are locked per message and carry the
+//!   version they render; a job older than what the message shows edits nothing.
+//! - Pacing is shared through DynamoDB: `chat.postMessage` per channel, `chat.update` per
+//!   workspace. Waits under a second happen here; longer ones go back to the queue.
+//! - 429: re-queued after `Retry-After`, retry budget untouched. 5xx, timeouts: exponential backoff
+//!   with jitter, up to `max_attempts`. Permanent errors: dead-letter queue with the reason.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use im_aws::config::DeliverySettings;
+use im_aws::deliveries::{Claim, DeliveryStore, EditLock};
+use im_aws::slack_api::{SlackClient, http_client};
+use im_aws::sqs::{Queue, QueueMessage};
+use im_aws::{AwsClients, AwsError, ProviderDirectory, ResolvedProvider};
+use im_core::notify::{ChatError, DeliveryJob, Payload, backoff};
+use im_core::ports::{ChatClient, IncidentMessage};
+use im_core::provider::Platform;
+use im_core::slack::notification::timeline_reply;
+use im_core::{EventKind, IncidentEvent, StoreError};
+use tracing::{Instrument, error, info, info_span, warn};
+
+/// Counters since start (also emitted as metrics per batch).
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub delivered: AtomicU64,
+    pub skipped: AtomicU64,
+    pub throttled: AtomicU64,
+    pub retried: AtomicU64,
+    pub possible_duplicates: AtomicU64,
+    pub dead_lettered: AtomicU64,
+}
+
+impl Counters {
+    fn add(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What became of one job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Delivered,
+    Skipped(&'static str),
+    Requeued { delay: Duration, throttled: bool },
+    DeadLettered(String),
+}
+
+/// One try at a job.
+enum Attempt {
+    Done(&'static str),
+    /// Come back later without using the retry budget (pacing, a post in flight elsewhere).
+    Later(Duration),
+    Failed(ChatError),
+}
+
+pub struct Notifier {
+    providers: ProviderDirectory,
+    store: DeliveryStore,
+    queue: Queue,
+    dlq: Queue,
+    http: std::sync::OnceLock<reqwest::Client>,
+    settings: DeliverySettings,
+    pub counters: Counters,
+}
+
+fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+fn jitter() -> f64 {
+    // ULIDs carry 80 random bits; two bytes of them are plenty for jitter.
+    let random = ulid::Ulid::generate().random();
+    f64::from(u16::try_from(random & 0xffff).unwrap_or(0)) / f64::from(u16::MAX)
+}
+
+fn store_error(e: StoreError) -> AwsError {
+    AwsError::Malformed(e.to_string())
+}
+
+impl Notifier {
+    pub fn new(clients: Arc<AwsClients>) -> Result<Self, AwsError> {
+        let config = clients.config().clone();
+        let queue = config
+            .deliveries_queue
+            .clone()
+            .ok_or_else(|| AwsError::Config("DELIVERIES_QUEUE_URL is not set".into()))?;
+        let dlq = config
+            .deliveries_dlq
+            .clone()
+            .ok_or_else(|| AwsError::Config("DELIVERIES_DLQ_URL is not set".into()))?;
+        Ok(Self {
+            providers: ProviderDirectory::new(clients.clone()),
+            store: DeliveryStore::new(clients.clone()),
+            queue: Queue::new(clients.clone(), queue),
+            dlq: Queue::new(clients, dlq),
+            http: std::sync::OnceLock::new(),
+            settings: config.delivery,
+            counters: Counters::default(),
+        })
+    }
+
+    /// Processes a batch; returns the ids of messages to retry (partial batch failure). A message
+    /// fails only when its outcome could not be recorded (re-queue or dead-letter failed).
+    pub async fn handle_batch(&self, messages: Vec<QueueMessage>) -> Vec<String> {
+        let before = self.snapshot();
+        let work = messages.into_iter().map(|m| async move {
+            let span = info_span!("delivery", message = %m.id);
+            match self.process(&m.body).instrument(span).await {
+                Ok(_) => None,
+                Err(e) => {
+                    error!(message = %m.id, error = %e, "delivery could not be recorded; SQS will retry it");
+                    Some(m.id)
+                }
+            }
+        });
+        let failed: Vec<String> = futures_util::future::join_all(work)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
+        let after = self.snapshot();
+        im_aws::metrics::emit(
+            "notifier",
+            &[],
+            &[
+                ("Delivered", after[0] - before[0]),
+                ("Throttled", after[2] - before[2]),
+                ("Retried", after[3] - before[3]),
+                ("PossibleDuplicate", after[4] - before[4]),
+                ("DeadLettered", after[5] - before[5]),
+            ],
+        );
+        failed
+    }
+
+    fn snapshot(&self) -> [u64; 6] {
+        let c = &self.counters;
+        [
+            &c.delivered,
+            &c.skipped,
+            &c.throttled,
+            &c.retried,
+            &c.possible_duplicates,
+            &c.dead_lettered,
+        ]
+        .map(|a| a.load(Ordering::Relaxed))
+    }
+
+    /// Handles one job body to its end: delivered, re-queued or dead-lettered.
+    pub async fn process(&self, body: &str) -> Result<Outcome, AwsError> {
+        let mut job: DeliveryJob = match serde_json::from_str(body) {
+            Ok(job) => job,
+            Err(e) => {
+                let reason = format!("malformed delivery job: {e}");
+                self.dlq
+                    .send(body.to_string(), &[("reason", &reason)])
+                    .await?;
+                Counters::add(&self.counters.dead_lettered);
+                return Ok(Outcome::DeadLettered(reason));
+            }
+        };
+        let mut refreshed = false;
+        loop {
+            let attempt = self.attempt(&job).await.map_err(store_error)?;
+            // A rotated bot token: read the secret again, once, before calling it permanent.
+            if let Attempt::Failed(ChatError::Permanent(code)) = &attempt
+                && (code == "invalid_auth" || code == "token_revoked")
+                && !refreshed
+            {
+                refreshed = true;
+                if self.refresh_token(&job.provider).await {
+                    info!(job = %job.job_id, "bot token refused; using the provider secret read again");
+                    continue;
+                }
+            }
+            let failure = match attempt {
+                Attempt::Done(what) => {
+                    if what == "delivered" {
+                        Counters::add(&self.counters.delivered);
+                        return Ok(Outcome::Delivered);
+                    }
+                    Counters::add(&self.counters.skipped);
+                    return Ok(Outcome::Skipped(what));
+                }
+                Attempt::Later(delay) if delay < Duration::from_secs(1) => {
+                    tokio::time::sleep(delay).await;
+                    continue;
+                }
+                Attempt::Later(delay) => return self.requeue(&job, delay, false).await,
+                Attempt::Failed(e) => e,
+            };
+            match failure {
+                ChatError::RateLimited(delay) => {
+                    Counters::add(&self.counters.throttled);
+                    warn!(job = %job.job_id, ?delay, "throttled by the platform");
+                    return self.requeue(&job, delay, true).await;
+                }
+                ChatError::Permanent(reason) => return self.dead_letter(job, reason).await,
+                ChatError::NameTaken => return self.dead_letter(job, "name_taken".into()).await,
+                ChatError::Transient(reason) | ChatError::Unknown(reason) => {
+                    job.attempt += 1;
+                    job.last_error = Some(reason.clone());
+                    if job.attempt >= self.settings.max_attempts {
+                        let reason = format!("gave up after {} attempts: {reason}", job.attempt);
+                        return self.dead_letter(job, reason).await;
+                    }
+                    Counters::add(&self.counters.retried);
+                    let delay = backoff(
+                        job.attempt,
+                        self.settings.backoff_base,
+                        self.settings.backoff_cap,
+                        jitter(),
+                    );
+                    info!(job = %job.job_id, attempt = job.attempt, ?delay, %reason, "retrying");
+                    if delay < Duration::from_secs(1) {
+                        tokio::time::sleep(delay).await;
+                        continue;
+                    }
+                    return self.requeue(&job, delay, false).await;
+                }
+            }
+        }
+    }
+
+    async fn refresh_token(&self, provider: &str) -> bool {
+        match self.providers.provider(provider).await {
+            Ok(Some(p)) => {
+                matches!(self.providers.refreshed_secrets(&p).await, Ok(Some(s)) if s.get("bot_token").is_some())
+            }
+            _ => false,
+        }
+    }
+
+    async fn requeue(
+        &self,
+        job: &DeliveryJob,
+        delay: Duration,
+        throttled: bool,
+    ) -> Result<Outcome, AwsError> {
+        let body = serde_json::to_string(job).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        self.queue.send_delayed(body, delay, &[]).await?;
+        Ok(Outcome::Requeued { delay, throttled })
+    }
+
+    async fn dead_letter(&self, mut job: DeliveryJob, reason: String) -> Result<Outcome, AwsError> {
+        warn!(job = %job.job_id, %reason, "delivery dead-lettered");
+        job.last_error = Some(reason.clone());
+        let body = serde_json::to_string(&job).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        self.dlq
+            .send(
+                body,
+                &[
+                    ("reason", &reason),
+                    ("job_id", &job.job_id),
+                    ("channel", &job.channel),
+                ],
+            )
+            .await?;
+        Counters::add(&self.counters.dead_lettered);
+        Ok(Outcome::DeadLettered(reason))
+    }
+
+    /// Reserves a send slot: waits under a second here, otherwise asks to come back later.
+    async fn pace(
+        &self,
+        provider: &str,
+        bucket: &str,
+        interval: Duration,
+    ) -> Result<Option<Duration>, StoreError> {
+        match self
+            .store
+            .reserve(provider, bucket, interval, now_ms(), Duration::from_secs(1))
+            .await?
+        {
+            Ok(wait) => {
+                if !wait.is_zero() {
+                    tokio::time::sleep(wait).await;
+                }
+                Ok(None)
+            }
+            Err(wait) => Ok(Some(wait)),
+        }
+    }
+
+    fn client(&self, resolved: &ResolvedProvider) -> Result<SlackClient, ChatError> {
+        let token = resolved
+            .secrets
+            .get("bot_token")
+            .ok_or_else(|| ChatError::Permanent("the provider has no bot_token".into()))?;
+        let http = match self.http.get() {
+            Some(h) => h.clone(),
+            None => {
+                let built =
+                    http_client(self.settings.chat_timeout).map_err(ChatError::Permanent)?;
+                self.http.get_or_init(|| built).clone()
+            }
+        };
+        Ok(SlackClient::new(
+            http,
+            &self.settings.slack_api_url,
+            token.clone(),
+        ))
+    }
+
+    async fn attempt(&self, job: &DeliveryJob) -> Result<Attempt, StoreError> {
+        let resolved = match self.providers.resolve(&job.provider).await {
+            Ok(Some(r)) => r,
+            Ok(None) => {
+                return Ok(Attempt::Failed(ChatError::Permanent(format!(
+                    "provider `{}` not found",
+                    job.provider
+                ))));
+            }
+            Err(e) => return Err(StoreError::Unavailable(e.to_string())),
+        };
+        if resolved.provider.platform != Platform::Slack {
+            return Ok(Attempt::Failed(ChatError::Permanent(format!(
+                "{} delivery is not implemented yet",
+                resolved.provider.platform
+            ))));
+        }
+        let client = match self.client(&resolved) {
+            Ok(c) => c,
+            Err(e) => return Ok(Attempt::Failed(e)),
+        };
+        match &job.payload {
+            Payload::Text { text } => self.deliver_text(job, &client, text).await,
+            Payload::Incident { event } => {
+                self.deliver_incident(job, &resolved, &client, event).await
+            }
+        }
+    }
+
+    async fn deliver_text(
+        &self,
+        job: &DeliveryJob,
+        client: &SlackClient,
+        text: &str,
+    ) -> Result<Attempt, StoreError> {
+        let marker = format!("delivery#{}", job.job_id);
+        if self.store.is_marked(&marker).await? {
+            return Ok(Attempt::Done("already delivered"));
+        }
+        if let Some(wait) = self
+            .pace(
+                &job.provider,
+                &format!("post:{}", job.channel),
+                self.settings.slack_post_interval,
+            )
+            .await?
+        {
+            return Ok(Attempt::Later(wait));
+        }
+        match client.post_text(&job.channel, text).await {
+            Ok(_) => {
+                let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 30 * 86_400;
+                self.store.mark_once(&marker, expires).await?;
+                Ok(Attempt::Done("delivered"))
+            }
+            Err(e) => Ok(Attempt::Failed(self.note_unknown(job, e))),
+        }
+    }
+
+    /// A lost answer to a post cannot be made exact (Slack has no idempotency key): count it.
+    fn note_unknown(&self, job: &DeliveryJob, e: ChatError) -> ChatError {
+        if let ChatError::Unknown(reason) = &e {
+            Counters::add(&self.counters.possible_duplicates);
+            warn!(job = %job.job_id, %reason, "post sent but unanswered: a retry may post twice");
+        }
+        e
+    }
+
+    async fn deliver_incident(
+        &self,
+        job: &DeliveryJob,
+        resolved: &ResolvedProvider,
+        client: &SlackClient,
+        event: &IncidentEvent,
+    ) -> Result<Attempt, StoreError> {
+        let incident = &event.incident;
+        let config = &resolved.provider.config;
+        let note = event.entry.data.get("note").and_then(|v| v.as_str());
+        let message = IncidentMessage {
+            incident,
+            kind: event.kind,
+            note,
+            previous_severity: event.previous_severity,
+            templates: &config.templates,
+            services: &config.services,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        let post_bucket = format!("post:{}", job.channel);
+        let result = match self
+            .store
+            .claim(
+                &incident.id,
+                &job.provider,
+                &job.channel,
+                &job.job_id,
+                now_ms(),
+            )
+            .await?
+        {
+            Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250))),
+            Claim::Claimed => {
+                if let Some(wait) = self
+                    .pace(
+                        &job.provider,
+                        &post_bucket,
+                        self.settings.slack_post_interval,
+                    )
+                    .await?
+                {
+                    self.store
+                        .release(&incident.id, &job.provider, &job.channel, &job.job_id)
+                        .await?;
+                    return Ok(Attempt::Later(wait));
+                }
+                match client.post(&job.channel, &message).await {
+                    Ok(posted) => {
+                        self.store
+                            .finish_post(
+                                &incident.id,
+                                &job.provider,
+                                &posted,
+                                incident.version,
+                                &job.job_id,
+                            )
+                            .await?;
+                        Attempt::Done("delivered")
+                    }
+                    Err(e) => {
+                        self.store
+                            .release(&incident.id, &job.provider, &job.channel, &job.job_id)
+                            .await?;
+                        return Ok(Attempt::Failed(self.note_unknown(job, e)));
+                    }
+                }
+            }
+            Claim::Posted(posted) => {
+                if posted.jobs.contains(&job.job_id) {
+                    return Ok(Attempt::Done("already delivered"));
+                }
+                if incident.version > posted.version {
+                    match self
+                        .store
+                        .lock_edit(
+                            &incident.id,
+                            &job.provider,
+                            &job.channel,
+                            incident.version,
+                            now_ms(),
+                        )
+                        .await?
+                    {
+                        EditLock::Busy => return Ok(Attempt::Later(Duration::from_millis(200))),
+                        EditLock::Stale => {}
+                        EditLock::Locked => {
+                            let bucket = "update";
+                            if let Some(wait) = self
+                                .pace(&job.provider, bucket, self.settings.slack_update_interval)
+                                .await?
+                            {
+                                self.store
+                                    .unlock_edit(
+                                        &incident.id,
+                                        &job.provider,
+                                        &job.channel,
+                                        incident.version,
+                                    )
+                                    .await?;
+                                return Ok(Attempt::Later(wait));
+                            }
+                            if let Err(e) = client.update(&posted.message, &message).await {
+                                self.store
+                                    .unlock_edit(
+                                        &incident.id,
+                                        &job.provider,
+                                        &job.channel,
+                                        incident.version,
+                                    )
+                                    .await?;
+                                return Ok(Attempt::Failed(e));
+                            }
+                            self.store
+                                .finish_edit(
+                                    &incident.id,
+                                    &job.provider,
+                                    &job.channel,
+                                    incident.version,
+                                )
+                                .await?;
+                        }
+                    }
+                }
+                // Every change but the declaration adds its timeline line to the thread.
+                if event.kind != EventKind::IncidentCreated {
+                    if let Some(wait) = self
+                        .pace(
+                            &job.provider,
+                            &post_bucket,
+                            self.settings.slack_post_interval,
+                        )
+                        .await?
+                    {
+                        return Ok(Attempt::Later(wait));
+                    }
+                    if let Err(e) = client
+                        .reply(&posted.message, &timeline_reply(&event.entry))
+                        .await
+                    {
+                        return Ok(Attempt::Failed(self.note_unknown(job, e)));
+                    }
+                }
+                self.store
+                    .mark_job(&incident.id, &job.provider, &job.channel, &job.job_id)
+                    .await?;
+                Attempt::Done("delivered")
+            }
+        };
+        self.archive_war_room(job, resolved, client, event).await;
+        Ok(result)
+    }
+
+    /// On close, archives the incident's war room when the provider asks for it.
+    async fn archive_war_room(
+        &self,
+        job: &DeliveryJob,
+        resolved: &ResolvedProvider,
+        client: &SlackClient,
+        event: &IncidentEvent,
+    ) {
+        let room = event.incident.war_room.as_ref();
+        if event.kind == EventKind::IncidentClosed
+            && resolved.provider.config.archive_war_room_on_close
+            && room.is_some_and(|r| r.provider == job.provider && r.channel == job.channel)
+            && let Err(e) = client.archive(&job.channel).await
+        {
+            warn!(channel = %job.channel, error = %e, "could not archive the war room");
+        }
+    }
+}

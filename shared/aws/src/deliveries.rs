@@ -1,0 +1,541 @@
+//! Delivery state in DynamoDB: the one message per incident and channel (posted-message records),
+//! shared pacing per chat method, and once-only markers.
+//!
+//! | item | PK | SK |
+//! |---|---|---|
+//! | posted message | `INC#<id>` | `MSG#<provider>#<channel>`: message id, version shown, delivered job ids, claim/lock |
+//! | pacing | `PACE#<provider>#<bucket>` | `META`: `next_at` (epoch ms) |
+//! | marker | `MARK#<name>` | `META`: once-only work (text deliveries, weekly summaries) |
+//!
+//! Each step is one conditional write that, when its condition fails, returns the item as it was
+//! (`ReturnValuesOnConditionCheckFailure`), so the common paths cost one request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use im_core::ports::MessageRef;
+use im_core::{IncidentId, StoreError};
+
+use crate::clients::AwsClients;
+use crate::dynamo::incident_pk;
+
+type Item = HashMap<String, AttributeValue>;
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+fn num(item: &Item, key: &str) -> Option<i64> {
+    item.get(key)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
+}
+
+fn text(item: &Item, key: &str) -> Option<String> {
+    item.get(key).and_then(|v| v.as_s().ok()).cloned()
+}
+
+fn unavailable(what: &str, e: impl std::error::Error) -> StoreError {
+    StoreError::Unavailable(format!(
+        "{what}: {}",
+        aws_sdk_dynamodb::error::DisplayErrorContext(e)
+    ))
+}
+
+/// The incident message in one channel, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Posted {
+    pub message: MessageRef,
+    /// The incident version the message shows.
+    pub version: u64,
+    pub jobs: Vec<String>,
+}
+
+/// What claiming a channel's first post found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Nobody has posted: we hold the claim and post.
+    Claimed,
+    /// Another worker is posting right now.
+    Busy,
+    /// The message exists.
+    Posted(Posted),
+}
+
+/// What locking a message for an edit found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EditLock {
+    Locked,
+    /// The message already shows this version or a newer one: do not edit.
+    Stale,
+    /// Another edit is in flight.
+    Busy,
+}
+
+/// How long a claim or edit lock holds if its worker dies.
+const LEASE: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct DeliveryStore {
+    clients: Arc<AwsClients>,
+    table: String,
+}
+
+fn msg_key(
+    incident: &IncidentId,
+    provider: &str,
+    channel: &str,
+) -> (AttributeValue, AttributeValue) {
+    (
+        s(incident_pk(incident)),
+        s(format!("MSG#{provider}#{channel}")),
+    )
+}
+
+fn posted(item: &Item, channel: &str) -> Option<Posted> {
+    let id = text(item, "message_id")?;
+    let jobs = item
+        .get("jobs")
+        .and_then(|v| v.as_ss().ok())
+        .cloned()
+        .unwrap_or_default();
+    Some(Posted {
+        message: MessageRef {
+            channel: text(item, "channel").unwrap_or_else(|| channel.to_string()),
+            id,
+        },
+        version: num(item, "version")
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0),
+        jobs,
+    })
+}
+
+/// The item a failed conditional update saw (ReturnValuesOnConditionCheckFailure = ALL_OLD).
+fn old_item(error: &UpdateItemError) -> Item {
+    match error {
+        UpdateItemError::ConditionalCheckFailedException(ex) => {
+            ex.item().cloned().unwrap_or_default()
+        }
+        _ => Item::new(),
+    }
+}
+
+impl DeliveryStore {
+    pub fn new(clients: Arc<AwsClients>) -> Self {
+        let table = clients.config().table_name.clone();
+        Self { clients, table }
+    }
+
+    async fn client(&self) -> &aws_sdk_dynamodb::Client {
+        self.clients.dynamo().await
+    }
+
+    /// The posted message for an incident in a channel, if any.
+    pub async fn posted(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+    ) -> Result<Option<Posted>, StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a posted message", e))?;
+        Ok(out.item.as_ref().and_then(|i| posted(i, channel)))
+    }
+
+    /// Channels of `provider` that show the incident.
+    pub async fn posted_channels(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let out = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :msg)")
+            .expression_attribute_values(":pk", s(incident_pk(incident)))
+            .expression_attribute_values(":msg", s(format!("MSG#{provider}#")))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("listing posted messages", e))?;
+        Ok(out
+            .items()
+            .iter()
+            .filter(|i| i.contains_key("message_id"))
+            .filter_map(|i| text(i, "channel"))
+            .collect())
+    }
+
+    /// Claims the first post of an incident in a channel, or reports what is there.
+    pub async fn claim(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+        job: &str,
+        now_ms: i64,
+    ) -> Result<Claim, StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        let until = now_ms + i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
+        // A new claim, or a takeover of a claim whose worker stopped renewing it.
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .update_expression("SET claim = :job, claim_until = :until, channel = :channel, provider = :provider, item_type = :t")
+            .condition_expression(
+                "attribute_not_exists(message_id) AND (attribute_not_exists(claim_until) OR claim_until < :now OR claim = :job)",
+            )
+            .expression_attribute_values(":job", s(job))
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":now", n(now_ms))
+            .expression_attribute_values(":channel", s(channel))
+            .expression_attribute_values(":provider", s(provider))
+            .expression_attribute_values(":t", s("posted_message"))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Claim::Claimed),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let old = old_item(e.err());
+                Ok(match posted(&old, channel) {
+                    Some(p) => Claim::Posted(p),
+                    None => Claim::Busy,
+                })
+            }
+            Err(e) => Err(unavailable("claiming a post", e)),
+        }
+    }
+
+    /// Records the posted message (and the job that posted it), ending our claim.
+    pub async fn finish_post(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        message: &MessageRef,
+        version: u64,
+        job: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = msg_key(incident, provider, &message.channel);
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .update_expression(
+                "SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until",
+            )
+            .expression_attribute_values(":id", s(&message.id))
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
+            .send()
+            .await
+            .map_err(|e| unavailable("recording a post", e))?;
+        Ok(())
+    }
+
+    /// Gives up a claim after a failed post, so another attempt can post.
+    pub async fn release(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+        job: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        let result = self
+            .client()
+            .await
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .condition_expression("claim = :job AND attribute_not_exists(message_id)")
+            .expression_attribute_values(":job", s(job))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(unavailable("releasing a claim", e)),
+        }
+    }
+
+    /// Locks the message for an edit to `version`, unless it already shows that version or newer.
+    pub async fn lock_edit(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+        version: u64,
+        now_ms: i64,
+    ) -> Result<EditLock, StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        let until = now_ms + i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .update_expression("SET edit_until = :until, edit_version = :v")
+            .condition_expression(
+                "attribute_exists(message_id) AND version < :v AND (attribute_not_exists(edit_until) OR edit_until < :now)",
+            )
+            .expression_attribute_values(":until", n(until))
+            .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":now", n(now_ms))
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(EditLock::Locked),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                let old = old_item(e.err());
+                let shown = num(&old, "version")
+                    .and_then(|v| u64::try_from(v).ok())
+                    .unwrap_or(0);
+                Ok(if shown >= version {
+                    EditLock::Stale
+                } else {
+                    EditLock::Busy
+                })
+            }
+            Err(e) => Err(unavailable("locking a message for an edit", e)),
+        }
+    }
+
+    /// Records that the message now shows `version`, releasing the edit lock.
+    pub async fn finish_edit(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .update_expression("SET version = :v REMOVE edit_until, edit_version")
+            .condition_expression("edit_version = :v AND version < :v")
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Our lease expired and a newer edit took over: it shows a newer version; nothing to record.
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(unavailable("recording an edit", e)),
+        }
+    }
+
+    /// Releases an edit lock after a failed edit.
+    pub async fn unlock_edit(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+        version: u64,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        let result = self
+            .client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .update_expression("REMOVE edit_until, edit_version")
+            .condition_expression("edit_version = :v")
+            .expression_attribute_values(":v", n(version))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(())
+            }
+            Err(e) => Err(unavailable("releasing an edit lock", e)),
+        }
+    }
+
+    /// Records a delivered job on the message (so a redelivered job does nothing).
+    pub async fn mark_job(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+        job: &str,
+    ) -> Result<(), StoreError> {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+            .update_expression("ADD jobs :jobs")
+            .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
+            .send()
+            .await
+            .map_err(|e| unavailable("recording a delivery", e))?;
+        Ok(())
+    }
+
+    /// Reserves the next send slot of a pacing bucket shared by every worker. Returns how long to
+    /// wait before sending, or `Err(wait)` when the wait would be at least `max_wait` (the caller
+    /// re-queues instead of holding the slot).
+    pub async fn reserve(
+        &self,
+        provider: &str,
+        bucket: &str,
+        interval: Duration,
+        now_ms: i64,
+        max_wait: Duration,
+    ) -> Result<Result<Duration, Duration>, StoreError> {
+        let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(1000);
+        let max_wait_ms = i64::try_from(max_wait.as_millis()).unwrap_or(1000);
+        let pk = s(format!("PACE#{provider}#{bucket}"));
+        // First try: the bucket is free now.
+        let mut slot = now_ms;
+        let mut expected: Option<i64> = None;
+        for _ in 0..8 {
+            let mut update = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", pk.clone())
+                .key("SK", s("META"))
+                .update_expression("SET next_at = :next")
+                .expression_attribute_values(":next", n(slot + interval_ms))
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                );
+            update = match expected {
+                None => update
+                    .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
+                    .expression_attribute_values(":now", n(now_ms)),
+                Some(old) => update
+                    .condition_expression("next_at = :old")
+                    .expression_attribute_values(":old", n(old)),
+            };
+            match update.send().await {
+                Ok(_) => {
+                    return Ok(Ok(Duration::from_millis(
+                        u64::try_from(slot - now_ms).unwrap_or(0),
+                    )));
+                }
+                Err(SdkError::ServiceError(e))
+                    if e.err().is_conditional_check_failed_exception() =>
+                {
+                    let old = old_item(e.err());
+                    let next_at = num(&old, "next_at").unwrap_or(now_ms);
+                    if next_at <= now_ms {
+                        slot = now_ms;
+                        expected = Some(next_at);
+                        continue;
+                    }
+                    let wait = next_at - now_ms;
+                    if wait >= max_wait_ms {
+                        return Ok(Err(Duration::from_millis(u64::try_from(wait).unwrap_or(0))));
+                    }
+                    slot = next_at;
+                    expected = Some(next_at);
+                }
+                Err(e) => return Err(unavailable("pacing", e)),
+            }
+        }
+        // Heavy contention: let the queue spread the load.
+        Ok(Err(interval))
+    }
+
+    /// Marks once-only work done; `false` if it was already marked.
+    pub async fn mark_once(&self, name: &str, expires_at: i64) -> Result<bool, StoreError> {
+        let result = self
+            .client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .item("PK", s(format!("MARK#{name}")))
+            .item("SK", s("META"))
+            .item("item_type", s("marker"))
+            .item("expires_at", n(expires_at))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable("marking work done", e)),
+        }
+    }
+
+    /// Whether once-only work was marked done.
+    pub async fn is_marked(&self, name: &str) -> Result<bool, StoreError> {
+        let out = self
+            .client()
+            .await
+            .get_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("MARK#{name}")))
+            .key("SK", s("META"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(|e| unavailable("reading a marker", e))?;
+        Ok(out.item.is_some())
+    }
+
+    /// Removes a marker (a once-only job that failed permanently can be redriven).
+    pub async fn unmark(&self, name: &str) -> Result<(), StoreError> {
+        self.client()
+            .await
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(format!("MARK#{name}")))
+            .key("SK", s("META"))
+            .send()
+            .await
+            .map_err(|e| unavailable("removing a marker", e))?;
+        Ok(())
+    }
+}
