@@ -80,8 +80,11 @@ async fn bootstrap(
         .queue_urls
         .get("IncidentEventsQueue")
         .ok_or_else(|| Failure("template.yaml declares no IncidentEventsQueue".into()))?;
+    let queue = |id: &str| created.queue_urls.get(id).cloned().unwrap_or_default();
     let mut env = format!(
-        "AWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nTABLE_NAME={table}\nINCIDENT_EVENTS_QUEUE_URL={events}\nSECRETS_PREFIX={stack}/\n"
+        "AWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nTABLE_NAME={table}\nINCIDENT_EVENTS_QUEUE_URL={events}\nDELIVERIES_QUEUE_URL={}\nDELIVERIES_DLQ_URL={}\nSECRETS_PREFIX={stack}/\n",
+        queue("DeliveriesQueue"),
+        queue("DeliveriesDLQ"),
     );
     for (logical, url) in &created.queue_urls {
         env.push_str(&format!("# {logical}: {url}\n"));

@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod cli;
+mod notifications;
 mod slack_handler;
 mod stack;
 mod storage;

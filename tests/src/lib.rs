@@ -1,6 +1,12 @@
 //! Helpers for the end-to-end tests: a private stack (table, queues, secrets prefix) per test,
 //! created from `template.yaml` on the local AWS emulator.
 
+// Test support: a failed expectation is a failed test.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+pub mod fake_slack;
+pub mod pipeline;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -55,6 +61,16 @@ impl TestStack {
             .cloned()
             .unwrap_or_else(|| panic!("template declares IncidentEventsQueue"));
         config.incident_events_queue = Some(QueueRef::Url(url));
+        config.deliveries_queue = provisioned
+            .queue_urls
+            .get("DeliveriesQueue")
+            .cloned()
+            .map(QueueRef::Url);
+        config.deliveries_dlq = provisioned
+            .queue_urls
+            .get("DeliveriesDLQ")
+            .cloned()
+            .map(QueueRef::Url);
         let clients = Arc::new(AwsClients::new(config.clone()));
         Self {
             name,

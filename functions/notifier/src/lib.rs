@@ -546,3 +546,9 @@ impl Notifier {
         }
     }
 }
+
+impl im_aws::poller::BatchHandler for Notifier {
+    async fn handle(&self, messages: Vec<QueueMessage>) -> Vec<String> {
+        self.handle_batch(messages).await
+    }
+}

@@ -106,3 +106,9 @@ impl Router {
         failed
     }
 }
+
+impl im_aws::poller::BatchHandler for Router {
+    async fn handle(&self, messages: Vec<QueueMessage>) -> Vec<String> {
+        self.handle_batch(messages).await
+    }
+}

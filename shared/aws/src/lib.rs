@@ -8,6 +8,7 @@ pub mod dynamo;
 pub mod error;
 pub mod lambda;
 pub mod metrics;
+pub mod poller;
 pub mod providers;
 pub mod secrets;
 pub mod slack_api;

@@ -22,3 +22,14 @@ pub fn init() {
     // Already initialised (tests, or a host that set its own): keep that one.
     let _ = result;
 }
+
+/// For tests: output goes through the test harness's capture (shown only for failing tests).
+pub fn init_for_tests() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_test_writer()
+        .compact()
+        .try_init();
+}
