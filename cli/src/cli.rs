@@ -93,6 +93,9 @@ pub enum Chatops {
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         text: Vec<String>,
     },
+    /// Deliveries that could not be made: list them with their reasons, or replay them.
+    #[command(subcommand)]
+    Dlq(Dlq),
     /// Send signed sample commands to a provider's endpoint and print ✓/✗ for each.
     TestCommands {
         #[command(flatten)]
@@ -100,6 +103,22 @@ pub enum Chatops {
         /// Against a non-local URL, also run the state-changing commands beyond one [TEST] incident.
         #[arg(long)]
         all: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Dlq {
+    /// Show dead-lettered deliveries (job, channel, attempts, reason).
+    List {
+        #[arg(long, default_value_t = 100)]
+        max: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Send dead-lettered deliveries back to the deliveries queue with a fresh retry budget.
+    Redrive {
+        #[arg(long, default_value_t = 1000)]
+        max: usize,
     },
 }
 

@@ -59,17 +59,12 @@ pub async fn run(cli: Cli) -> Outcome {
     }
 }
 
-async fn bootstrap(
-    template: &std::path::Path,
-    stack: &str,
-    env_file: Option<&std::path::Path>,
-) -> Outcome {
-    let yaml = std::fs::read_to_string(template)
-        .map_err(|e| Failure(format!("reading {}: {e}", template.display())))?;
+async fn bootstrap(template: &std::path::Path, stack: &str, env_file: Option<&std::path::Path>) -> Outcome {
+    let yaml =
+        std::fs::read_to_string(template).map_err(|e| Failure(format!("reading {}: {e}", template.display())))?;
     let spec = provision::parse_template(&yaml, stack)?;
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| {
-        Failure("AWS_ENDPOINT_URL is not set: bootstrap only creates local resources".into())
-    })?;
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| Failure("AWS_ENDPOINT_URL is not set: bootstrap only creates local resources".into()))?;
     let config = Config::local(&endpoint, "unused", None);
     let created = provision::provision(&AwsClients::new(config), &spec).await?;
     let table = created
@@ -113,11 +108,7 @@ fn parse_json(text: &str) -> Result<Value, Failure> {
 
 fn prompt(label: &str, secret: bool) -> Result<String, Failure> {
     let mut out = std::io::stderr();
-    write!(
-        out,
-        "{label}{}: ",
-        if secret { " (input is shown)" } else { "" }
-    )?;
+    write!(out, "{label}{}: ", if secret { " (input is shown)" } else { "" })?;
     out.flush()?;
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line)?;
@@ -132,17 +123,14 @@ fn ask_config(platform: &Platform) -> Result<Value, Failure> {
         ));
     }
     let mut config = serde_json::Map::new();
-    let ask = |config: &mut serde_json::Map<String, Value>,
-               key: &str,
-               label: &str,
-               secret: bool|
-     -> Result<(), Failure> {
-        let value = prompt(label, secret)?;
-        if !value.is_empty() {
-            config.insert(key.into(), json!(value));
-        }
-        Ok(())
-    };
+    let ask =
+        |config: &mut serde_json::Map<String, Value>, key: &str, label: &str, secret: bool| -> Result<(), Failure> {
+            let value = prompt(label, secret)?;
+            if !value.is_empty() {
+                config.insert(key.into(), json!(value));
+            }
+            Ok(())
+        };
     match platform {
         Platform::Slack => {
             ask(&mut config, "bot_token", "Bot token (xoxb-…)", true)?;
@@ -151,12 +139,7 @@ fn ask_config(platform: &Platform) -> Result<Value, Failure> {
         Platform::Teams => ask(&mut config, "app_password", "App password", true)?,
         Platform::Discord => {
             ask(&mut config, "bot_token", "Bot token", true)?;
-            ask(
-                &mut config,
-                "public_key",
-                "Application public key (hex)",
-                false,
-            )?;
+            ask(&mut config, "public_key", "Application public key (hex)", false)?;
         }
         Platform::Mattermost => {
             ask(&mut config, "bot_token", "Bot access token", true)?;
@@ -165,15 +148,9 @@ fn ask_config(platform: &Platform) -> Result<Value, Failure> {
     }
     ask(&mut config, "default_channel", "Default channel ID", false)?;
     let slash = prompt("Enable slash commands? [Y/n]", false)?;
-    config.insert(
-        "enable_slash_commands".into(),
-        json!(!slash.eq_ignore_ascii_case("n")),
-    );
+    config.insert("enable_slash_commands".into(), json!(!slash.eq_ignore_ascii_case("n")));
     let notify = prompt("Enable notifications? [Y/n]", false)?;
-    config.insert(
-        "enable_notifications".into(),
-        json!(!notify.eq_ignore_ascii_case("n")),
-    );
+    config.insert("enable_notifications".into(), json!(!notify.eq_ignore_ascii_case("n")));
     Ok(Value::Object(config))
 }
 
@@ -205,29 +182,23 @@ fn print_providers(providers: &[Provider]) {
             .iter()
             .zip(widths)
             .enumerate()
-            .map(|(i, (cell, w))| {
-                if i == 3 {
-                    cell.clone()
-                } else {
-                    format!("{cell:<w$}")
-                }
-            })
+            .map(
+                |(i, (cell, w))| {
+                    if i == 3 { cell.clone() } else { format!("{cell:<w$}") }
+                },
+            )
             .collect();
         println!("{}", line.join("  ").trim_end());
     }
 }
 
 async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashTarget, Failure> {
-    let provider = directory
-        .store()
-        .get_provider(&target.provider)
-        .await?
-        .ok_or_else(|| {
-            Failure(format!(
-                "provider `{}` not found (see `im chatops list`)",
-                target.provider
-            ))
-        })?;
+    let provider = directory.store().get_provider(&target.provider).await?.ok_or_else(|| {
+        Failure(format!(
+            "provider `{}` not found (see `im chatops list`)",
+            target.provider
+        ))
+    })?;
     if provider.platform != Platform::Slack {
         return Err(Failure(format!(
             "provider `{}` is a {} provider; signed test commands are implemented for Slack",
@@ -239,16 +210,11 @@ async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashT
         .read_raw(&provider.secret_name)
         .await?
         .unwrap_or_default();
-    let signing_secret = secrets.get("signing_secret").cloned().ok_or_else(|| {
-        Failure(format!(
-            "provider `{}` has no signing_secret",
-            provider.name
-        ))
-    })?;
-    let base = target
-        .url
-        .clone()
-        .unwrap_or_else(|| "http://127.0.0.1:3000".into());
+    let signing_secret = secrets
+        .get("signing_secret")
+        .cloned()
+        .ok_or_else(|| Failure(format!("provider `{}` has no signing_secret", provider.name)))?;
+    let base = target.url.clone().unwrap_or_else(|| "http://127.0.0.1:3000".into());
     let url = if base.contains("/chatops/") {
         base
     } else {
@@ -262,32 +228,73 @@ async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashT
     })
 }
 
-async fn chatops(config: Config, command: Chatops) -> Outcome {
-    let directory = ProviderDirectory::new(Arc::new(AwsClients::new(config)));
+async fn dlq(clients: Arc<AwsClients>, command: cli::Dlq) -> Outcome {
+    let missing = |what: &str| Failure(format!("{what} is not set (see .local/dev.env or the stack outputs)"));
+    let config = clients.config();
+    let dlq_ref = config
+        .deliveries_dlq
+        .clone()
+        .ok_or_else(|| missing("DELIVERIES_DLQ_URL"))?;
+    let queue_ref = config
+        .deliveries_queue
+        .clone()
+        .ok_or_else(|| missing("DELIVERIES_QUEUE_URL"))?;
+    let dlq = im_aws::sqs::Queue::new(clients.clone(), dlq_ref);
     match command {
-        Chatops::Add {
-            platform,
-            name,
-            config,
-        } => {
+        cli::Dlq::List { max, json } => {
+            let letters = im_aws::dlq::list(&dlq, max).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&letters)?);
+            } else if letters.is_empty() {
+                println!("The dead-letter queue is empty.");
+            } else {
+                for l in &letters {
+                    println!(
+                        "{}  {} → {}  attempts {}  {}",
+                        l.incident.as_deref().unwrap_or("-"),
+                        l.provider,
+                        l.channel,
+                        l.attempts,
+                        l.reason
+                    );
+                }
+                println!(
+                    "{} dead-lettered deliver{}",
+                    letters.len(),
+                    if letters.len() == 1 { "y" } else { "ies" }
+                );
+            }
+        }
+        cli::Dlq::Redrive { max } => {
+            let deliveries = im_aws::sqs::Queue::new(clients, queue_ref);
+            let moved = im_aws::dlq::redrive(&dlq, &deliveries, max).await?;
+            println!(
+                "✓ Sent {} deliver{} back to the deliveries queue",
+                moved.len(),
+                if moved.len() == 1 { "y" } else { "ies" }
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn chatops(config: Config, command: Chatops) -> Outcome {
+    let clients = Arc::new(AwsClients::new(config));
+    let directory = ProviderDirectory::new(clients.clone());
+    match command {
+        Chatops::Add { platform, name, config } => {
             let parsed = Platform::parse(&platform)?;
             let config = match config {
                 Some(text) => parse_json(&text)?,
                 None => ask_config(&parsed)?,
             };
-            let added = directory
-                .add(&name, &platform, config)
-                .await
-                .map_err(admin_error)?;
+            let added = directory.add(&name, &platform, config).await.map_err(admin_error)?;
             println!(
                 "✓ Added {} provider `{}` (secrets in {})",
                 added.platform, added.name, added.secret_name
             );
             if added.platform == Platform::Slack {
-                println!(
-                    "  Request URL: https://<your-api>/chatops/slack/{}",
-                    added.name
-                );
+                println!("  Request URL: https://<your-api>/chatops/slack/{}", added.name);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -296,9 +303,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             if json {
                 println!("{}", serde_json::to_string_pretty(&providers)?);
             } else if providers.is_empty() {
-                println!(
-                    "No providers yet. Add one with `im chatops add slack <name> --config '{{…}}'`."
-                );
+                println!("No providers yet. Add one with `im chatops add slack <name> --config '{{…}}'`.");
             } else {
                 print_providers(&providers);
             }
@@ -321,10 +326,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                     "nothing to update: pass --config, --enable or --disable".into(),
                 ));
             }
-            let updated = directory
-                .update(&name, patch, status)
-                .await
-                .map_err(admin_error)?;
+            let updated = directory.update(&name, patch, status).await.map_err(admin_error)?;
             println!("✓ Updated `{}` ({})", updated.name, updated.status.as_str());
             Ok(ExitCode::SUCCESS)
         }
@@ -361,14 +363,12 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 .await
                 .map_err(Failure)?;
             if response.status != 200 {
-                return Err(Failure(format!(
-                    "HTTP {} {}",
-                    response.status, response.body
-                )));
+                return Err(Failure(format!("HTTP {} {}", response.status, response.body)));
             }
             println!("[{}] {}", response.response_type(), response.text());
             Ok(ExitCode::SUCCESS)
         }
+        Chatops::Dlq(command) => dlq(clients, command).await,
         Chatops::TestCommands { target: t, all } => {
             let target = target(&directory, &t).await?;
             let full = all || signed::is_local(&target.url);

@@ -61,11 +61,7 @@ pub fn new_secret() -> String {
     random_hex(24)
 }
 
-pub async fn send(
-    http: &reqwest::Client,
-    target: &SlashTarget,
-    text: &str,
-) -> Result<SlashResponse, String> {
+pub async fn send(http: &reqwest::Client, target: &SlashTarget, text: &str) -> Result<SlashResponse, String> {
     let trigger = format!("cli.{}", random_hex(8));
     let form = [
         ("team_id", "T0IMCLI"),

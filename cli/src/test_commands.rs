@@ -26,13 +26,7 @@ impl Step {
     fn changes(self) -> bool {
         matches!(
             self,
-            Step::Declare
-                | Step::Ack
-                | Step::Update
-                | Step::Escalate
-                | Step::Assign
-                | Step::Resolve
-                | Step::Close
+            Step::Declare | Step::Ack | Step::Update | Step::Escalate | Step::Assign | Step::Resolve | Step::Close
         )
     }
 }
@@ -57,12 +51,7 @@ pub struct Check {
 
 impl Check {
     pub fn line(&self) -> String {
-        format!(
-            "{} {} — {}",
-            if self.ok { "✓" } else { "✗" },
-            self.command,
-            self.detail
-        )
+        format!("{} {} — {}", if self.ok { "✓" } else { "✗" }, self.command, self.detail)
     }
 }
 
@@ -81,11 +70,7 @@ fn judge(response: &SlashResponse, in_channel: bool, expect: &str) -> Result<Str
         };
         return Err(format!("HTTP {}{detail}", response.status));
     }
-    let want = if in_channel {
-        "in_channel"
-    } else {
-        "ephemeral"
-    };
+    let want = if in_channel { "in_channel" } else { "ephemeral" };
     if response.response_type() != want {
         return Err(format!(
             "expected a {want} reply, got `{}`: {}",
@@ -94,19 +79,9 @@ fn judge(response: &SlashResponse, in_channel: bool, expect: &str) -> Result<Str
         ));
     }
     if !response.text().contains(expect) {
-        return Err(format!(
-            "expected `{expect}` in the reply, got: {}",
-            response.text()
-        ));
+        return Err(format!("expected `{expect}` in the reply, got: {}", response.text()));
     }
-    Ok(response
-        .text()
-        .lines()
-        .next()
-        .unwrap_or("")
-        .chars()
-        .take(100)
-        .collect())
+    Ok(response.text().lines().next().unwrap_or("").chars().take(100).collect())
 }
 
 pub async fn run(http: &reqwest::Client, target: &SlashTarget, full: bool) -> Vec<Check> {
@@ -127,11 +102,7 @@ pub async fn run(http: &reqwest::Client, target: &SlashTarget, full: bool) -> Ve
         let (text, in_channel, expect) = match step {
             Step::Help => ("help".to_string(), false, "Incident commands".to_string()),
             Step::List => ("list".to_string(), false, String::new()),
-            Step::Usage => (
-                "escalate".to_string(),
-                false,
-                "Usage: /im escalate".to_string(),
-            ),
+            Step::Usage => ("escalate".to_string(), false, "Usage: /im escalate".to_string()),
             Step::Declare => (
                 format!("declare --sev SEV-4 \"[TEST] im test-commands {stamp}\""),
                 true,
@@ -148,21 +119,13 @@ pub async fn run(http: &reqwest::Client, target: &SlashTarget, full: bool) -> Ve
                 true,
                 "Updated".into(),
             ),
-            Step::Escalate => (
-                format!("escalate {incident} SEV-3"),
-                true,
-                "Severity Changed".into(),
-            ),
+            Step::Escalate => (format!("escalate {incident} SEV-3"), true, "Severity Changed".into()),
             Step::Assign => (
                 format!("assign {incident} <@U0IMTEST|im-test-assignee>"),
                 true,
                 "Assigned".into(),
             ),
-            Step::Timeline => (
-                format!("timeline {incident}"),
-                false,
-                format!("Timeline of {incident}"),
-            ),
+            Step::Timeline => (format!("timeline {incident}"), false, format!("Timeline of {incident}")),
             Step::Resolve => (
                 format!("resolve {incident} \"test-commands done\""),
                 true,

@@ -44,10 +44,7 @@ async fn next(State(rt): State<Arc<Runtime>>) -> Response {
             let deadline = (time::OffsetDateTime::now_utc().unix_timestamp() + 30) * 1000;
             headers.insert(
                 "lambda-runtime-deadline-ms",
-                deadline
-                    .to_string()
-                    .parse()
-                    .unwrap_or_else(|_| unreachable!()),
+                deadline.to_string().parse().unwrap_or_else(|_| unreachable!()),
             );
             headers.insert(
                 "lambda-runtime-invoked-function-arn",
@@ -62,11 +59,7 @@ async fn next(State(rt): State<Arc<Runtime>>) -> Response {
     }
 }
 
-async fn response(
-    State(rt): State<Arc<Runtime>>,
-    Path(_id): Path<String>,
-    body: String,
-) -> &'static str {
+async fn response(State(rt): State<Arc<Runtime>>, Path(_id): Path<String>, body: String) -> &'static str {
     let value: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     if let Some(tx) = rt.answered.lock().ok().and_then(|mut a| a.take()) {
         let _ = tx.send(value);
@@ -87,10 +80,7 @@ fn slash_event(text: &str, n: usize) -> String {
         ("user_name", "bench"),
         ("command", "/im"),
         ("text", text),
-        (
-            "trigger_id",
-            &format!("bench.{n}.{}", ulid::Ulid::generate()),
-        ),
+        ("trigger_id", &format!("bench.{n}.{}", ulid::Ulid::generate())),
     ])
     .unwrap_or_default();
     let ts = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -170,20 +160,14 @@ async fn main() {
     let rt = Arc::new(Runtime::default());
     let app = Router::new()
         .route("/2018-06-01/runtime/invocation/next", get(next))
-        .route(
-            "/2018-06-01/runtime/invocation/{id}/response",
-            post(response),
-        )
+        .route("/2018-06-01/runtime/invocation/{id}/response", post(response))
         .route("/2018-06-01/runtime/invocation/{id}/error", post(response))
         .route("/2018-06-01/runtime/init/error", post(init_error))
         .with_state(rt.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let api = listener
-        .local_addr()
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_string();
+    let api = listener.local_addr().unwrap_or_else(|e| panic!("{e}")).to_string();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
@@ -244,10 +228,7 @@ async fn main() {
     // The same request to a warm process (clients built, caches filled): that is the time its
     // AWS calls take, plus a few microseconds of ours. Cold minus this is start-up overhead.
     let clock: Arc<dyn im_core::Clock> = Arc::new(im_core::SystemClock);
-    let app = slack_webhook::router(Arc::new(slack_webhook::SlackApp::new(
-        stack.clients.clone(),
-        clock,
-    )));
+    let app = slack_webhook::router(Arc::new(slack_webhook::SlackApp::new(stack.clients.clone(), clock)));
     for (label, text) in [
         ("warm help", "help"),
         ("warm declare", "declare --sev SEV-3 Bench incident"),

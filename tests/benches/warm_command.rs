@@ -9,9 +9,7 @@ use im_core::block_on::block_on;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use im_core::memory::FixedClock;
-use im_core::ports::{
-    Change, CommitError, EventPublisher, IncidentStore, PublishError, StoreError,
-};
+use im_core::ports::{Change, CommitError, EventPublisher, IncidentStore, PublishError, StoreError};
 use im_core::slack::{self, SlackRequest};
 use im_core::{AccessPolicy, Actor, IncidentService, Interface, Invocation, Severity, UserRef};
 use im_core::{Incident, IncidentEvent, IncidentId, TimelineEntry};
@@ -44,10 +42,7 @@ struct NullStore {
 
 impl IncidentStore for NullStore {
     async fn allocate_id(&self, year: i32) -> Result<IncidentId, StoreError> {
-        Ok(IncidentId::new(
-            year,
-            self.seq.fetch_add(1, Ordering::Relaxed) + 1,
-        ))
+        Ok(IncidentId::new(year, self.seq.fetch_add(1, Ordering::Relaxed) + 1))
     }
     async fn get(&self, _: &IncidentId) -> Result<Option<Incident>, StoreError> {
         Ok(Some(self.incident.clone()))
@@ -84,8 +79,7 @@ fn handle(
     idempotency: Option<String>,
 ) -> Vec<u8> {
     let ts = NOW.to_string();
-    slack::verify(secret, Some(&ts), Some(signature), body.as_bytes(), NOW)
-        .unwrap_or_else(|e| panic!("{e}"));
+    slack::verify(secret, Some(&ts), Some(signature), body.as_bytes(), NOW).unwrap_or_else(|e| panic!("{e}"));
     let Ok(SlackRequest::Command(cmd)) =
         slack::parse_request(Some("application/x-www-form-urlencoded"), body.as_bytes())
     else {
@@ -161,15 +155,11 @@ fn bench(c: &mut Criterion) {
 
     let svc = service();
     let (body, sig) = signed("help");
-    group.bench_function("help", |b| {
-        b.iter(|| handle(&svc, &secret, &body, &sig, None))
-    });
+    group.bench_function("help", |b| b.iter(|| handle(&svc, &secret, &body, &sig, None)));
 
     let svc = service();
     let (body, sig) = signed(r#"declare --sev SEV-2 --service checkout "Payment processing down""#);
-    group.bench_function("declare", |b| {
-        b.iter(|| handle(&svc, &secret, &body, &sig, None))
-    });
+    group.bench_function("declare", |b| b.iter(|| handle(&svc, &secret, &body, &sig, None)));
 
     let svc = service();
     handle(

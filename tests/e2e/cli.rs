@@ -14,9 +14,7 @@ const SECRET: &str = "cli-test-signing-secret";
 async fn serve(stack: &TestStack) -> String {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let app = im::serve::app(stack.clients.clone(), clock);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -55,27 +53,11 @@ async fn test_commands_walk_the_whole_lifecycle_locally() {
     }
     assert_eq!(checks.len(), 12);
     let id = im_core::IncidentId::new(time::OffsetDateTime::now_utc().year(), 1);
-    let incident = stack
-        .store()
-        .get(&id)
-        .await
-        .expect("read")
-        .expect("declared");
+    let incident = stack.store().get(&id).await.expect("read").expect("declared");
     assert!(incident.title.starts_with("[TEST]"));
     assert_eq!(incident.status, im_core::Status::Closed);
-    assert_eq!(
-        incident.assignee.map(|a| a.id),
-        Some("U0IMTEST".to_string())
-    );
-    assert_eq!(
-        stack
-            .store()
-            .timeline(&id, 50)
-            .await
-            .expect("timeline")
-            .len(),
-        7
-    );
+    assert_eq!(incident.assignee.map(|a| a.id), Some("U0IMTEST".to_string()));
+    assert_eq!(stack.store().timeline(&id, 50).await.expect("timeline").len(), 7);
     stack.teardown().await;
 }
 
@@ -94,10 +76,7 @@ async fn remote_mode_touches_only_one_test_incident() {
         .into_iter()
         .map(|e| e.event_type)
         .collect();
-    assert_eq!(
-        types,
-        ["chatops.declare", "chatops.resolve", "chatops.close"]
-    );
+    assert_eq!(types, ["chatops.declare", "chatops.resolve", "chatops.close"]);
     stack.teardown().await;
 }
 
@@ -108,18 +87,7 @@ async fn a_wrong_secret_shows_up_as_failed_checks() {
     let http = im::http_client().expect("client");
     let checks = test_commands::run(&http, &target, false).await;
     assert!(checks.iter().all(|c| !c.ok));
-    assert!(
-        checks[0].detail.contains("HTTP 401"),
-        "{}",
-        checks[0].line()
-    );
-    assert!(
-        stack
-            .store()
-            .list_active(10)
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(checks[0].detail.contains("HTTP 401"), "{}", checks[0].line());
+    assert!(stack.store().list_active(10).await.expect("list").is_empty());
     stack.teardown().await;
 }

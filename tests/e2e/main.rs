@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod cli;
+mod delivery;
 mod notifications;
 mod slack_handler;
 mod stack;

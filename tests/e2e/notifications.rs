@@ -22,11 +22,7 @@ async fn incidents_reach_the_channels_of_their_severity() {
     p.declare("--sev SEV-4 Typo on status page").await;
     p.drain(2, DRAIN).await;
     assert_eq!(p.slack.top_level("C_MINOR").len(), 1, "SEV-3 channel");
-    assert_eq!(
-        p.slack.top_level("C_GENERAL").len(),
-        1,
-        "no SEV-4 key: default"
-    );
+    assert_eq!(p.slack.top_level("C_GENERAL").len(), 1, "no SEV-4 key: default");
     assert_eq!(
         p.slack.channels_posted_to(),
         ["C_CRIT", "C_EXEC", "C_GENERAL", "C_MINOR"]
@@ -59,10 +55,7 @@ async fn escalation_posts_to_new_channels_and_edits_the_old_one() {
     assert_eq!(p.slack.channels_posted_to(), ["C_MINOR"]);
     p.run("U0BOB", &format!("escalate {id} SEV-1")).await;
     p.drain(2, DRAIN).await;
-    assert_eq!(
-        p.slack.channels_posted_to(),
-        ["C_CRIT", "C_EXEC", "C_MINOR"]
-    );
+    assert_eq!(p.slack.channels_posted_to(), ["C_CRIT", "C_EXEC", "C_MINOR"]);
     let minor = p.slack.top_level("C_MINOR");
     assert_eq!(minor.len(), 1, "the SEV-3 channel keeps its one message");
     assert_eq!(minor[0].edits, 1, "… which was edited");
@@ -75,45 +68,28 @@ async fn escalation_posts_to_new_channels_and_edits_the_old_one() {
     }
     let thread = p.slack.thread("C_MINOR", &minor[0].ts);
     assert_eq!(thread.len(), 1);
-    assert!(
-        thread[0].text.contains("chatops.escalate"),
-        "{}",
-        thread[0].text
-    );
+    assert!(thread[0].text.contains("chatops.escalate"), "{}", thread[0].text);
     p.stack.teardown().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_change_edits_the_same_messages_and_threads_the_timeline() {
     let p = Pipeline::start(true).await;
-    let id = p
-        .declare("--sev SEV-2 --service checkout Card payments failing")
-        .await;
+    let id = p.declare("--sev SEV-2 --service checkout Card payments failing").await;
     p.drain(2, DRAIN).await;
-    p.run("U0BOB", &format!("ack {id} \"Looking at the gateway\""))
-        .await;
-    p.run("U0BOB", &format!("assign {id} <@U0CAROL|carol>"))
-        .await;
-    p.run("U0BOB", &format!("update {id} \"Failover started\""))
-        .await;
-    p.run("U0CAROL", &format!("resolve {id} \"Gateway restarted\""))
-        .await;
+    p.run("U0BOB", &format!("ack {id} \"Looking at the gateway\"")).await;
+    p.run("U0BOB", &format!("assign {id} <@U0CAROL|carol>")).await;
+    p.run("U0BOB", &format!("update {id} \"Failover started\"")).await;
+    p.run("U0CAROL", &format!("resolve {id} \"Gateway restarted\"")).await;
     p.drain(2, DRAIN).await;
 
     let major = p.slack.top_level("C_MAJOR");
     assert_eq!(major.len(), 1, "no new top-level post where one exists");
-    assert_eq!(
-        major[0].version,
-        Some(5),
-        "the message shows the latest version"
-    );
+    assert_eq!(major[0].version, Some(5), "the message shows the latest version");
     let rendered = major[0].blocks.to_string();
     assert!(rendered.contains("*Status:* Resolved"), "{rendered}");
     assert!(rendered.contains("<@U0CAROL>"), "assignee shown");
-    assert!(
-        rendered.contains("Time to acknowledge"),
-        "resolution summary"
-    );
+    assert!(rendered.contains("Time to acknowledge"), "resolution summary");
     let thread = p.slack.thread("C_MAJOR", &major[0].ts);
     let lines: Vec<&str> = thread.iter().map(|m| m.text.as_str()).collect();
     assert_eq!(thread.len(), 4, "{lines:#?}");
@@ -123,10 +99,7 @@ async fn every_change_edits_the_same_messages_and_threads_the_timeline() {
         "chatops.update",
         "chatops.resolve",
     ] {
-        assert!(
-            lines.iter().any(|l| l.contains(kind)),
-            "{kind} in thread: {lines:#?}"
-        );
+        assert!(lines.iter().any(|l| l.contains(kind)), "{kind} in thread: {lines:#?}");
     }
     assert!(lines.iter().any(|l| l.contains("Failover started")));
     // Resolution also goes to the channel the incident was declared in.

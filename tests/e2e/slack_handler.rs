@@ -31,8 +31,7 @@ async fn harness_with_secret(secret: &str) -> Harness {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let at =
-        time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
+    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
     let app = SlackApp::new(stack.clients.clone(), clock);
     Harness {
@@ -133,10 +132,7 @@ async fn signed_slash_command_declares_and_stores_an_incident() {
     assert_eq!(status, 200);
     assert_eq!(again["response_type"], "ephemeral");
     assert!(
-        again["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains("already received"),
+        again["text"].as_str().unwrap_or("").contains("already received"),
         "{again}"
     );
     assert_eq!(h.incident_count().await, 1);
@@ -144,10 +140,7 @@ async fn signed_slash_command_declares_and_stores_an_incident() {
     let (status, _, ack) = h.send("slash-ack").await;
     assert_eq!(status, 200);
     assert_eq!(ack["response_type"], "in_channel");
-    assert!(
-        ack["text"].as_str().unwrap_or("").contains("Acknowledged"),
-        "{ack}"
-    );
+    assert!(ack["text"].as_str().unwrap_or("").contains("Acknowledged"), "{ack}");
     h.stack.teardown().await;
 }
 
@@ -168,22 +161,15 @@ async fn plain_bodies_and_read_only_commands() {
     assert_eq!(help["response_type"], "ephemeral");
     let help_text = help.to_string();
     for verb in [
-        "declare", "ack", "resolve", "close", "status", "list", "escalate", "assign", "update",
-        "timeline",
+        "declare", "ack", "resolve", "close", "status", "list", "escalate", "assign", "update", "timeline",
     ] {
-        assert!(
-            help_text.contains(&format!("/im {verb}")),
-            "help mentions {verb}"
-        );
+        assert!(help_text.contains(&format!("/im {verb}")), "help mentions {verb}");
     }
     let (status, _, list) = h.send("slash-list").await;
     assert_eq!(status, 200);
     assert_eq!(list["response_type"], "ephemeral");
     assert!(
-        list["text"]
-            .as_str()
-            .unwrap_or("")
-            .contains("1 open incident"),
+        list["text"].as_str().unwrap_or("").contains("1 open incident"),
         "{list}"
     );
     assert_eq!(h.incident_count().await, 1, "reads store nothing");
@@ -207,18 +193,12 @@ async fn rejected_requests_change_nothing() {
             assert!(text.is_empty(), "{fixture}: a 401 says nothing");
         } else {
             let message = body["error"].as_str().unwrap_or("");
-            assert!(
-                !message.is_empty(),
-                "{fixture}: a clear message, got {text}"
-            );
+            assert!(!message.is_empty(), "{fixture}: a clear message, got {text}");
         }
     }
     let (_, _, not_form) = h.send("slash-not-form").await;
     assert!(
-        not_form["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("form-encoded"),
+        not_form["error"].as_str().unwrap_or("").contains("form-encoded"),
         "{not_form}"
     );
     let (_, _, too_large) = h.send("slash-too-large").await;
@@ -249,10 +229,7 @@ async fn wrong_commands_get_an_ephemeral_usage_reply() {
     assert_eq!(usage["response_type"], "ephemeral");
     let text = usage["text"].as_str().unwrap_or("");
     assert!(text.contains("`SEV-9` is not a severity"), "{text}");
-    assert!(
-        text.contains("Usage: /im escalate INCIDENT-ID SEV-1..4"),
-        "{text}"
-    );
+    assert!(text.contains("Usage: /im escalate INCIDENT-ID SEV-1..4"), "{text}");
     let (_, _, ack_missing) = h.send("slash-ack").await;
     assert!(
         ack_missing["text"]
@@ -275,10 +252,7 @@ async fn events_api_url_verification_and_unhandled_events() {
         "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"
     );
     let (status, _, _) = h.send("event-unhandled").await;
-    assert_eq!(
-        status, 200,
-        "an event we do not handle is acknowledged, not retried"
-    );
+    assert_eq!(status, 200, "an event we do not handle is acknowledged, not retried");
     h.stack.teardown().await;
 }
 
@@ -286,18 +260,11 @@ async fn events_api_url_verification_and_unhandled_events() {
 async fn a_rotated_signing_secret_is_picked_up_without_a_restart() {
     let h = harness_with_secret("the-old-secret").await;
     let (status, _, _) = h.send("slash-help").await;
-    assert_eq!(
-        status, 401,
-        "signed with the new secret, which is not stored yet"
-    );
+    assert_eq!(status, 401, "signed with the new secret, which is not stored yet");
     // Rotate through a separate admin (as the CLI would): the running app's cache is stale.
     h.stack
         .directory()
-        .update(
-            "demo",
-            Some(json!({"signing_secret": FIXTURE_SECRET})),
-            None,
-        )
+        .update("demo", Some(json!({"signing_secret": FIXTURE_SECRET})), None)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let (status, _, body) = h.send("slash-help").await;

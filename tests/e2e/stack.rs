@@ -26,18 +26,11 @@ async fn table_and_queues_match_the_template() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let table = described
-        .table()
-        .unwrap_or_else(|| panic!("table described"));
+    let table = described.table().unwrap_or_else(|| panic!("table described"));
     let keys: Vec<(String, String)> = table
         .key_schema()
         .iter()
-        .map(|k| {
-            (
-                k.attribute_name().to_string(),
-                k.key_type().as_str().to_string(),
-            )
-        })
+        .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
         .collect();
     let want_keys: Vec<(String, String)> = declared["KeySchema"]
         .as_sequence()
@@ -54,12 +47,7 @@ async fn table_and_queues_match_the_template() {
     let mut attrs: Vec<(String, String)> = table
         .attribute_definitions()
         .iter()
-        .map(|a| {
-            (
-                a.attribute_name().to_string(),
-                a.attribute_type().as_str().to_string(),
-            )
-        })
+        .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
         .collect();
     attrs.sort();
     let mut want_attrs: Vec<(String, String)> = declared["AttributeDefinitions"]
@@ -83,12 +71,7 @@ async fn table_and_queues_match_the_template() {
                 g.index_name().unwrap_or("").to_string(),
                 g.key_schema()
                     .iter()
-                    .map(|k| {
-                        (
-                            k.attribute_name().to_string(),
-                            k.key_type().as_str().to_string(),
-                        )
-                    })
+                    .map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string()))
                     .collect(),
                 g.projection()
                     .and_then(|p| p.projection_type())
@@ -116,10 +99,7 @@ async fn table_and_queues_match_the_template() {
                         )
                     })
                     .collect(),
-                g["Projection"]["ProjectionType"]
-                    .as_str()
-                    .unwrap_or("")
-                    .into(),
+                g["Projection"]["ProjectionType"].as_str().unwrap_or("").into(),
             )
         })
         .collect();
@@ -132,24 +112,16 @@ async fn table_and_queues_match_the_template() {
         .send()
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let ttl = ttl
-        .time_to_live_description()
-        .unwrap_or_else(|| panic!("ttl"));
+    let ttl = ttl.time_to_live_description().unwrap_or_else(|| panic!("ttl"));
     assert_eq!(
         ttl.attribute_name(),
         declared["TimeToLiveSpecification"]["AttributeName"].as_str()
     );
-    assert_eq!(
-        ttl.time_to_live_status().map(|s| s.as_str()),
-        Some("ENABLED")
-    );
+    assert_eq!(ttl.time_to_live_status().map(|s| s.as_str()), Some("ENABLED"));
 
     // Queues: every declared queue exists with its attributes and redrive.
     let sqs = stack.clients.sqs().await;
-    for (id, resource_doc) in doc["Resources"]
-        .as_mapping()
-        .unwrap_or_else(|| panic!("Resources"))
-    {
+    for (id, resource_doc) in doc["Resources"].as_mapping().unwrap_or_else(|| panic!("Resources")) {
         if resource_doc["Type"] != "AWS::SQS::Queue" {
             continue;
         }
@@ -185,31 +157,16 @@ async fn table_and_queues_match_the_template() {
                     .unwrap_or("{}"),
             )
             .unwrap_or_default();
-            let max = redrive
-                .get("maxReceiveCount")
-                .and_then(Value::as_u64)
-                .unwrap_or(0);
-            assert_eq!(
-                policy["maxReceiveCount"].as_u64(),
-                Some(max),
-                "{id} redrive count"
-            );
+            let max = redrive.get("maxReceiveCount").and_then(Value::as_u64).unwrap_or(0);
+            assert_eq!(policy["maxReceiveCount"].as_u64(), Some(max), "{id} redrive count");
             let target = match redrive.get("deadLetterTargetArn") {
-                Some(Value::Tagged(t)) => t
-                    .value
-                    .as_str()
-                    .unwrap_or("")
-                    .trim_end_matches(".Arn")
-                    .to_string(),
+                Some(Value::Tagged(t)) => t.value.as_str().unwrap_or("").trim_end_matches(".Arn").to_string(),
                 other => panic!("{other:?}"),
             };
             let dlq_url = &stack.provisioned.queue_urls[&target];
             let dlq_name = dlq_url.rsplit('/').next().unwrap_or("");
             assert!(
-                policy["deadLetterTargetArn"]
-                    .as_str()
-                    .unwrap_or("")
-                    .ends_with(dlq_name),
+                policy["deadLetterTargetArn"].as_str().unwrap_or("").ends_with(dlq_name),
                 "{id} redrives to {target}"
             );
         }

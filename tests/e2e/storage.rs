@@ -5,8 +5,8 @@ use std::sync::Arc;
 use im_aws::{DynamoStore, SqsPublisher};
 use im_core::ports::IncidentStore;
 use im_core::{
-    AccessPolicy, Actor, IncidentService, Interface, Invocation, Reply, Settings, Severity, Status,
-    SystemClock, UserRef,
+    AccessPolicy, Actor, IncidentService, Interface, Invocation, Reply, Settings, Severity, Status, SystemClock,
+    UserRef,
 };
 use im_tests::TestStack;
 
@@ -42,9 +42,7 @@ async fn run(svc: &Service, user: &str, line: &str) -> Reply {
         default_severity: Severity::Sev3,
     };
     let command = im_core::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
-    let outcome = svc
-        .execute(&invocation(user, line), &settings, command)
-        .await;
+    let outcome = svc.execute(&invocation(user, line), &settings, command).await;
     assert!(outcome.failure.is_none(), "{line}: {:?}", outcome.failure);
     outcome.reply
 }
@@ -77,20 +75,13 @@ async fn twenty_concurrent_acks_have_exactly_one_winner() {
                 winners += 1;
             }
             Reply::Refused { message } => {
-                assert!(
-                    message.contains("is already acknowledged by U"),
-                    "{message}"
-                );
+                assert!(message.contains("is already acknowledged by U"), "{message}");
             }
             other => panic!("unexpected reply {other:?}"),
         }
     }
     assert_eq!(winners, 1);
-    let timeline = stack
-        .store()
-        .timeline(&id, 100)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let timeline = stack.store().timeline(&id, 100).await.unwrap_or_else(|e| panic!("{e}"));
     let acks = timeline
         .iter()
         .filter(|e| e.event_type == "chatops.acknowledge")
@@ -116,10 +107,7 @@ async fn an_update_racing_an_ack_is_applied_too() {
         let id = declared_id(&run(&svc, "U0", &format!("declare Race {round}")).await);
         let (a, b) = {
             let (s1, s2) = (svc.clone(), svc.clone());
-            let (l1, l2) = (
-                format!("ack {id}"),
-                format!("update {id} \"Checked the dashboards\""),
-            );
+            let (l1, l2) = (format!("ack {id}"), format!("update {id} \"Checked the dashboards\""));
             tokio::join!(
                 tokio::spawn(async move { run(&s1, "U1", &l1).await }),
                 tokio::spawn(async move { run(&s2, "U2", &l2).await })
@@ -144,10 +132,7 @@ async fn an_update_racing_an_ack_is_applied_too() {
             .into_iter()
             .map(|e| e.event_type)
             .collect();
-        assert!(
-            types.contains(&"chatops.acknowledge".to_string())
-                && types.contains(&"chatops.update".to_string())
-        );
+        assert!(types.contains(&"chatops.acknowledge".to_string()) && types.contains(&"chatops.update".to_string()));
     }
     stack.teardown().await;
 }
@@ -159,20 +144,13 @@ async fn fifty_concurrent_declares_get_unique_gap_free_ids() {
     let tasks: Vec<_> = (0..50)
         .map(|n| {
             let svc = svc.clone();
-            tokio::spawn(async move {
-                declared_id(&run(&svc, "U1", &format!("declare Incident number {n}")).await)
-            })
+            tokio::spawn(async move { declared_id(&run(&svc, "U1", &format!("declare Incident number {n}")).await) })
         })
         .collect();
     let mut seqs = Vec::new();
     for t in tasks {
         let id = t.await.unwrap_or_else(|e| panic!("{e}"));
-        let seq: u32 = id
-            .as_str()
-            .rsplit('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        let seq: u32 = id.as_str().rsplit('-').next().and_then(|s| s.parse().ok()).unwrap_or(0);
         seqs.push(seq);
     }
     seqs.sort_unstable();
@@ -197,10 +175,7 @@ async fn committed_events_are_published_and_leave_the_sparse_outbox() {
         .unpublished_before(later, 100)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        pending.is_empty(),
-        "published events are out of the index: {pending:?}"
-    );
+    assert!(pending.is_empty(), "published events are out of the index: {pending:?}");
 
     // With no queue to publish to, the event stays findable through the sparse index.
     let mut offline = stack.config.clone();
@@ -276,11 +251,7 @@ async fn a_retried_request_with_the_same_key_is_applied_once() {
     let first = svc.execute(&inv, &settings, cmd()).await;
     assert!(matches!(first.reply, Reply::Card { .. }));
     let second = svc.execute(&inv, &settings, cmd()).await;
-    assert!(
-        second.reply.text().contains("already received"),
-        "{:?}",
-        second.reply
-    );
+    assert!(second.reply.text().contains("already received"), "{:?}", second.reply);
     let updates = stack
         .store()
         .timeline(&id, 10)
@@ -298,25 +269,14 @@ async fn list_reads_the_status_index() {
     let stack = TestStack::new().await;
     let svc = service(&stack);
     let a = declared_id(&run(&svc, "U1", "declare --sev 3 Slow search").await);
-    let b = declared_id(
-        &run(
-            &svc,
-            "U1",
-            "declare --sev 1 --service payments Payments down",
-        )
-        .await,
-    );
+    let b = declared_id(&run(&svc, "U1", "declare --sev 1 --service payments Payments down").await);
     let c = declared_id(&run(&svc, "U1", "declare --sev 2 Login errors").await);
     run(&svc, "U1", &format!("resolve {c}")).await;
     run(&svc, "U1", &format!("ack {a}")).await;
     match run(&svc, "U1", "list").await {
         Reply::List { incidents } => {
             let ids: Vec<_> = incidents.iter().map(|i| i.id.clone()).collect();
-            assert_eq!(
-                ids,
-                [b.clone(), a.clone()],
-                "active only, most severe first"
-            );
+            assert_eq!(ids, [b.clone(), a.clone()], "active only, most severe first");
             assert_eq!(incidents[0].service.as_deref(), Some("payments"));
         }
         other => panic!("{other:?}"),

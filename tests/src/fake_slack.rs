@@ -124,10 +124,7 @@ fn check_blocks(blocks: &Value) -> Result<(), String> {
                 }
             }
             Some("context") => {
-                if b["elements"]
-                    .as_array()
-                    .is_none_or(|e| e.is_empty() || e.len() > 10)
-                {
+                if b["elements"].as_array().is_none_or(|e| e.is_empty() || e.len() > 10) {
                     return Err("context needs 1-10 elements".into());
                 }
             }
@@ -257,10 +254,7 @@ impl Fake {
                 self.last_post.insert(channel.clone(), now);
                 let thread_ts = body["thread_ts"].as_str().map(str::to_string);
                 if let Some(parent) = &thread_ts
-                    && !self
-                        .messages
-                        .iter()
-                        .any(|m| &m.ts == parent && m.channel == channel)
+                    && !self.messages.iter().any(|m| &m.ts == parent && m.channel == channel)
                 {
                     return fail("thread_not_found");
                 }
@@ -309,9 +303,7 @@ impl Fake {
                 if !body["blocks"].is_null() {
                     m.blocks = body["blocks"].clone();
                 }
-                m.version = body["metadata"]["event_payload"]["version"]
-                    .as_u64()
-                    .or(m.version);
+                m.version = body["metadata"]["event_payload"]["version"].as_u64().or(m.version);
                 m.edits += 1;
                 ok(json!({"channel": channel, "ts": ts}))
             }
@@ -319,9 +311,9 @@ impl Fake {
                 let name = body["name"].as_str().unwrap_or("");
                 let valid = !name.is_empty()
                     && name.len() <= 80
-                    && name.chars().all(|c| {
-                        c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_'
-                    });
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
                 if !valid {
                     return fail("invalid_name_specials");
                 }
@@ -406,11 +398,7 @@ async fn api(
     fake.handle(&method, token.as_deref(), body)
 }
 
-async fn response_url(
-    State(state): State<Arc<Mutex<Fake>>>,
-    Path(id): Path<String>,
-    body: String,
-) -> Response {
+async fn response_url(State(state): State<Arc<Mutex<Fake>>>, Path(id): Path<String>, body: String) -> Response {
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     state
         .lock()

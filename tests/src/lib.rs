@@ -33,8 +33,7 @@ pub fn repo_root() -> PathBuf {
 }
 
 pub fn template() -> String {
-    std::fs::read_to_string(repo_root().join("template.yaml"))
-        .unwrap_or_else(|e| panic!("reading template.yaml: {e}"))
+    std::fs::read_to_string(repo_root().join("template.yaml")).unwrap_or_else(|e| panic!("reading template.yaml: {e}"))
 }
 
 /// A stack of our own: its resources are named after a fresh stack name.
@@ -66,11 +65,7 @@ impl TestStack {
             .get("DeliveriesQueue")
             .cloned()
             .map(QueueRef::Url);
-        config.deliveries_dlq = provisioned
-            .queue_urls
-            .get("DeliveriesDLQ")
-            .cloned()
-            .map(QueueRef::Url);
+        config.deliveries_dlq = provisioned.queue_urls.get("DeliveriesDLQ").cloned().map(QueueRef::Url);
         let clients = Arc::new(AwsClients::new(config.clone()));
         Self {
             name,

@@ -10,8 +10,7 @@ use im_aws::poller;
 use im_aws::sqs::Queue;
 use im_aws::{AwsClients, DynamoStore, SqsPublisher};
 use im_core::{
-    AccessPolicy, Actor, Clock, IncidentService, Interface, Invocation, Reply, Settings, Severity,
-    SystemClock, UserRef,
+    AccessPolicy, Actor, Clock, IncidentService, Interface, Invocation, Reply, Settings, Severity, SystemClock, UserRef,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -111,10 +110,7 @@ impl Pipeline {
 
     pub fn queue(&self, logical: &str) -> Arc<Queue> {
         let url = self.stack.provisioned.queue_urls[logical].clone();
-        Arc::new(Queue::new(
-            self.clients.clone(),
-            im_aws::config::QueueRef::Url(url),
-        ))
+        Arc::new(Queue::new(self.clients.clone(), im_aws::config::QueueRef::Url(url)))
     }
 
     /// Runs a slash command as user `user` in channel `C_ORIGIN` of provider `acme`.
@@ -199,8 +195,7 @@ impl Pipeline {
             }
             for m in batch {
                 if out.iter().any(|(v, _): &(Value, String)| {
-                    v["job_id"]
-                        == serde_json::from_str::<Value>(&m.body).unwrap_or_default()["job_id"]
+                    v["job_id"] == serde_json::from_str::<Value>(&m.body).unwrap_or_default()["job_id"]
                 }) {
                     continue;
                 }
@@ -209,5 +204,74 @@ impl Pipeline {
             }
         }
         out
+    }
+}
+
+/// A declared-incident event that never touched storage, for feeding the notifier directly.
+pub fn synthetic_event(seq: u64, severity: im_core::Severity) -> im_core::IncidentEvent {
+    let at = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let user = UserRef::new("U0ALICE", Some("alice".into()));
+    im_core::IncidentEvent {
+        event_id: format!("EV{seq:06}"),
+        kind: im_core::EventKind::IncidentCreated,
+        incident: im_core::Incident {
+            id: im_core::IncidentId::new(2026, 1000 + seq),
+            title: format!("Synthetic incident {seq}"),
+            description: None,
+            severity,
+            status: im_core::Status::Open,
+            service: None,
+            assignee: None,
+            commander: Some(user.clone()),
+            declared_by: user,
+            declared_at: at,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+            closed_at: None,
+            closed_by: None,
+            updated_at: at,
+            origin: im_core::Origin {
+                platform: "slack".into(),
+                provider: "acme".into(),
+                channel: Some("C_ORIGIN".into()),
+            },
+            war_room: None,
+            sla_breaches: Vec::new(),
+            version: 1,
+        },
+        previous_severity: None,
+        entry: im_core::TimelineEntry {
+            event_type: "chatops.declare".into(),
+            timestamp: at,
+            actor: "chatops:U0ALICE".into(),
+            source: "slack:acme".into(),
+            data: Default::default(),
+        },
+        at,
+    }
+}
+
+impl Pipeline {
+    /// Puts delivery jobs on the deliveries queue as the router would.
+    pub async fn enqueue(&self, jobs: &[im_core::notify::DeliveryJob]) {
+        let bodies = jobs
+            .iter()
+            .map(|j| serde_json::to_string(j).expect("job json"))
+            .collect();
+        self.queue("DeliveriesQueue").send_all(bodies).await.expect("enqueue");
+    }
+
+    /// One job per event for `channel`.
+    pub fn job(&self, event: &im_core::IncidentEvent, channel: &str) -> im_core::notify::DeliveryJob {
+        let route = im_core::notify::Route {
+            channel: channel.into(),
+            scope: im_core::notify::Scope::Severity,
+        };
+        im_core::notify::DeliveryJob::for_event("acme", &route, event)
     }
 }

@@ -19,7 +19,7 @@ use im_aws::slack_api::{SlackClient, http_client};
 use im_aws::sqs::{Queue, QueueMessage};
 use im_aws::{AwsClients, AwsError, ProviderDirectory, ResolvedProvider};
 use im_core::notify::{ChatError, DeliveryJob, Payload, backoff};
-use im_core::ports::{ChatClient, IncidentMessage};
+use im_core::ports::{ChatClient, IncidentMessage, IncidentStore};
 use im_core::provider::Platform;
 use im_core::slack::notification::timeline_reply;
 use im_core::{EventKind, IncidentEvent, StoreError};
@@ -61,6 +61,7 @@ enum Attempt {
 
 pub struct Notifier {
     providers: ProviderDirectory,
+    incidents: im_aws::DynamoStore,
     store: DeliveryStore,
     queue: Queue,
     dlq: Queue,
@@ -68,6 +69,9 @@ pub struct Notifier {
     settings: DeliverySettings,
     pub counters: Counters,
 }
+
+/// How late after its reserved slot a send may still go out.
+const LATE_TOLERANCE_MS: i64 = 25;
 
 fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
@@ -96,6 +100,7 @@ impl Notifier {
             .ok_or_else(|| AwsError::Config("DELIVERIES_DLQ_URL is not set".into()))?;
         Ok(Self {
             providers: ProviderDirectory::new(clients.clone()),
+            incidents: im_aws::DynamoStore::new(clients.clone()),
             store: DeliveryStore::new(clients.clone()),
             queue: Queue::new(clients.clone(), queue),
             dlq: Queue::new(clients, dlq),
@@ -158,9 +163,7 @@ impl Notifier {
             Ok(job) => job,
             Err(e) => {
                 let reason = format!("malformed delivery job: {e}");
-                self.dlq
-                    .send(body.to_string(), &[("reason", &reason)])
-                    .await?;
+                self.dlq.send(body.to_string(), &[("reason", &reason)]).await?;
                 Counters::add(&self.counters.dead_lettered);
                 return Ok(Outcome::DeadLettered(reason));
             }
@@ -237,12 +240,7 @@ impl Notifier {
         }
     }
 
-    async fn requeue(
-        &self,
-        job: &DeliveryJob,
-        delay: Duration,
-        throttled: bool,
-    ) -> Result<Outcome, AwsError> {
+    async fn requeue(&self, job: &DeliveryJob, delay: Duration, throttled: bool) -> Result<Outcome, AwsError> {
         let body = serde_json::to_string(job).map_err(|e| AwsError::Malformed(e.to_string()))?;
         self.queue.send_delayed(body, delay, &[]).await?;
         Ok(Outcome::Requeued { delay, throttled })
@@ -255,11 +253,7 @@ impl Notifier {
         self.dlq
             .send(
                 body,
-                &[
-                    ("reason", &reason),
-                    ("job_id", &job.job_id),
-                    ("channel", &job.channel),
-                ],
+                &[("reason", &reason), ("job_id", &job.job_id), ("channel", &job.channel)],
             )
             .await?;
         Counters::add(&self.counters.dead_lettered);
@@ -267,25 +261,27 @@ impl Notifier {
     }
 
     /// Reserves a send slot: waits under a second here, otherwise asks to come back later.
-    async fn pace(
-        &self,
-        provider: &str,
-        bucket: &str,
-        interval: Duration,
-    ) -> Result<Option<Duration>, StoreError> {
-        match self
-            .store
-            .reserve(provider, bucket, interval, now_ms(), Duration::from_secs(1))
-            .await?
-        {
-            Ok(wait) => {
-                if !wait.is_zero() {
-                    tokio::time::sleep(wait).await;
-                }
-                Ok(None)
+    /// Sends only within a few milliseconds of the reserved slot: a worker that wakes late (a slow
+    /// store call, a busy machine) takes a new slot rather than crowd the next holder.
+    async fn pace(&self, provider: &str, bucket: &str, interval: Duration) -> Result<Option<Duration>, StoreError> {
+        for _ in 0..5 {
+            let slot = match self
+                .store
+                .reserve(provider, bucket, interval, now_ms(), Duration::from_secs(1))
+                .await?
+            {
+                Ok(slot) => slot,
+                Err(wait) => return Ok(Some(wait)),
+            };
+            let wait = slot - now_ms();
+            if wait > 0 {
+                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
             }
-            Err(wait) => Ok(Some(wait)),
+            if now_ms() - slot <= LATE_TOLERANCE_MS {
+                return Ok(None);
+            }
         }
+        Ok(Some(interval))
     }
 
     fn client(&self, resolved: &ResolvedProvider) -> Result<SlackClient, ChatError> {
@@ -296,16 +292,11 @@ impl Notifier {
         let http = match self.http.get() {
             Some(h) => h.clone(),
             None => {
-                let built =
-                    http_client(self.settings.chat_timeout).map_err(ChatError::Permanent)?;
+                let built = http_client(self.settings.chat_timeout).map_err(ChatError::Permanent)?;
                 self.http.get_or_init(|| built).clone()
             }
         };
-        Ok(SlackClient::new(
-            http,
-            &self.settings.slack_api_url,
-            token.clone(),
-        ))
+        Ok(SlackClient::new(http, &self.settings.slack_api_url, token.clone()))
     }
 
     async fn attempt(&self, job: &DeliveryJob) -> Result<Attempt, StoreError> {
@@ -331,18 +322,11 @@ impl Notifier {
         };
         match &job.payload {
             Payload::Text { text } => self.deliver_text(job, &client, text).await,
-            Payload::Incident { event } => {
-                self.deliver_incident(job, &resolved, &client, event).await
-            }
+            Payload::Incident { event } => self.deliver_incident(job, &resolved, &client, event).await,
         }
     }
 
-    async fn deliver_text(
-        &self,
-        job: &DeliveryJob,
-        client: &SlackClient,
-        text: &str,
-    ) -> Result<Attempt, StoreError> {
+    async fn deliver_text(&self, job: &DeliveryJob, client: &SlackClient, text: &str) -> Result<Attempt, StoreError> {
         let marker = format!("delivery#{}", job.job_id);
         if self.store.is_marked(&marker).await? {
             return Ok(Attempt::Done("already delivered"));
@@ -398,23 +382,13 @@ impl Notifier {
         let post_bucket = format!("post:{}", job.channel);
         let result = match self
             .store
-            .claim(
-                &incident.id,
-                &job.provider,
-                &job.channel,
-                &job.job_id,
-                now_ms(),
-            )
+            .claim(&incident.id, &job.provider, &job.channel, &job.job_id, now_ms())
             .await?
         {
             Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250))),
             Claim::Claimed => {
                 if let Some(wait) = self
-                    .pace(
-                        &job.provider,
-                        &post_bucket,
-                        self.settings.slack_post_interval,
-                    )
+                    .pace(&job.provider, &post_bucket, self.settings.slack_post_interval)
                     .await?
                 {
                     self.store
@@ -425,14 +399,9 @@ impl Notifier {
                 match client.post(&job.channel, &message).await {
                     Ok(posted) => {
                         self.store
-                            .finish_post(
-                                &incident.id,
-                                &job.provider,
-                                &posted,
-                                incident.version,
-                                &job.job_id,
-                            )
+                            .finish_post(&incident.id, &job.provider, &posted, incident.version, &job.job_id)
                             .await?;
+                        self.converge(job, resolved, client, &posted, incident.version).await;
                         Attempt::Done("delivered")
                     }
                     Err(e) => {
@@ -450,13 +419,7 @@ impl Notifier {
                 if incident.version > posted.version {
                     match self
                         .store
-                        .lock_edit(
-                            &incident.id,
-                            &job.provider,
-                            &job.channel,
-                            incident.version,
-                            now_ms(),
-                        )
+                        .lock_edit(&incident.id, &job.provider, &job.channel, incident.version, now_ms())
                         .await?
                     {
                         EditLock::Busy => return Ok(Attempt::Later(Duration::from_millis(200))),
@@ -468,53 +431,33 @@ impl Notifier {
                                 .await?
                             {
                                 self.store
-                                    .unlock_edit(
-                                        &incident.id,
-                                        &job.provider,
-                                        &job.channel,
-                                        incident.version,
-                                    )
+                                    .unlock_edit(&incident.id, &job.provider, &job.channel, incident.version)
                                     .await?;
                                 return Ok(Attempt::Later(wait));
                             }
                             if let Err(e) = client.update(&posted.message, &message).await {
                                 self.store
-                                    .unlock_edit(
-                                        &incident.id,
-                                        &job.provider,
-                                        &job.channel,
-                                        incident.version,
-                                    )
+                                    .unlock_edit(&incident.id, &job.provider, &job.channel, incident.version)
                                     .await?;
                                 return Ok(Attempt::Failed(e));
                             }
                             self.store
-                                .finish_edit(
-                                    &incident.id,
-                                    &job.provider,
-                                    &job.channel,
-                                    incident.version,
-                                )
+                                .finish_edit(&incident.id, &job.provider, &job.channel, incident.version)
                                 .await?;
+                            self.converge(job, resolved, client, &posted.message, incident.version)
+                                .await;
                         }
                     }
                 }
                 // Every change but the declaration adds its timeline line to the thread.
                 if event.kind != EventKind::IncidentCreated {
                     if let Some(wait) = self
-                        .pace(
-                            &job.provider,
-                            &post_bucket,
-                            self.settings.slack_post_interval,
-                        )
+                        .pace(&job.provider, &post_bucket, self.settings.slack_post_interval)
                         .await?
                     {
                         return Ok(Attempt::Later(wait));
                     }
-                    if let Err(e) = client
-                        .reply(&posted.message, &timeline_reply(&event.entry))
-                        .await
-                    {
+                    if let Err(e) = client.reply(&posted.message, &timeline_reply(&event.entry)).await {
                         return Ok(Attempt::Failed(self.note_unknown(job, e)));
                     }
                 }
@@ -526,6 +469,69 @@ impl Notifier {
         };
         self.archive_war_room(job, resolved, client, event).await;
         Ok(result)
+    }
+
+    /// After showing `rendered`, brings the message up to the incident's latest version if it
+    /// moved on meanwhile (a change routed before this channel had a message misses it).
+    /// Best effort: the delivery itself is done.
+    async fn converge(
+        &self,
+        job: &DeliveryJob,
+        resolved: &ResolvedProvider,
+        client: &SlackClient,
+        message_ref: &im_core::ports::MessageRef,
+        rendered: u64,
+    ) {
+        let event = match job.event() {
+            Some(e) => e,
+            None => return,
+        };
+        let id = &event.incident.id;
+        let latest = match self.incidents.get(id).await {
+            Ok(Some(latest)) if latest.version > rendered => latest,
+            Ok(_) => return,
+            Err(e) => {
+                warn!(incident = %id, error = %e, "could not check for a newer version");
+                return;
+            }
+        };
+        let lock = self
+            .store
+            .lock_edit(id, &job.provider, &job.channel, latest.version, now_ms())
+            .await;
+        if !matches!(lock, Ok(EditLock::Locked)) {
+            return;
+        }
+        let config = &resolved.provider.config;
+        let message = IncidentMessage {
+            incident: &latest,
+            kind: EventKind::for_status(latest.status),
+            note: None,
+            previous_severity: None,
+            templates: &config.templates,
+            services: &config.services,
+            now: time::OffsetDateTime::now_utc(),
+        };
+        let paced = self
+            .pace(&job.provider, "update", self.settings.slack_update_interval)
+            .await;
+        let done = match paced {
+            Ok(None) => client.update(message_ref, &message).await.is_ok(),
+            _ => false,
+        };
+        let result = if done {
+            info!(incident = %id, channel = %job.channel, from = rendered, to = latest.version, "brought a message up to date");
+            self.store
+                .finish_edit(id, &job.provider, &job.channel, latest.version)
+                .await
+        } else {
+            self.store
+                .unlock_edit(id, &job.provider, &job.channel, latest.version)
+                .await
+        };
+        if let Err(e) = result {
+            warn!(incident = %id, error = %e, "recording a catch-up edit");
+        }
     }
 
     /// On close, archives the incident's war room when the provider asks for it.

@@ -9,9 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     im_aws::telemetry::init();
-    let notifier = Arc::new(notifier::Notifier::new(Arc::new(AwsClients::new(
-        Config::from_env()?,
-    )))?);
+    let notifier = Arc::new(notifier::Notifier::new(Arc::new(AwsClients::new(Config::from_env()?)))?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let notifier = notifier.clone();
         async move {

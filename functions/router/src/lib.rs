@@ -79,8 +79,8 @@ impl Router {
 
     /// Routes one event body and queues its jobs.
     pub async fn process(&self, body: &str) -> Result<usize, AwsError> {
-        let event: IncidentEvent = serde_json::from_str(body)
-            .map_err(|e| AwsError::Malformed(format!("not an incident event: {e}")))?;
+        let event: IncidentEvent =
+            serde_json::from_str(body).map_err(|e| AwsError::Malformed(format!("not an incident event: {e}")))?;
         let jobs = self.jobs(&event).await?;
         let bodies = jobs
             .iter()

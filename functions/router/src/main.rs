@@ -9,9 +9,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     im_aws::telemetry::init();
-    let router = Arc::new(router::Router::new(Arc::new(AwsClients::new(
-        Config::from_env()?,
-    )))?);
+    let router = Arc::new(router::Router::new(Arc::new(AwsClients::new(Config::from_env()?)))?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let router = router.clone();
         async move {

@@ -70,10 +70,7 @@ impl SlaMonitor {
                 .incident_events_queue
                 .clone()
                 .map(|q| Queue::new(clients.clone(), q)),
-            deliveries: config
-                .deliveries_queue
-                .clone()
-                .map(|q| Queue::new(clients, q)),
+            deliveries: config.deliveries_queue.clone().map(|q| Queue::new(clients, q)),
             targets,
             clock,
             outbox_grace: OUTBOX_GRACE,
@@ -153,10 +150,7 @@ impl SlaMonitor {
         let mut count = 0;
         for item in pending {
             events
-                .send(
-                    item.event_json,
-                    &[("incident_id", item.incident_id.as_str())],
-                )
+                .send(item.event_json, &[("incident_id", item.incident_id.as_str())])
                 .await?;
             self.store
                 .mark_event_published(&item.incident_id, &item.event_id)
@@ -215,8 +209,7 @@ impl SlaMonitor {
                 Scope::Summary,
                 text,
             );
-            let body =
-                serde_json::to_string(&job).map_err(|e| AwsError::Malformed(e.to_string()))?;
+            let body = serde_json::to_string(&job).map_err(|e| AwsError::Malformed(e.to_string()))?;
             deliveries.send(body, &[]).await?;
             let expires = (to + time::Duration::weeks(8)).unix_timestamp();
             self.marks

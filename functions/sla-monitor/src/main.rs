@@ -11,10 +11,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     im_aws::telemetry::init();
     let clients = Arc::new(AwsClients::new(Config::from_env()?));
-    let monitor = Arc::new(sla_monitor::SlaMonitor::new(
-        clients,
-        Arc::new(SystemClock),
-    )?);
+    let monitor = Arc::new(sla_monitor::SlaMonitor::new(clients, Arc::new(SystemClock))?);
     lambda_runtime::run(service_fn(move |_: LambdaEvent<Value>| {
         let monitor = monitor.clone();
         async move {

@@ -16,9 +16,7 @@ use im_aws::web::{self, MAX_BODY_BYTES};
 use im_aws::{AwsClients, DynamoStore, ProviderDirectory, ResolvedProvider, SqsPublisher};
 use im_core::provider::{Platform, ProviderStatus};
 use im_core::slack::{self, EventEnvelope, SignatureError, SlackRequest, SlashCommand};
-use im_core::{
-    Actor, Clock, IncidentService, Interface, Invocation, Reply, Settings, UserRef, command,
-};
+use im_core::{Actor, Clock, IncidentService, Interface, Invocation, Reply, Settings, UserRef, command};
 use tracing::{Instrument, error, info, info_span, warn};
 
 pub type Service = IncidentService<DynamoStore, SqsPublisher, Arc<dyn Clock>>;
@@ -150,12 +148,7 @@ async fn verify(
     };
     match slack::verify(secret, timestamp, signature, body, now) {
         Err(SignatureError::Mismatch) => {
-            let fresh = app
-                .providers
-                .refreshed_secrets(&resolved.provider)
-                .await
-                .ok()
-                .flatten();
+            let fresh = app.providers.refreshed_secrets(&resolved.provider).await.ok().flatten();
             match fresh.as_ref().and_then(|s| s.get("signing_secret")) {
                 Some(secret) => slack::verify(secret, timestamp, signature, body, now),
                 None => Err(SignatureError::Mismatch),
@@ -206,21 +199,12 @@ async fn slash_command(app: &SlackApp, resolved: &ResolvedProvider, cmd: SlashCo
         policy: &provider.config.rbac,
         default_severity: provider.config.default_severity,
     };
-    match tokio::time::timeout(
-        app.deadline,
-        app.service.execute(&invocation, &settings, parsed),
-    )
-    .await
-    {
+    match tokio::time::timeout(app.deadline, app.service.execute(&invocation, &settings, parsed)).await {
         Ok(outcome) => {
             if let Some(failure) = &outcome.failure {
                 error!(command = verb, %failure, "command hit an infrastructure failure");
             }
-            info!(
-                command = verb,
-                changed = outcome.event.is_some(),
-                "command handled"
-            );
+            info!(command = verb, changed = outcome.event.is_some(), "command handled");
             web::json(&slack::render(&outcome.reply, now))
         }
         Err(_) => {

@@ -35,9 +35,7 @@ impl AwsClients {
             .get_or_init(|| async {
                 // One TLS stack (rustls + ring) instead of the SDK default's two.
                 let http = aws_smithy_http_client::Builder::new()
-                    .tls_provider(tls::Provider::Rustls(
-                        tls::rustls_provider::CryptoMode::Ring,
-                    ))
+                    .tls_provider(tls::Provider::Rustls(tls::rustls_provider::CryptoMode::Ring))
                     .build_https();
                 let mut loader = aws_config::defaults(BehaviorVersion::latest())
                     .http_client(http)
@@ -46,15 +44,13 @@ impl AwsClients {
                     loader = loader.endpoint_url(endpoint);
                     // The local emulator accepts any credentials; do not require them in the environment.
                     if std::env::var_os("AWS_ACCESS_KEY_ID").is_none() {
-                        loader = loader.credentials_provider(
-                            aws_sdk_dynamodb::config::Credentials::new(
-                                "test",
-                                "test",
-                                None,
-                                None,
-                                "local-emulator",
-                            ),
-                        );
+                        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                            "test",
+                            "test",
+                            None,
+                            None,
+                            "local-emulator",
+                        ));
                     }
                 }
                 loader.load().await

@@ -75,11 +75,10 @@ impl Default for DeliverySettings {
 fn millis(var: Lookup<'_>, name: &str, default: Duration) -> Result<Duration, AwsError> {
     match var(name) {
         None => Ok(default),
-        Some(v) => v.parse().map(Duration::from_millis).map_err(|_| {
-            AwsError::Config(format!(
-                "{name} must be a number of milliseconds, got `{v}`"
-            ))
-        }),
+        Some(v) => v
+            .parse()
+            .map(Duration::from_millis)
+            .map_err(|_| AwsError::Config(format!("{name} must be a number of milliseconds, got `{v}`"))),
     }
 }
 
@@ -88,9 +87,10 @@ type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 fn seconds(var: Lookup<'_>, name: &str, default: u64) -> Result<Duration, AwsError> {
     match var(name) {
         None => Ok(Duration::from_secs(default)),
-        Some(v) => v.parse().map(Duration::from_secs).map_err(|_| {
-            AwsError::Config(format!("{name} must be a number of seconds, got `{v}`"))
-        }),
+        Some(v) => v
+            .parse()
+            .map(Duration::from_secs)
+            .map_err(|_| AwsError::Config(format!("{name} must be a number of seconds, got `{v}`"))),
     }
 }
 
@@ -110,8 +110,8 @@ impl Config {
 
     /// Reads `KEY=VALUE` lines of an env file first, then the process environment.
     pub fn from_env_file(path: &std::path::Path) -> Result<Self, AwsError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| AwsError::Config(format!("reading {}: {e}", path.display())))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| AwsError::Config(format!("reading {}: {e}", path.display())))?;
         let file: std::collections::HashMap<String, String> = text
             .lines()
             .map(str::trim)
@@ -126,8 +126,7 @@ impl Config {
         let var = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
         let var: Lookup<'_> = &var;
         Ok(Self {
-            table_name: var("TABLE_NAME")
-                .ok_or_else(|| AwsError::Config("TABLE_NAME is not set".into()))?,
+            table_name: var("TABLE_NAME").ok_or_else(|| AwsError::Config("TABLE_NAME is not set".into()))?,
             incident_events_queue: queue(var, "INCIDENT_EVENTS_QUEUE_URL", "INCIDENT_EVENTS_QUEUE"),
             endpoint_url: var("AWS_ENDPOINT_URL"),
             region: var("AWS_REGION")
@@ -143,30 +142,15 @@ impl Config {
                 let d = DeliverySettings::default();
                 DeliverySettings {
                     slack_api_url: var("SLACK_API_URL").unwrap_or(d.slack_api_url),
-                    slack_response_url_prefix: var("SLACK_RESPONSE_URL_PREFIX")
-                        .unwrap_or(d.slack_response_url_prefix),
-                    slack_post_interval: millis(
-                        var,
-                        "SLACK_POST_INTERVAL_MS",
-                        d.slack_post_interval,
-                    )?,
-                    slack_update_interval: millis(
-                        var,
-                        "SLACK_UPDATE_INTERVAL_MS",
-                        d.slack_update_interval,
-                    )?,
+                    slack_response_url_prefix: var("SLACK_RESPONSE_URL_PREFIX").unwrap_or(d.slack_response_url_prefix),
+                    slack_post_interval: millis(var, "SLACK_POST_INTERVAL_MS", d.slack_post_interval)?,
+                    slack_update_interval: millis(var, "SLACK_UPDATE_INTERVAL_MS", d.slack_update_interval)?,
                     backoff_base: millis(var, "DELIVERY_BACKOFF_BASE_MS", d.backoff_base)?,
-                    backoff_cap: seconds(
-                        var,
-                        "DELIVERY_BACKOFF_CAP_SECONDS",
-                        d.backoff_cap.as_secs(),
-                    )?,
+                    backoff_cap: seconds(var, "DELIVERY_BACKOFF_CAP_SECONDS", d.backoff_cap.as_secs())?,
                     max_attempts: match var("DELIVERY_MAX_ATTEMPTS") {
                         None => d.max_attempts,
                         Some(v) => v.parse().map_err(|_| {
-                            AwsError::Config(format!(
-                                "DELIVERY_MAX_ATTEMPTS must be a number, got `{v}`"
-                            ))
+                            AwsError::Config(format!("DELIVERY_MAX_ATTEMPTS must be a number, got `{v}`"))
                         })?,
                     },
                     chat_timeout: millis(var, "CHAT_TIMEOUT_MS", d.chat_timeout)?,

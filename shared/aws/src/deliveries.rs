@@ -34,9 +34,7 @@ fn n(v: impl ToString) -> AttributeValue {
 }
 
 fn num(item: &Item, key: &str) -> Option<i64> {
-    item.get(key)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
+    item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
 }
 
 fn text(item: &Item, key: &str) -> Option<String> {
@@ -44,10 +42,7 @@ fn text(item: &Item, key: &str) -> Option<String> {
 }
 
 fn unavailable(what: &str, e: impl std::error::Error) -> StoreError {
-    StoreError::Unavailable(format!(
-        "{what}: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(e)
-    ))
+    StoreError::Unavailable(format!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
 }
 
 /// The incident message in one channel, as stored.
@@ -89,15 +84,8 @@ pub struct DeliveryStore {
     table: String,
 }
 
-fn msg_key(
-    incident: &IncidentId,
-    provider: &str,
-    channel: &str,
-) -> (AttributeValue, AttributeValue) {
-    (
-        s(incident_pk(incident)),
-        s(format!("MSG#{provider}#{channel}")),
-    )
+fn msg_key(incident: &IncidentId, provider: &str, channel: &str) -> (AttributeValue, AttributeValue) {
+    (s(incident_pk(incident)), s(format!("MSG#{provider}#{channel}")))
 }
 
 fn posted(item: &Item, channel: &str) -> Option<Posted> {
@@ -112,9 +100,7 @@ fn posted(item: &Item, channel: &str) -> Option<Posted> {
             channel: text(item, "channel").unwrap_or_else(|| channel.to_string()),
             id,
         },
-        version: num(item, "version")
-            .and_then(|v| u64::try_from(v).ok())
-            .unwrap_or(0),
+        version: num(item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
         jobs,
     })
 }
@@ -122,9 +108,7 @@ fn posted(item: &Item, channel: &str) -> Option<Posted> {
 /// The item a failed conditional update saw (ReturnValuesOnConditionCheckFailure = ALL_OLD).
 fn old_item(error: &UpdateItemError) -> Item {
     match error {
-        UpdateItemError::ConditionalCheckFailedException(ex) => {
-            ex.item().cloned().unwrap_or_default()
-        }
+        UpdateItemError::ConditionalCheckFailedException(ex) => ex.item().cloned().unwrap_or_default(),
         _ => Item::new(),
     }
 }
@@ -161,12 +145,8 @@ impl DeliveryStore {
         Ok(out.item.as_ref().and_then(|i| posted(i, channel)))
     }
 
-    /// Channels of `provider` that show the incident.
-    pub async fn posted_channels(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-    ) -> Result<Vec<String>, StoreError> {
+    /// Channels of `provider` that show the incident, or are about to.
+    pub async fn posted_channels(&self, incident: &IncidentId, provider: &str) -> Result<Vec<String>, StoreError> {
         let out = self
             .client()
             .await
@@ -179,12 +159,9 @@ impl DeliveryStore {
             .send()
             .await
             .map_err(|e| unavailable("listing posted messages", e))?;
-        Ok(out
-            .items()
-            .iter()
-            .filter(|i| i.contains_key("message_id"))
-            .filter_map(|i| text(i, "channel"))
-            .collect())
+        // Posted or being posted: a change routed while the first post is in flight still
+        // reaches that channel.
+        Ok(out.items().iter().filter_map(|i| text(i, "channel")).collect())
     }
 
     /// Claims the first post of an incident in a channel, or reports what is there.
@@ -248,9 +225,7 @@ impl DeliveryStore {
             .table_name(&self.table)
             .key("PK", pk)
             .key("SK", sk)
-            .update_expression(
-                "SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until",
-            )
+            .update_expression("SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until")
             .expression_attribute_values(":id", s(&message.id))
             .expression_attribute_values(":v", n(version))
             .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
@@ -282,9 +257,7 @@ impl DeliveryStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
             Err(e) => Err(unavailable("releasing a claim", e)),
         }
     }
@@ -321,9 +294,7 @@ impl DeliveryStore {
             Ok(_) => Ok(EditLock::Locked),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let old = old_item(e.err());
-                let shown = num(&old, "version")
-                    .and_then(|v| u64::try_from(v).ok())
-                    .unwrap_or(0);
+                let shown = num(&old, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0);
                 Ok(if shown >= version {
                     EditLock::Stale
                 } else {
@@ -358,9 +329,7 @@ impl DeliveryStore {
         match result {
             Ok(_) => Ok(()),
             // Our lease expired and a newer edit took over: it shows a newer version; nothing to record.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
             Err(e) => Err(unavailable("recording an edit", e)),
         }
     }
@@ -388,9 +357,7 @@ impl DeliveryStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(())
-            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
             Err(e) => Err(unavailable("releasing an edit lock", e)),
         }
     }
@@ -418,9 +385,9 @@ impl DeliveryStore {
         Ok(())
     }
 
-    /// Reserves the next send slot of a pacing bucket shared by every worker. Returns how long to
-    /// wait before sending, or `Err(wait)` when the wait would be at least `max_wait` (the caller
-    /// re-queues instead of holding the slot).
+    /// Reserves the next send slot (epoch ms) of a pacing bucket shared by every worker, at or
+    /// after `now_ms`. `Err(wait)` when the slot is `max_wait` or more away: the caller re-queues
+    /// instead of holding it.
     pub async fn reserve(
         &self,
         provider: &str,
@@ -428,7 +395,7 @@ impl DeliveryStore {
         interval: Duration,
         now_ms: i64,
         max_wait: Duration,
-    ) -> Result<Result<Duration, Duration>, StoreError> {
+    ) -> Result<Result<i64, Duration>, StoreError> {
         let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(1000);
         let max_wait_ms = i64::try_from(max_wait.as_millis()).unwrap_or(1000);
         let pk = s(format!("PACE#{provider}#{bucket}"));
@@ -445,9 +412,7 @@ impl DeliveryStore {
                 .key("SK", s("META"))
                 .update_expression("SET next_at = :next")
                 .expression_attribute_values(":next", n(slot + interval_ms))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                );
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
             update = match expected {
                 None => update
                     .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
@@ -457,14 +422,8 @@ impl DeliveryStore {
                     .expression_attribute_values(":old", n(old)),
             };
             match update.send().await {
-                Ok(_) => {
-                    return Ok(Ok(Duration::from_millis(
-                        u64::try_from(slot - now_ms).unwrap_or(0),
-                    )));
-                }
-                Err(SdkError::ServiceError(e))
-                    if e.err().is_conditional_check_failed_exception() =>
-                {
+                Ok(_) => return Ok(Ok(slot)),
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                     let old = old_item(e.err());
                     let next_at = num(&old, "next_at").unwrap_or(now_ms);
                     if next_at <= now_ms {
@@ -502,9 +461,7 @@ impl DeliveryStore {
             .await;
         match result {
             Ok(_) => Ok(true),
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                Ok(false)
-            }
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
             Err(e) => Err(unavailable("marking work done", e)),
         }
     }

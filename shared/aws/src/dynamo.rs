@@ -214,8 +214,7 @@ impl DynamoStore {
         out.items()
             .iter()
             .map(|item| {
-                let item: OutboxItem =
-                    serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("outbox item", e))?;
+                let item: OutboxItem = serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("outbox item", e))?;
                 let incident_id = item
                     .pk
                     .strip_prefix("INC#")
@@ -232,11 +231,7 @@ impl DynamoStore {
     }
 
     /// Takes an outbox item out of the unpublished index.
-    pub async fn mark_event_published(
-        &self,
-        incident_id: &IncidentId,
-        event_id: &str,
-    ) -> Result<(), StoreError> {
+    pub async fn mark_event_published(&self, incident_id: &IncidentId, event_id: &str) -> Result<(), StoreError> {
         let now = OffsetDateTime::now_utc();
         let expires = (now + time::Duration::days(OUTBOX_RETENTION_DAYS)).unix_timestamp();
         let result = self
@@ -258,9 +253,7 @@ impl DynamoStore {
                 if e.as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Err(StoreError::Corrupt(format!(
-                    "no outbox item for event {event_id}"
-                )))
+                Err(StoreError::Corrupt(format!("no outbox item for event {event_id}")))
             }
             Err(e) => Err(unavailable("marking an event published", e)),
         }
@@ -269,18 +262,12 @@ impl DynamoStore {
     // ---- providers ----
 
     pub async fn get_provider(&self, name: &str) -> Result<Option<Provider>, StoreError> {
-        let item: Option<ProviderItem> = self
-            .get_meta(format!("PROVIDER#{name}"), "provider")
-            .await?;
+        let item: Option<ProviderItem> = self.get_meta(format!("PROVIDER#{name}"), "provider").await?;
         Ok(item.map(|i| i.provider))
     }
 
     /// Reads the `META` item of a partition (strongly consistent).
-    async fn get_meta<T: serde::de::DeserializeOwned>(
-        &self,
-        pk: String,
-        what: &str,
-    ) -> Result<Option<T>, StoreError> {
+    async fn get_meta<T: serde::de::DeserializeOwned>(&self, pk: String, what: &str) -> Result<Option<T>, StoreError> {
         let out = self
             .client()
             .await
@@ -293,18 +280,12 @@ impl DynamoStore {
             .await
             .map_err(|e| unavailable(&format!("reading a {what}"), e))?;
         out.item
-            .map(|item| {
-                serde_dynamo::from_item(item).map_err(|e| corrupt(&format!("{what} item"), e))
-            })
+            .map(|item| serde_dynamo::from_item(item).map_err(|e| corrupt(&format!("{what} item"), e)))
             .transpose()
     }
 
     /// Creates (`create_only`) or replaces a provider record.
-    pub async fn put_provider(
-        &self,
-        provider: &Provider,
-        create_only: bool,
-    ) -> Result<(), AwsError> {
+    pub async fn put_provider(&self, provider: &Provider, create_only: bool) -> Result<(), AwsError> {
         let item = ProviderItem {
             pk: format!("PROVIDER#{}", provider.name),
             sk: META.into(),
@@ -373,8 +354,8 @@ impl DynamoStore {
                 .await
                 .map_err(|e| unavailable("listing providers", e))?;
             for item in out.items() {
-                let item: ProviderItem = serde_dynamo::from_item(item.clone())
-                    .map_err(|e| corrupt("provider item", e))?;
+                let item: ProviderItem =
+                    serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("provider item", e))?;
                 providers.push(item.provider);
             }
             match out.last_evaluated_key {
@@ -392,12 +373,7 @@ impl DynamoStore {
         to: OffsetDateTime,
     ) -> Result<Vec<Incident>, StoreError> {
         let mut all = Vec::new();
-        for status in [
-            Status::Open,
-            Status::Acknowledged,
-            Status::Resolved,
-            Status::Closed,
-        ] {
+        for status in [Status::Open, Status::Acknowledged, Status::Resolved, Status::Closed] {
             let mut start: Option<Item> = None;
             loop {
                 let out = self
@@ -415,8 +391,8 @@ impl DynamoStore {
                     .await
                     .map_err(|e| unavailable("listing incidents by date", e))?;
                 for item in out.items() {
-                    let item: IncidentItem = serde_dynamo::from_item(item.clone())
-                        .map_err(|e| corrupt("incident item", e))?;
+                    let item: IncidentItem =
+                        serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("incident item", e))?;
                     if item.incident.declared_at >= from && item.incident.declared_at < to {
                         all.push(item.incident);
                     }
@@ -430,11 +406,7 @@ impl DynamoStore {
         Ok(all)
     }
 
-    async fn query_status(
-        &self,
-        status: Status,
-        limit: usize,
-    ) -> Result<Vec<Incident>, StoreError> {
+    async fn query_status(&self, status: Status, limit: usize) -> Result<Vec<Incident>, StoreError> {
         let out = self
             .client()
             .await
@@ -509,43 +481,28 @@ impl IncidentStore for DynamoStore {
         let incident_item = to_item(&IncidentItem::new(incident))?;
         let incident_put = match change.expected_version {
             None => self.put(incident_item, Some(("attribute_not_exists(PK)", vec![])))?,
-            Some(v) => self.put(
-                incident_item,
-                Some(("version = :expected", vec![(":expected", n(v))])),
-            )?,
+            Some(v) => self.put(incident_item, Some(("version = :expected", vec![(":expected", n(v))])))?,
         };
-        let entry_sk = format!(
-            "TL#{}#{}",
-            rfc3339(change.entry().timestamp),
-            change.event.event_id
-        );
+        let entry_sk = format!("TL#{}#{}", rfc3339(change.entry().timestamp), change.event.event_id);
         let timeline = to_item(&TimelineItem {
             pk: pk.clone(),
             sk: entry_sk,
             item_type: "timeline".into(),
             entry: change.entry().clone(),
         })?;
-        let event_json = serde_json::to_string(&change.event)
-            .map_err(|e| CommitError::Store(corrupt("serialising event", e)))?;
+        let event_json =
+            serde_json::to_string(&change.event).map_err(|e| CommitError::Store(corrupt("serialising event", e)))?;
         let outbox = to_item(&OutboxItem {
             pk: pk.clone(),
             sk: format!("OUT#{}", change.event.event_id),
             gsi3pk: Some(OUTBOX.into()),
-            gsi3sk: Some(format!(
-                "{}#{}",
-                rfc3339(change.event.at),
-                change.event.event_id
-            )),
+            gsi3sk: Some(format!("{}#{}", rfc3339(change.event.at), change.event.event_id)),
             item_type: "outbox".into(),
             event_id: change.event.event_id.clone(),
             created_at: rfc3339(change.event.at),
             event: event_json,
         })?;
-        let mut items = vec![
-            incident_put,
-            self.put(timeline, None)?,
-            self.put(outbox, None)?,
-        ];
+        let mut items = vec![incident_put, self.put(timeline, None)?, self.put(outbox, None)?];
         let idem_index = change.idempotency_key.as_ref().map(|_| items.len());
         if let Some(key) = &change.idempotency_key {
             let mut idem = Item::new();
@@ -553,10 +510,7 @@ impl IncidentStore for DynamoStore {
             idem.insert("SK".into(), s(META));
             idem.insert("item_type".into(), s("idempotency"));
             idem.insert("incident_id".into(), s(incident.id.as_str()));
-            idem.insert(
-                "expires_at".into(),
-                n(change.idempotency_expires_at.unix_timestamp()),
-            );
+            idem.insert("expires_at".into(), n(change.idempotency_expires_at.unix_timestamp()));
             // TTL deletion is lazy: an expired key counts as absent.
             items.push(self.put(
                 idem,
@@ -578,8 +532,7 @@ impl IncidentStore for DynamoStore {
             Ok(_) => Ok(()),
             Err(err) => match cancelled_items(&err) {
                 Some(codes) => {
-                    let failed =
-                        |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
+                    let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
                     if idem_index.is_some_and(failed) {
                         Err(CommitError::Duplicate)
                     } else if failed(0) || codes.iter().any(|c| c == "TransactionConflict") {
@@ -602,20 +555,12 @@ impl IncidentStore for DynamoStore {
         );
         let mut all = open?;
         all.extend(acknowledged?);
-        all.sort_by(|a, b| {
-            a.severity
-                .cmp(&b.severity)
-                .then(b.declared_at.cmp(&a.declared_at))
-        });
+        all.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.declared_at.cmp(&a.declared_at)));
         all.truncate(limit);
         Ok(all)
     }
 
-    async fn timeline(
-        &self,
-        id: &IncidentId,
-        limit: usize,
-    ) -> Result<Vec<TimelineEntry>, StoreError> {
+    async fn timeline(&self, id: &IncidentId, limit: usize) -> Result<Vec<TimelineEntry>, StoreError> {
         let out = self
             .client()
             .await
@@ -643,7 +588,6 @@ impl IncidentStore for DynamoStore {
     }
 
     async fn mark_published(&self, event: &IncidentEvent) -> Result<(), StoreError> {
-        self.mark_event_published(&event.incident.id, &event.event_id)
-            .await
+        self.mark_event_published(&event.incident.id, &event.event_id).await
     }
 }

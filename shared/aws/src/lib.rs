@@ -4,6 +4,7 @@
 pub mod clients;
 pub mod config;
 pub mod deliveries;
+pub mod dlq;
 pub mod dynamo;
 pub mod error;
 pub mod lambda;

@@ -75,11 +75,7 @@ impl ProviderDirectory {
         {
             let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
             if let Some((at, value)) = cache.get(name) {
-                let ttl = if value.is_some() {
-                    self.ttl
-                } else {
-                    NEGATIVE_TTL
-                };
+                let ttl = if value.is_some() { self.ttl } else { NEGATIVE_TTL };
                 if at.elapsed() < ttl {
                     return Ok(value.clone());
                 }
@@ -110,10 +106,7 @@ impl ProviderDirectory {
     }
 
     /// Re-reads a provider's secrets after a verification failure, in case they were rotated.
-    pub async fn refreshed_secrets(
-        &self,
-        provider: &Provider,
-    ) -> Result<Option<Arc<ProviderSecrets>>, AwsError> {
+    pub async fn refreshed_secrets(&self, provider: &Provider) -> Result<Option<Arc<ProviderSecrets>>, AwsError> {
         self.secrets.refresh(&provider.secret_name).await
     }
 
@@ -122,10 +115,7 @@ impl ProviderDirectory {
     }
 
     fn forget(&self, name: &str) {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.cache.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
     }
 
     // ---- administration (CLI, REST API) ----
@@ -136,18 +126,11 @@ impl ProviderDirectory {
 
     /// Adds a provider. Secret keys in `config` (bot_token, signing_secret …) go to Secrets
     /// Manager; the rest is checked and stored on the record.
-    pub async fn add(
-        &self,
-        name: &str,
-        platform: &str,
-        config: Value,
-    ) -> Result<Provider, AdminError> {
+    pub async fn add(&self, name: &str, platform: &str, config: Value) -> Result<Provider, AdminError> {
         provider::validate_name(name).map_err(AdminError::Invalid)?;
         let platform = Platform::parse(platform).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        let (map, secrets) =
-            ProviderConfig::split(config).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        let parsed =
-            ProviderConfig::from_map(map).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let (map, secrets) = ProviderConfig::split(config).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let parsed = ProviderConfig::from_map(map).map_err(|e| AdminError::Invalid(e.to_string()))?;
         check_required(&platform, &secrets)?;
         if self.store.get_provider(name).await?.is_some() {
             return Err(AdminError::Exists(name.into()));
@@ -193,14 +176,9 @@ impl ProviderDirectory {
                 _ => Map::new(),
             };
             merge(&mut current, patch_map);
-            record.config = ProviderConfig::from_map(current)
-                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            record.config = ProviderConfig::from_map(current).map_err(|e| AdminError::Invalid(e.to_string()))?;
             if !secret_patch.is_empty() {
-                let mut secrets = self
-                    .secrets
-                    .read_raw(&record.secret_name)
-                    .await?
-                    .unwrap_or_default();
+                let mut secrets = self.secrets.read_raw(&record.secret_name).await?.unwrap_or_default();
                 secrets.extend(secret_patch);
                 check_required(&record.platform, &secrets)?;
                 self.secrets.write(&record.secret_name, &secrets).await?;
@@ -227,10 +205,7 @@ impl ProviderDirectory {
     }
 }
 
-fn check_required(
-    platform: &Platform,
-    secrets: &BTreeMap<String, String>,
-) -> Result<(), AdminError> {
+fn check_required(platform: &Platform, secrets: &BTreeMap<String, String>) -> Result<(), AdminError> {
     let missing: Vec<&str> = platform
         .required_secrets()
         .iter()
@@ -279,8 +254,7 @@ mod tests {
         let Value::Object(mut target) = json!({"a": {"x": 1, "y": 2}, "b": 1, "c": 3}) else {
             unreachable!()
         };
-        let Value::Object(patch) = json!({"a": {"y": null, "z": 3}, "b": null, "d": {"e": 1}})
-        else {
+        let Value::Object(patch) = json!({"a": {"y": null, "z": 3}, "b": null, "d": {"e": 1}}) else {
             unreachable!()
         };
         merge(&mut target, patch);

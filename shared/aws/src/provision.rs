@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType,
+    ScalarAttributeType, TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_yaml::Value;
@@ -96,17 +96,15 @@ fn get_att_arn(value: &Value) -> Result<String, AwsError> {
                 .strip_suffix(".Arn")
                 .map(str::to_string)
                 .ok_or_else(|| bad(format!("expected X.Arn, got {s}"))),
-            Value::Sequence(parts) if parts.len() == 2 && parts[1] == "Arn" => parts[0]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| bad("GetAtt")),
+            Value::Sequence(parts) if parts.len() == 2 && parts[1] == "Arn" => {
+                parts[0].as_str().map(str::to_string).ok_or_else(|| bad("GetAtt"))
+            }
             _ => Err(bad("GetAtt")),
         },
         Value::Mapping(m) => match m.get("Fn::GetAtt") {
-            Some(Value::Sequence(parts)) if parts.len() == 2 && parts[1] == "Arn" => parts[0]
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| bad("GetAtt")),
+            Some(Value::Sequence(parts)) if parts.len() == 2 && parts[1] == "Arn" => {
+                parts[0].as_str().map(str::to_string).ok_or_else(|| bad("GetAtt"))
+            }
             _ => Err(bad("expected Fn::GetAtt [X, Arn]")),
         },
         _ => Err(bad("deadLetterTargetArn must be !GetAtt <queue>.Arn")),
@@ -153,9 +151,7 @@ fn table(logical_id: &str, props: &Value, stack: &str) -> Result<TableSpec, AwsE
             let t = a.get("AttributeType").and_then(Value::as_str);
             match (n, t) {
                 (Some(n), Some(t)) => Ok((n.to_string(), t.to_string())),
-                _ => Err(bad(
-                    "AttributeDefinitions entries need AttributeName and AttributeType",
-                )),
+                _ => Err(bad("AttributeDefinitions entries need AttributeName and AttributeType")),
             }
         })
         .collect::<Result<_, _>>()?;
@@ -252,9 +248,7 @@ pub fn parse_template(yaml: &str, stack: &str) -> Result<StackSpec, AwsError> {
         .ok_or_else(|| bad("no Resources"))?;
     let mut spec = StackSpec::default();
     for (id, resource) in resources {
-        let id = id
-            .as_str()
-            .ok_or_else(|| bad("resource ids must be strings"))?;
+        let id = id.as_str().ok_or_else(|| bad("resource ids must be strings"))?;
         let props = resource.get("Properties").cloned().unwrap_or(Value::Null);
         match resource.get("Type").and_then(Value::as_str) {
             Some("AWS::DynamoDB::Table") => spec.tables.push(table(id, &props, stack)?),
@@ -319,10 +313,7 @@ async fn create_table(clients: &AwsClients, t: &TableSpec) -> Result<(), AwsErro
     }
     match create.send().await {
         Ok(_) => {}
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|e| e.is_resource_in_use_exception()) =>
-        {
+        Err(e) if e.as_service_error().is_some_and(|e| e.is_resource_in_use_exception()) => {
             return Ok(());
         }
         Err(e) => return Err(AwsError::service("creating a table", e)),
@@ -399,22 +390,10 @@ pub async fn provision(clients: &AwsClients, spec: &StackSpec) -> Result<Provisi
 /// Deletes what [`provision`] created (tests clean up after themselves).
 pub async fn teardown(clients: &AwsClients, provisioned: &Provisioned) -> Result<(), AwsError> {
     for name in provisioned.tables.values() {
-        let _ = clients
-            .dynamo()
-            .await
-            .delete_table()
-            .table_name(name)
-            .send()
-            .await;
+        let _ = clients.dynamo().await.delete_table().table_name(name).send().await;
     }
     for url in provisioned.queue_urls.values() {
-        let _ = clients
-            .sqs()
-            .await
-            .delete_queue()
-            .queue_url(url)
-            .send()
-            .await;
+        let _ = clients.sqs().await.delete_queue().queue_url(url).send().await;
     }
     Ok(())
 }

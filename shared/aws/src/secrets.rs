@@ -28,14 +28,10 @@ impl fmt::Debug for ProviderSecrets {
 
 impl ProviderSecrets {
     pub fn from_json(json: &str) -> Result<Self, AwsError> {
-        let map: BTreeMap<String, String> = serde_json::from_str(json).map_err(|_| {
-            AwsError::Malformed("a provider secret must be a JSON object of strings".into())
-        })?;
+        let map: BTreeMap<String, String> = serde_json::from_str(json)
+            .map_err(|_| AwsError::Malformed("a provider secret must be a JSON object of strings".into()))?;
         Ok(Self {
-            values: map
-                .into_iter()
-                .map(|(k, v)| (k, SecretString::from(v)))
-                .collect(),
+            values: map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect(),
         })
     }
 
@@ -103,16 +99,13 @@ impl SecretCache {
             .await?
             .ok_or_else(|| AwsError::Malformed(format!("secret `{name}` does not exist")))?;
         let value = Arc::new(ProviderSecrets::from_json(&json)?);
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(
-                name.to_string(),
-                Cached {
-                    fetched: Instant::now(),
-                    value: value.clone(),
-                },
-            );
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            name.to_string(),
+            Cached {
+                fetched: Instant::now(),
+                value: value.clone(),
+            },
+        );
         Ok(value)
     }
 
@@ -143,19 +136,14 @@ impl SecretCache {
         self.current(name)
             .await?
             .map(|json| {
-                serde_json::from_str(&json).map_err(|_| {
-                    AwsError::Malformed(format!("secret `{name}` is not a JSON object of strings"))
-                })
+                serde_json::from_str(&json)
+                    .map_err(|_| AwsError::Malformed(format!("secret `{name}` is not a JSON object of strings")))
             })
             .transpose()
     }
 
     /// Creates the secret, or writes a new current version if it exists.
-    pub async fn write(
-        &self,
-        name: &str,
-        values: &BTreeMap<String, String>,
-    ) -> Result<(), AwsError> {
+    pub async fn write(&self, name: &str, values: &BTreeMap<String, String>) -> Result<(), AwsError> {
         let json = serde_json::to_string(values).map_err(|e| AwsError::Malformed(e.to_string()))?;
         let client = self.clients.secrets().await;
         let created = client
@@ -178,10 +166,7 @@ impl SecretCache {
             }
             Err(e) => return Err(AwsError::service("creating a secret", e)),
         }
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         Ok(())
     }
 
@@ -195,10 +180,7 @@ impl SecretCache {
             .force_delete_without_recovery(true)
             .send()
             .await;
-        self.entries
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(name);
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
         match result {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) if e.err().is_resource_not_found_exception() => Ok(()),

@@ -65,9 +65,7 @@ async fn classify(response: reqwest::Response) -> Result<Value, ChatError> {
             .and_then(|v| v.trim().parse::<f64>().ok())
             .filter(|s| s.is_finite() && *s >= 0.0)
             .unwrap_or(1.0);
-        return Err(ChatError::RateLimited(Duration::from_secs_f64(
-            seconds.min(900.0),
-        )));
+        return Err(ChatError::RateLimited(Duration::from_secs_f64(seconds.min(900.0))));
     }
     if status.is_server_error() {
         return Err(ChatError::Transient(format!("HTTP {status}")));
@@ -82,10 +80,7 @@ async fn classify(response: reqwest::Response) -> Result<Value, ChatError> {
     if body["ok"].as_bool() == Some(true) {
         return Ok(body);
     }
-    let code = body["error"]
-        .as_str()
-        .unwrap_or("unknown_error")
-        .to_string();
+    let code = body["error"].as_str().unwrap_or("unknown_error").to_string();
     if code == "name_taken" {
         Err(ChatError::NameTaken)
     } else if TRANSIENT.contains(&code.as_str()) {
@@ -122,12 +117,9 @@ impl SlackClient {
 
     /// `views.open` with a trigger id from an interaction.
     pub async fn open_view(&self, trigger_id: &str, view: Value) -> Result<(), ChatError> {
-        self.call(
-            "views.open",
-            &json!({"trigger_id": trigger_id, "view": view}),
-        )
-        .await
-        .map(|_| ())
+        self.call("views.open", &json!({"trigger_id": trigger_id, "view": view}))
+            .await
+            .map(|_| ())
     }
 
     /// Posts to an interaction's `response_url` (no token: the URL is the credential).
@@ -150,12 +142,7 @@ impl SlackClient {
     }
 
     fn render(message: &IncidentMessage<'_>) -> notification::SlackNotification {
-        let values = TemplateValues::new(
-            message.incident,
-            message.kind,
-            message.note,
-            message.previous_severity,
-        );
+        let values = TemplateValues::new(message.incident, message.kind, message.note, message.previous_severity);
         let text = headline(message.templates, message.kind, &values);
         notification::notification(message.incident, &text, message.services, message.now)
     }
@@ -181,11 +168,7 @@ fn tolerate(result: Result<Value, ChatError>, fine: &[&str]) -> Result<(), ChatE
 }
 
 impl ChatClient for SlackClient {
-    async fn post(
-        &self,
-        channel: &str,
-        message: &IncidentMessage<'_>,
-    ) -> Result<MessageRef, ChatError> {
+    async fn post(&self, channel: &str, message: &IncidentMessage<'_>) -> Result<MessageRef, ChatError> {
         let n = Self::render(message);
         let body = json!({
             "channel": channel, "text": n.text, "blocks": n.blocks, "metadata": n.metadata,
@@ -195,11 +178,7 @@ impl ChatClient for SlackClient {
         message_ref(&answer, channel)
     }
 
-    async fn update(
-        &self,
-        target: &MessageRef,
-        message: &IncidentMessage<'_>,
-    ) -> Result<(), ChatError> {
+    async fn update(&self, target: &MessageRef, message: &IncidentMessage<'_>) -> Result<(), ChatError> {
         let n = Self::render(message);
         let body = json!({
             "channel": target.channel, "ts": target.id, "text": n.text, "blocks": n.blocks, "metadata": n.metadata,
@@ -221,43 +200,30 @@ impl ChatClient for SlackClient {
 
     async fn create_channel(&self, name: &str) -> Result<String, ChatError> {
         let answer = self
-            .call(
-                "conversations.create",
-                &json!({"name": name, "is_private": false}),
-            )
+            .call("conversations.create", &json!({"name": name, "is_private": false}))
             .await?;
         answer["channel"]["id"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| {
-                ChatError::Transient("conversations.create answered without a channel id".into())
-            })
+            .ok_or_else(|| ChatError::Transient("conversations.create answered without a channel id".into()))
     }
 
     async fn invite(&self, channel: &str, user: &str) -> Result<(), ChatError> {
         let result = self
-            .call(
-                "conversations.invite",
-                &json!({"channel": channel, "users": user}),
-            )
+            .call("conversations.invite", &json!({"channel": channel, "users": user}))
             .await;
         tolerate(result, &["already_in_channel", "cant_invite_self"])
     }
 
     async fn pin(&self, target: &MessageRef) -> Result<(), ChatError> {
         let result = self
-            .call(
-                "pins.add",
-                &json!({"channel": target.channel, "timestamp": target.id}),
-            )
+            .call("pins.add", &json!({"channel": target.channel, "timestamp": target.id}))
             .await;
         tolerate(result, &["already_pinned"])
     }
 
     async fn archive(&self, channel: &str) -> Result<(), ChatError> {
-        let result = self
-            .call("conversations.archive", &json!({"channel": channel}))
-            .await;
+        let result = self.call("conversations.archive", &json!({"channel": channel})).await;
         tolerate(result, &["already_archived"])
     }
 }

@@ -5,8 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_sqs::types::{
-    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName,
-    SendMessageBatchRequestEntry,
+    MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
 use im_core::IncidentEvent;
 use im_core::ports::{EventPublisher, PublishError};
@@ -99,11 +98,8 @@ impl Queue {
         let url = self.url().await?.to_string();
         let sqs = self.clients.sqs().await;
         for chunk in bodies.chunks(10) {
-            let mut pending: Vec<(String, &String)> = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, b)| (i.to_string(), b))
-                .collect();
+            let mut pending: Vec<(String, &String)> =
+                chunk.iter().enumerate().map(|(i, b)| (i.to_string(), b)).collect();
             for _ in 0..2 {
                 if pending.is_empty() {
                     break;
@@ -176,14 +172,28 @@ impl Queue {
                     .message_attributes()
                     .map(|a| {
                         a.iter()
-                            .filter_map(|(k, v)| {
-                                v.string_value().map(|s| (k.clone(), s.to_string()))
-                            })
+                            .filter_map(|(k, v)| v.string_value().map(|s| (k.clone(), s.to_string())))
                             .collect()
                     })
                     .unwrap_or_default(),
             })
             .collect())
+    }
+
+    /// Makes a received message visible again right away.
+    pub async fn make_visible(&self, receipt: &str) -> Result<(), AwsError> {
+        let url = self.url().await?;
+        self.clients
+            .sqs()
+            .await
+            .change_message_visibility()
+            .queue_url(url)
+            .receipt_handle(receipt)
+            .visibility_timeout(0)
+            .send()
+            .await
+            .map_err(|e| AwsError::service("changing visibility", e))?;
+        Ok(())
     }
 
     pub async fn delete(&self, receipt: &str) -> Result<(), AwsError> {

@@ -24,10 +24,7 @@ pub fn unauthorized() -> Response {
 pub fn json(value: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => ([(header::CONTENT_TYPE, "application/json")], bytes).into_response(),
-        Err(_) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "could not encode the response",
-        ),
+        Err(_) => error(StatusCode::INTERNAL_SERVER_ERROR, "could not encode the response"),
     }
 }
 
@@ -39,10 +36,7 @@ pub async fn read_body(body: Body, limit: usize) -> Result<Bytes, Response> {
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the request body is larger than {} KiB", limit / 1024),
         )),
-        Err(_) => Err(error(
-            StatusCode::BAD_REQUEST,
-            "the request body could not be read",
-        )),
+        Err(_) => Err(error(StatusCode::BAD_REQUEST, "the request body could not be read")),
     }
 }
 

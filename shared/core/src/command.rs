@@ -85,9 +85,7 @@ impl Verb {
     /// Arguments as shown in usage lines, after `/im <verb>`.
     pub fn arguments(self) -> &'static str {
         match self {
-            Verb::Declare => {
-                "[title] [--sev SEV-1..4] [--service NAME] [--description TEXT] [--title TEXT]"
-            }
+            Verb::Declare => "[title] [--sev SEV-1..4] [--service NAME] [--description TEXT] [--title TEXT]",
             Verb::Ack => "INCIDENT-ID [note]",
             Verb::Resolve => "INCIDENT-ID [note]",
             Verb::Close => "INCIDENT-ID",
@@ -129,10 +127,7 @@ impl Verb {
 
     /// Whether the command changes an incident (and so is audited and shown in the channel).
     pub fn is_change(self) -> bool {
-        !matches!(
-            self,
-            Verb::Status | Verb::List | Verb::Help | Verb::Timeline
-        )
+        !matches!(self, Verb::Status | Verb::List | Verb::Help | Verb::Timeline)
     }
 }
 
@@ -263,9 +258,7 @@ impl Token {
 
     fn flag(&self) -> Option<&str> {
         match self {
-            Token::Word(w) if w.starts_with("--") || (w.starts_with('-') && w.len() == 2) => {
-                Some(w)
-            }
+            Token::Word(w) if w.starts_with("--") || (w.starts_with('-') && w.len() == 2) => Some(w),
             _ => None,
         }
     }
@@ -284,9 +277,7 @@ pub fn unescape_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_string();
     }
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
+    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
 /// `<@U123|alice>` → user, `<#C123|ops>` → channel, `<!here>` → `@here`, `<https://x|label>` → label.
@@ -336,10 +327,7 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
             let mut closed = false;
             while j < chars.len() {
                 let d = chars[j];
-                if d == '\\'
-                    && j + 1 < chars.len()
-                    && (is_double_quote(chars[j + 1]) || chars[j + 1] == '\\')
-                {
+                if d == '\\' && j + 1 < chars.len() && (is_double_quote(chars[j + 1]) || chars[j + 1] == '\\') {
                     value.push(chars[j + 1]);
                     j += 2;
                     continue;
@@ -360,9 +348,8 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
         }
         if is_single_quote(c) {
             // Only a quote if a closing quote ends a word later on; otherwise an apostrophe.
-            let close = (i + 1..chars.len()).find(|&j| {
-                is_single_quote(chars[j]) && chars.get(j + 1).is_none_or(|n| n.is_whitespace())
-            });
+            let close = (i + 1..chars.len())
+                .find(|&j| is_single_quote(chars[j]) && chars.get(j + 1).is_none_or(|n| n.is_whitespace()));
             if let Some(j) = close {
                 let value: String = chars[i + 1..j].iter().collect();
                 tokens.push(Token::Quoted(unescape_entities(&value)));
@@ -435,10 +422,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         Verb::Timeline => args.only_id().map(|id| Command::Timeline { id }),
         Verb::List => {
             if let Some(extra) = rest.first() {
-                return Err(usage(
-                    verb,
-                    format!("list takes no arguments (got `{}`)", extra.text()),
-                ));
+                return Err(usage(verb, format!("list takes no arguments (got `{}`)", extra.text())));
             }
             Ok(Command::List)
         }
@@ -449,14 +433,9 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             let id = args.id()?;
             let severity = match rest.get(1) {
                 None => {
-                    return Err(usage(
-                        verb,
-                        "say which severity: SEV-1, SEV-2, SEV-3 or SEV-4",
-                    ));
+                    return Err(usage(verb, "say which severity: SEV-1, SEV-2, SEV-3 or SEV-4"));
                 }
-                Some(token) => {
-                    Severity::parse(&token.text()).map_err(|e| usage(verb, e.to_string()))?
-                }
+                Some(token) => Severity::parse(&token.text()).map_err(|e| usage(verb, e.to_string()))?,
             };
             args.no_more(2)?;
             Ok(Command::Escalate { id, severity })
@@ -466,9 +445,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
             let assignee = match rest.get(1) {
                 None => return Err(usage(verb, "say who to assign, e.g. @alice or me")),
                 Some(Token::User(user)) => Assignee::User(user.clone()),
-                Some(Token::Word(w))
-                    if w.eq_ignore_ascii_case("me") || w.eq_ignore_ascii_case("myself") =>
-                {
+                Some(Token::Word(w)) if w.eq_ignore_ascii_case("me") || w.eq_ignore_ascii_case("myself") => {
                     Assignee::Me
                 }
                 Some(token @ (Token::Word(_) | Token::Quoted(_))) => {
@@ -488,8 +465,7 @@ pub fn parse(text: &str) -> Result<Command, UsageError> {
         }
         Verb::Update => {
             let (id, note) = args.id_and_optional_text()?;
-            let note =
-                note.ok_or_else(|| usage(verb, "add the note text, e.g. \"Failover started\""))?;
+            let note = note.ok_or_else(|| usage(verb, "add the note text, e.g. \"Failover started\""))?;
             Ok(Command::Update { id, note })
         }
     }
@@ -507,9 +483,7 @@ impl Args<'_> {
                 self.verb,
                 format!("{} needs an incident id, e.g. INC-2026-001", self.verb),
             )),
-            Some(token) => {
-                IncidentId::parse(&token.text()).map_err(|e| usage(self.verb, e.to_string()))
-            }
+            Some(token) => IncidentId::parse(&token.text()).map_err(|e| usage(self.verb, e.to_string())),
         }
     }
 
@@ -617,15 +591,10 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
     {
         return Err(usage(
             verb,
-            format!(
-                "`{s}` is not a service name (letters, digits, - _ . /, at most {MAX_SERVICE})"
-            ),
+            format!("`{s}` is not a service name (letters, digits, - _ . /, at most {MAX_SERVICE})"),
         ));
     }
-    if description
-        .as_ref()
-        .is_some_and(|d| d.chars().count() > MAX_TEXT)
-    {
+    if description.as_ref().is_some_and(|d| d.chars().count() > MAX_TEXT) {
         return Err(usage(
             verb,
             format!("the description is too long (at most {MAX_TEXT} characters)"),
@@ -633,29 +602,21 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
     }
     let title = match (title, positional.is_empty()) {
         (Some(_), false) => {
-            return Err(usage(
-                verb,
-                "give the title as text or with --title, not both",
-            ));
+            return Err(usage(verb, "give the title as text or with --title, not both"));
         }
         (Some(t), true) => t,
         (None, false) => positional,
         (None, true) => match description.as_deref().map(title_from_description) {
             Some(t) if !t.is_empty() => t,
             _ => {
-                return Err(usage(
-                    verb,
-                    "say what is wrong: the title is the text after declare",
-                ));
+                return Err(usage(verb, "say what is wrong: the title is the text after declare"));
             }
         },
     };
     if title.chars().count() > MAX_TITLE {
         return Err(usage(
             verb,
-            format!(
-                "the title is too long (at most {MAX_TITLE} characters); put details in --description"
-            ),
+            format!("the title is too long (at most {MAX_TITLE} characters); put details in --description"),
         ));
     }
     Ok(Declare {
@@ -668,11 +629,7 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
 
 /// The first sentence of a description, cut at [`DERIVED_TITLE`] characters on a word boundary.
 pub fn title_from_description(description: &str) -> String {
-    let line = description
-        .lines()
-        .map(str::trim)
-        .find(|l| !l.is_empty())
-        .unwrap_or("");
+    let line = description.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
     let mut end = line.len();
     for (idx, c) in line.char_indices() {
         if matches!(c, '.' | '!' | '?') {
@@ -703,12 +660,7 @@ mod tests {
         IncidentId::parse(s).expect("valid id")
     }
 
-    fn declare(
-        title: &str,
-        severity: Option<Severity>,
-        service: Option<&str>,
-        description: Option<&str>,
-    ) -> Command {
+    fn declare(title: &str, severity: Option<Severity>, service: Option<&str>, description: Option<&str>) -> Command {
         Command::Declare(Declare {
             title: title.into(),
             severity,
@@ -721,11 +673,7 @@ mod tests {
         match parse(text) {
             Err(e) => {
                 assert_eq!(e.verb, verb, "{text}: {e:?}");
-                assert!(
-                    e.problem.contains(problem_contains),
-                    "{text}: got {:?}",
-                    e.problem
-                );
+                assert!(e.problem.contains(problem_contains), "{text}: got {:?}", e.problem);
             }
             Ok(c) => panic!("{text} should fail, parsed as {c:?}"),
         }
@@ -771,10 +719,7 @@ mod tests {
             ),
             Ok(Command::Resolve {
                 id: id("INC-2024-001"),
-                note: Some(
-                    "Fixed by restarting MySQL primary. Root cause: connection pool exhaustion"
-                        .into()
-                )
+                note: Some("Fixed by restarting MySQL primary. Root cause: connection pool exhaustion".into())
             })
         );
     }
@@ -798,10 +743,7 @@ mod tests {
                 "declare --sev 2 Checkout slow",
                 declare("Checkout slow", Some(Severity::Sev2), None, None),
             ),
-            (
-                "new Checkout slow",
-                declare("Checkout slow", None, None, None),
-            ),
+            ("new Checkout slow", declare("Checkout slow", None, None, None)),
             (
                 "declare “Payment processing down” —sev SEV-2",
                 declare("Payment processing down", Some(Severity::Sev2), None, None),
@@ -814,10 +756,7 @@ mod tests {
                 "declare R&amp;D wiki &lt;down&gt;",
                 declare("R&D wiki <down>", None, None, None),
             ),
-            (
-                "declare Can't log in",
-                declare("Can't log in", None, None, None),
-            ),
+            ("declare Can't log in", declare("Can't log in", None, None, None)),
             (
                 "declare -- --sev is part of the title",
                 declare("--sev is part of the title", None, None, None),
@@ -826,10 +765,7 @@ mod tests {
                 "declare Outage in <#C123|ops> reported by <@U42|carol>",
                 declare("Outage in #ops reported by @carol", None, None, None),
             ),
-            (
-                "declare   spaced    out   ",
-                declare("spaced out", None, None, None),
-            ),
+            ("declare   spaced    out   ", declare("spaced out", None, None, None)),
             (
                 "declare \"quote with \\\" inside\"",
                 declare("quote with \" inside", None, None, None),
@@ -846,8 +782,7 @@ mod tests {
 
     #[test]
     fn declare_title_comes_from_the_first_sentence_of_the_description() {
-        let parsed =
-            parse("declare --description \"Checkout returns 502. Started after deploy 1234.\"");
+        let parsed = parse("declare --description \"Checkout returns 502. Started after deploy 1234.\"");
         assert_eq!(
             parsed,
             Ok(declare(
@@ -863,10 +798,7 @@ mod tests {
         };
         assert!(d.title.chars().count() <= DERIVED_TITLE, "{}", d.title);
         assert!(d.title.ends_with('…'));
-        assert_eq!(
-            title_from_description("v1.2 is broken! Rollback"),
-            "v1.2 is broken"
-        );
+        assert_eq!(title_from_description("v1.2 is broken! Rollback"), "v1.2 is broken");
     }
 
     #[test]
@@ -893,39 +825,14 @@ mod tests {
                     note: None,
                 },
             ),
-            (
-                "close INC-2026-003",
-                Command::Close {
-                    id: id("INC-2026-003"),
-                },
-            ),
-            (
-                "status INC-2026-004",
-                Command::Status {
-                    id: id("INC-2026-004"),
-                },
-            ),
-            (
-                "timeline INC-2026-005",
-                Command::Timeline {
-                    id: id("INC-2026-005"),
-                },
-            ),
+            ("close INC-2026-003", Command::Close { id: id("INC-2026-003") }),
+            ("status INC-2026-004", Command::Status { id: id("INC-2026-004") }),
+            ("timeline INC-2026-005", Command::Timeline { id: id("INC-2026-005") }),
             ("list", Command::List),
             ("", Command::Help { topic: None }),
             ("help", Command::Help { topic: None }),
-            (
-                "help ack",
-                Command::Help {
-                    topic: Some(Verb::Ack),
-                },
-            ),
-            (
-                "ack --help",
-                Command::Help {
-                    topic: Some(Verb::Ack),
-                },
-            ),
+            ("help ack", Command::Help { topic: Some(Verb::Ack) }),
+            ("ack --help", Command::Help { topic: Some(Verb::Ack) }),
             (
                 "escalate INC-2026-001 SEV-1",
                 Command::Escalate {
@@ -1005,34 +912,14 @@ mod tests {
     #[test]
     fn malformed_commands_get_their_own_usage() {
         fails("declare", Verb::Declare, "say what is wrong");
-        fails(
-            "declare --sev SEV-9 Broken",
-            Verb::Declare,
-            "not a severity",
-        );
+        fails("declare --sev SEV-9 Broken", Verb::Declare, "not a severity");
         fails("declare --sev", Verb::Declare, "needs a value");
-        fails(
-            "declare --sev --service x Title",
-            Verb::Declare,
-            "needs a value",
-        );
-        fails(
-            "declare --color red Title",
-            Verb::Declare,
-            "unknown option `--color`",
-        );
-        fails(
-            "declare --sev 1 --sev 2 Title",
-            Verb::Declare,
-            "given twice",
-        );
+        fails("declare --sev --service x Title", Verb::Declare, "needs a value");
+        fails("declare --color red Title", Verb::Declare, "unknown option `--color`");
+        fails("declare --sev 1 --sev 2 Title", Verb::Declare, "given twice");
         fails("declare Title --title Other", Verb::Declare, "not both");
         fails("declare \"unterminated title", Verb::Declare, "not closed");
-        fails(
-            &format!("declare {}", "x".repeat(151)),
-            Verb::Declare,
-            "too long",
-        );
+        fails(&format!("declare {}", "x".repeat(151)), Verb::Declare, "too long");
         fails(
             "declare --service \"bad;name\" Title",
             Verb::Declare,
@@ -1046,23 +933,11 @@ mod tests {
         fails("status", Verb::Status, "needs an incident id");
         fails("timeline nope", Verb::Timeline, "not an incident id");
         fails("escalate INC-2026-001", Verb::Escalate, "which severity");
-        fails(
-            "escalate INC-2026-001 SEV-7",
-            Verb::Escalate,
-            "not a severity",
-        );
-        fails(
-            "escalate INC-2026-001 SEV-1 now",
-            Verb::Escalate,
-            "unexpected",
-        );
+        fails("escalate INC-2026-001 SEV-7", Verb::Escalate, "not a severity");
+        fails("escalate INC-2026-001 SEV-1 now", Verb::Escalate, "unexpected");
         fails("escalate", Verb::Escalate, "needs an incident id");
         fails("assign INC-2026-001", Verb::Assign, "who to assign");
-        fails(
-            "assign INC-2026-001 <#C1|ops>",
-            Verb::Assign,
-            "not a channel",
-        );
+        fails("assign INC-2026-001 <#C1|ops>", Verb::Assign, "not a channel");
         fails("assign INC-2026-001 @a @b", Verb::Assign, "unexpected");
         fails("update INC-2026-001", Verb::Update, "note text");
         fails("update", Verb::Update, "needs an incident id");
@@ -1078,10 +953,6 @@ mod tests {
     fn usage_lines_use_the_platform_command() {
         assert_eq!(Verb::Ack.usage("/im"), "/im ack INCIDENT-ID [note]");
         assert_eq!(Verb::List.usage("/incident"), "/incident list");
-        assert!(
-            Verb::ALL
-                .iter()
-                .all(|v| Verb::from_word(v.name()) == Some(*v))
-        );
+        assert!(Verb::ALL.iter().all(|v| Verb::from_word(v.name()) == Some(*v)));
     }
 }

@@ -32,8 +32,7 @@ impl IncidentId {
             .map(|_| &trimmed[4..])
             .ok_or_else(bad)?;
         let parts: Vec<&str> = rest.split('-').collect();
-        let all_digits =
-            |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
+        let all_digits = |s: &str| !s.is_empty() && s.len() <= 12 && s.bytes().all(|b| b.is_ascii_digit());
         match parts.as_slice() {
             [year, seq] if year.len() == 4 && all_digits(year) && all_digits(seq) => {
                 let year: i32 = year.parse().map_err(|_| bad())?;
@@ -215,10 +214,7 @@ pub struct UserRef {
 
 impl UserRef {
     pub fn new(id: impl Into<String>, name: Option<String>) -> Self {
-        Self {
-            id: id.into(),
-            name,
-        }
+        Self { id: id.into(), name }
     }
 
     /// What to show a person: the name if we have it, else the id.
@@ -306,11 +302,7 @@ pub enum Refusal {
     #[error("{id} is already acknowledged{by}.")]
     AlreadyAcknowledged { id: IncidentId, by: ByWhom },
     #[error("{id} is already resolved{by}.{hint}")]
-    AlreadyResolved {
-        id: IncidentId,
-        by: ByWhom,
-        hint: Hint,
-    },
+    AlreadyResolved { id: IncidentId, by: ByWhom, hint: Hint },
     #[error("{id} is already closed.")]
     AlreadyClosed { id: IncidentId },
     #[error("Cannot {action} {id}: it is {status}.{hint}")]
@@ -390,13 +382,11 @@ impl Incident {
                     id,
                     by: name(&self.acknowledged_by),
                 },
-                (Action::Acknowledge | Action::Resolve, Status::Resolved) => {
-                    Refusal::AlreadyResolved {
-                        id,
-                        by: name(&self.resolved_by),
-                        hint: Hint(Status::Resolved),
-                    }
-                }
+                (Action::Acknowledge | Action::Resolve, Status::Resolved) => Refusal::AlreadyResolved {
+                    id,
+                    by: name(&self.resolved_by),
+                    hint: Hint(Status::Resolved),
+                },
                 (_, Status::Closed) => Refusal::AlreadyClosed { id },
                 (action, status) => Refusal::NotAllowed {
                     id,
@@ -430,11 +420,7 @@ impl Incident {
     }
 
     /// Changes severity (either direction) while the incident is active.
-    pub fn set_severity(
-        &mut self,
-        severity: Severity,
-        at: OffsetDateTime,
-    ) -> Result<Severity, Refusal> {
+    pub fn set_severity(&mut self, severity: Severity, at: OffsetDateTime) -> Result<Severity, Refusal> {
         self.require_active("change the severity of")?;
         if self.severity == severity {
             return Err(Refusal::SameSeverity {
@@ -473,9 +459,7 @@ impl Incident {
             return Ok(());
         }
         if self.status == Status::Closed {
-            return Err(Refusal::AlreadyClosed {
-                id: self.id.clone(),
-            });
+            return Err(Refusal::AlreadyClosed { id: self.id.clone() });
         }
         Err(Refusal::NotAllowed {
             id: self.id.clone(),
@@ -487,9 +471,7 @@ impl Incident {
 
     fn require_open_for(&self, _action: &'static str) -> Result<(), Refusal> {
         if self.status == Status::Closed {
-            return Err(Refusal::AlreadyClosed {
-                id: self.id.clone(),
-            });
+            return Err(Refusal::AlreadyClosed { id: self.id.clone() });
         }
         Ok(())
     }
@@ -522,11 +504,7 @@ impl Incident {
     }
 
     /// Changes the service while the incident is not closed.
-    pub fn set_service(
-        &mut self,
-        service: String,
-        at: OffsetDateTime,
-    ) -> Result<Option<String>, Refusal> {
+    pub fn set_service(&mut self, service: String, at: OffsetDateTime) -> Result<Option<String>, Refusal> {
         self.require_open_for("change the service of")?;
         if self.service.as_deref() == Some(service.as_str()) {
             return Err(Refusal::SameService {
@@ -607,18 +585,12 @@ mod tests {
     fn ids_are_normalised_from_what_people_type() {
         assert_eq!(IncidentId::new(2026, 1).as_str(), "INC-2026-001");
         assert_eq!(IncidentId::new(2026, 1234).as_str(), "INC-2026-1234");
-        assert_eq!(
-            IncidentId::parse("inc-2026-7").map(|i| i.0),
-            Ok("INC-2026-007".into())
-        );
+        assert_eq!(IncidentId::parse("inc-2026-7").map(|i| i.0), Ok("INC-2026-007".into()));
         assert_eq!(
             IncidentId::parse("INC-2024-001").map(|i| i.0),
             Ok("INC-2024-001".into())
         );
-        assert_eq!(
-            IncidentId::parse("INC-12345").map(|i| i.0),
-            Ok("INC-12345".into())
-        );
+        assert_eq!(IncidentId::parse("INC-12345").map(|i| i.0), Ok("INC-12345".into()));
         for bad in [
             "",
             "INC-",
@@ -704,21 +676,9 @@ mod tests {
                 Action::Resolve,
                 "INC-2026-001 is already resolved. It can only be closed.",
             ),
-            (
-                Status::Closed,
-                Action::Acknowledge,
-                "INC-2026-001 is already closed.",
-            ),
-            (
-                Status::Closed,
-                Action::Resolve,
-                "INC-2026-001 is already closed.",
-            ),
-            (
-                Status::Closed,
-                Action::Close,
-                "INC-2026-001 is already closed.",
-            ),
+            (Status::Closed, Action::Acknowledge, "INC-2026-001 is already closed."),
+            (Status::Closed, Action::Resolve, "INC-2026-001 is already closed."),
+            (Status::Closed, Action::Close, "INC-2026-001 is already closed."),
         ];
         for (status, action, message) in cases {
             let mut inc = incident(status);
@@ -726,9 +686,7 @@ mod tests {
                 inc.acknowledged_by = Some(UserRef::new("U1", Some("alice".into())));
             }
             let before = inc.clone();
-            let err = inc
-                .transition(action, &bob(), None, AT)
-                .expect_err("refused");
+            let err = inc.transition(action, &bob(), None, AT).expect_err("refused");
             assert_eq!(err.to_string(), message, "{status:?} {action:?}");
             assert_eq!(inc, before, "a refused transition changes nothing");
         }
@@ -739,8 +697,7 @@ mod tests {
         let mut inc = incident(Status::Open);
         assert_eq!(inc.set_severity(Severity::Sev1, AT), Ok(Severity::Sev2));
         assert_eq!(
-            inc.set_severity(Severity::Sev1, AT)
-                .map_err(|e| e.to_string()),
+            inc.set_severity(Severity::Sev1, AT).map_err(|e| e.to_string()),
             Err("INC-2026-001 is already SEV-1.".into())
         );
         assert_eq!(inc.assign(bob(), AT), Ok(None));

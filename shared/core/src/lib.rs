@@ -25,10 +25,7 @@ pub mod block_on;
 pub use command::{Command, UsageError, Verb, parse};
 pub use incident::{Action, Incident, IncidentId, Origin, Refusal, Severity, Status, UserRef};
 pub use invocation::{Actor, Interface, Invocation};
-pub use ports::{
-    Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError,
-    SystemClock,
-};
+pub use ports::{Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError, SystemClock};
 pub use provider::{Platform, Provider, ProviderConfig, ProviderStatus};
 pub use rbac::{AccessPolicy, Role};
 pub use reply::{CardKind, Reply};

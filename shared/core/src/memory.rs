@@ -7,9 +7,7 @@ use std::sync::Mutex;
 use time::OffsetDateTime;
 
 use crate::incident::{Incident, IncidentId};
-use crate::ports::{
-    Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError,
-};
+use crate::ports::{Change, Clock, CommitError, EventPublisher, IncidentStore, PublishError, StoreError};
 use crate::timeline::{IncidentEvent, TimelineEntry};
 
 #[derive(Default)]
@@ -67,10 +65,7 @@ impl IncidentStore for MemoryStore {
     async fn commit(&self, change: &Change) -> Result<(), CommitError> {
         self.check()?;
         let mut state = self.lock();
-        let stored = state
-            .incidents
-            .get(&change.incident().id)
-            .map(|i| i.version);
+        let stored = state.incidents.get(&change.incident().id).map(|i| i.version);
         if stored != change.expected_version {
             return Err(CommitError::Conflict);
         }
@@ -103,20 +98,12 @@ impl IncidentStore for MemoryStore {
             .filter(|i| i.status.is_active())
             .cloned()
             .collect();
-        active.sort_by(|a, b| {
-            a.severity
-                .cmp(&b.severity)
-                .then(b.declared_at.cmp(&a.declared_at))
-        });
+        active.sort_by(|a, b| a.severity.cmp(&b.severity).then(b.declared_at.cmp(&a.declared_at)));
         active.truncate(limit);
         Ok(active)
     }
 
-    async fn timeline(
-        &self,
-        id: &IncidentId,
-        limit: usize,
-    ) -> Result<Vec<TimelineEntry>, StoreError> {
+    async fn timeline(&self, id: &IncidentId, limit: usize) -> Result<Vec<TimelineEntry>, StoreError> {
         self.check()?;
         let entries = self.lock().timeline.get(id).cloned().unwrap_or_default();
         let skip = entries.len().saturating_sub(limit);
@@ -138,10 +125,7 @@ pub struct MemoryPublisher {
 
 impl MemoryPublisher {
     pub fn events(&self) -> Vec<IncidentEvent> {
-        self.events
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.events.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn fail(&self, fail: bool) {

@@ -53,12 +53,7 @@ fn push(routes: &mut Vec<Route>, channel: Option<&String>, scope: Scope) {
 
 /// The channels of one provider that an incident change goes to. `posted` lists the channels of
 /// this provider that already show the incident.
-pub fn route(
-    provider: &str,
-    config: &ProviderConfig,
-    event: &IncidentEvent,
-    posted: &[String],
-) -> Vec<Route> {
+pub fn route(provider: &str, config: &ProviderConfig, event: &IncidentEvent, posted: &[String]) -> Vec<Route> {
     if !config.enable_notifications {
         return Vec::new();
     }
@@ -91,14 +86,9 @@ pub fn route(
             );
         }
     }
-    let resolved_or_later = matches!(
-        event.kind,
-        EventKind::IncidentResolved | EventKind::IncidentClosed
-    ) || matches!(incident.status, Status::Resolved | Status::Closed);
-    let has_war_room = incident
-        .war_room
-        .as_ref()
-        .is_some_and(|w| w.provider == provider);
+    let resolved_or_later = matches!(event.kind, EventKind::IncidentResolved | EventKind::IncidentClosed)
+        || matches!(incident.status, Status::Resolved | Status::Closed);
+    let has_war_room = incident.war_room.as_ref().is_some_and(|w| w.provider == provider);
     if resolved_or_later || has_war_room {
         let home = incident.home_channel(provider).map(str::to_string);
         push(&mut routes, home.as_ref(), Scope::Home);
@@ -291,10 +281,7 @@ mod tests {
     fn severity_routing() {
         let c = config();
         let sev1 = event(Severity::Sev1, EventKind::IncidentCreated, Status::Open);
-        assert_eq!(
-            channels(&route("acme", &c, &sev1, &[])),
-            ["C_CRIT", "C_EXEC"]
-        );
+        assert_eq!(channels(&route("acme", &c, &sev1, &[])), ["C_CRIT", "C_EXEC"]);
         let sev3 = event(Severity::Sev3, EventKind::IncidentCreated, Status::Open);
         assert_eq!(channels(&route("acme", &c, &sev3, &[])), ["C_MINOR"]);
         let sev4 = event(Severity::Sev4, EventKind::IncidentCreated, Status::Open);
@@ -307,11 +294,7 @@ mod tests {
             default_channel: Some("C_ONLY".into()),
             ..ProviderConfig::default()
         };
-        assert_eq!(
-            channels(&route("acme", &bare, &sev4, &[])),
-            ["C_ONLY"],
-            "last fallback"
-        );
+        assert_eq!(channels(&route("acme", &bare, &sev4, &[])), ["C_ONLY"], "last fallback");
         bare.enable_notifications = false;
         assert!(route("acme", &bare, &sev1, &[]).is_empty());
     }
@@ -334,38 +317,21 @@ mod tests {
             ["C_MAJOR", "C_SLA", "C_EXEC"]
         );
         let breach3 = event(Severity::Sev3, EventKind::SlaBreach, Status::Open);
-        assert_eq!(
-            channels(&route("acme", &c, &breach3, &[])),
-            ["C_MINOR", "C_SLA"]
-        );
-        let resolved = event(
-            Severity::Sev3,
-            EventKind::IncidentResolved,
-            Status::Resolved,
-        );
-        assert_eq!(
-            channels(&route("acme", &c, &resolved, &[])),
-            ["C_MINOR", "C_ORIGIN"]
-        );
+        assert_eq!(channels(&route("acme", &c, &breach3, &[])), ["C_MINOR", "C_SLA"]);
+        let resolved = event(Severity::Sev3, EventKind::IncidentResolved, Status::Resolved);
+        assert_eq!(channels(&route("acme", &c, &resolved, &[])), ["C_MINOR", "C_ORIGIN"]);
         assert_eq!(
             channels(&route("other", &c, &resolved, &[])),
             ["C_MINOR"],
             "origin belongs to acme"
         );
-        let mut with_room = event(
-            Severity::Sev3,
-            EventKind::IncidentUpdated,
-            Status::Acknowledged,
-        );
+        let mut with_room = event(Severity::Sev3, EventKind::IncidentUpdated, Status::Acknowledged);
         with_room.incident.war_room = Some(WarRoom {
             provider: "acme".into(),
             channel: "C_WAR".into(),
             name: "inc".into(),
         });
-        assert_eq!(
-            channels(&route("acme", &c, &with_room, &[])),
-            ["C_MINOR", "C_WAR"]
-        );
+        assert_eq!(channels(&route("acme", &c, &with_room, &[])), ["C_MINOR", "C_WAR"]);
     }
 
     #[test]

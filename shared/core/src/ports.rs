@@ -51,20 +51,13 @@ impl Change {
 
 pub trait IncidentStore: Send + Sync {
     /// Next id from the year's atomic counter.
-    fn allocate_id(&self, year: i32)
-    -> impl Future<Output = Result<IncidentId, StoreError>> + Send;
-    fn get(
-        &self,
-        id: &IncidentId,
-    ) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
+    fn allocate_id(&self, year: i32) -> impl Future<Output = Result<IncidentId, StoreError>> + Send;
+    fn get(&self, id: &IncidentId) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
     /// Applies the change atomically, or refuses it with [`CommitError::Conflict`] /
     /// [`CommitError::Duplicate`] and changes nothing.
     fn commit(&self, change: &Change) -> impl Future<Output = Result<(), CommitError>> + Send;
     /// Open and acknowledged incidents, most severe first, newest first within a severity.
-    fn list_active(
-        &self,
-        limit: usize,
-    ) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
+    fn list_active(&self, limit: usize) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
     /// The incident's timeline, oldest first; at most `limit` of the newest entries.
     fn timeline(
         &self,
@@ -72,10 +65,7 @@ pub trait IncidentStore: Send + Sync {
         limit: usize,
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
     /// Takes the event's outbox item out of the unpublished index.
-    fn mark_published(
-        &self,
-        event: &IncidentEvent,
-    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn mark_published(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -83,10 +73,7 @@ pub trait IncidentStore: Send + Sync {
 pub struct PublishError(pub String);
 
 pub trait EventPublisher: Send + Sync {
-    fn publish(
-        &self,
-        event: &IncidentEvent,
-    ) -> impl Future<Output = Result<(), PublishError>> + Send;
+    fn publish(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
 pub trait Clock: Send + Sync {
@@ -157,21 +144,8 @@ pub trait ChatClient: Send + Sync {
         text: &str,
     ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
     /// Creates a channel; [`crate::notify::ChatError::NameTaken`] if the name is in use.
-    fn create_channel(
-        &self,
-        name: &str,
-    ) -> impl Future<Output = Result<String, crate::notify::ChatError>> + Send;
-    fn invite(
-        &self,
-        channel: &str,
-        user: &str,
-    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
-    fn pin(
-        &self,
-        target: &MessageRef,
-    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
-    fn archive(
-        &self,
-        channel: &str,
-    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+    fn create_channel(&self, name: &str) -> impl Future<Output = Result<String, crate::notify::ChatError>> + Send;
+    fn invite(&self, channel: &str, user: &str) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+    fn pin(&self, target: &MessageRef) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
+    fn archive(&self, channel: &str) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
 }

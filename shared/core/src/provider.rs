@@ -217,14 +217,10 @@ impl ProviderConfig {
                 known: CONFIG_KEYS.join(", "),
             });
         }
-        let config: ProviderConfig = serde_json::from_value(Value::Object(map))
-            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let config: ProviderConfig =
+            serde_json::from_value(Value::Object(map)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
         for key in config.notification_channels.keys() {
-            if key != "default"
-                && Severity::parse(key)
-                    .map(|s| s.as_str() != key)
-                    .unwrap_or(true)
-            {
+            if key != "default" && Severity::parse(key).map(|s| s.as_str() != key).unwrap_or(true) {
                 return Err(ConfigError::BadRoutingKey(key.clone()));
             }
         }
@@ -307,10 +303,8 @@ mod tests {
 
     #[test]
     fn typos_and_bad_keys_are_refused_with_the_key_named() {
-        let err = |v: Value| {
-            ProviderConfig::from_map(ProviderConfig::split(v).expect("object").0)
-                .expect_err("refused")
-        };
+        let err =
+            |v: Value| ProviderConfig::from_map(ProviderConfig::split(v).expect("object").0).expect_err("refused");
         assert!(
             err(json!({"notifcation_channels": {}}))
                 .to_string()
@@ -337,17 +331,12 @@ mod tests {
 
     #[test]
     fn templates_are_checked_when_configured() {
-        let bad =
-            json!({"templates": {"incident_created": {"slack": "🚨 {{.Title}}\n{{.Sevrity}}"}}});
-        let err = ProviderConfig::from_map(ProviderConfig::split(bad).expect("object").0)
-            .expect_err("refused");
-        assert!(
-            err.to_string().contains("line 2: unknown field `.Sevrity`"),
-            "{err}"
-        );
-        let good = json!({"templates": {"incident_created": {"slack": "🚨 *{{.Title}}*"}}, "archive_war_room_on_close": true});
-        let config = ProviderConfig::from_map(ProviderConfig::split(good).expect("object").0)
-            .expect("valid");
+        let bad = json!({"templates": {"incident_created": {"slack": "🚨 {{.Title}}\n{{.Sevrity}}"}}});
+        let err = ProviderConfig::from_map(ProviderConfig::split(bad).expect("object").0).expect_err("refused");
+        assert!(err.to_string().contains("line 2: unknown field `.Sevrity`"), "{err}");
+        let good =
+            json!({"templates": {"incident_created": {"slack": "🚨 *{{.Title}}*"}}, "archive_war_room_on_close": true});
+        let config = ProviderConfig::from_map(ProviderConfig::split(good).expect("object").0).expect("valid");
         assert!(config.archive_war_room_on_close);
         assert!(
             config

@@ -56,9 +56,7 @@ impl Default for AccessPolicy {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "You need the {needed} role to run `{command}` (you are {have}). Ask an admin of this integration."
-)]
+#[error("You need the {needed} role to run `{command}` (you are {have}). Ask an admin of this integration.")]
 pub struct Denied {
     pub command: String,
     pub needed: Role,
@@ -71,19 +69,16 @@ impl AccessPolicy {
     }
 
     pub fn role_of(&self, user_id: &str) -> Role {
-        self.users
-            .get(user_id)
-            .copied()
-            .unwrap_or(self.default_role)
+        self.users.get(user_id).copied().unwrap_or(self.default_role)
     }
 
     /// `command` is a verb name or `custom:<name>`.
     pub fn check(&self, user_id: &str, command: &str, changes: bool) -> Result<(), Denied> {
-        let needed = self.commands.get(command).copied().unwrap_or(if changes {
-            Role::Responder
-        } else {
-            Role::Viewer
-        });
+        let needed =
+            self.commands
+                .get(command)
+                .copied()
+                .unwrap_or(if changes { Role::Responder } else { Role::Viewer });
         let have = self.role_of(user_id);
         if have >= needed {
             Ok(())
@@ -117,9 +112,7 @@ mod tests {
         }))
         .expect("policy parses");
         assert!(policy.check_verb("U_RANDOM", Verb::List).is_ok());
-        let denied = policy
-            .check_verb("U_RANDOM", Verb::Ack)
-            .expect_err("viewer cannot ack");
+        let denied = policy.check_verb("U_RANDOM", Verb::Ack).expect_err("viewer cannot ack");
         assert_eq!(
             denied.to_string(),
             "You need the responder role to run `ack` (you are viewer). Ask an admin of this integration."
@@ -131,10 +124,7 @@ mod tests {
 
     #[test]
     fn unknown_roles_and_keys_are_refused() {
-        assert!(
-            serde_json::from_value::<AccessPolicy>(serde_json::json!({"default_role": "boss"}))
-                .is_err()
-        );
+        assert!(serde_json::from_value::<AccessPolicy>(serde_json::json!({"default_role": "boss"})).is_err());
         assert!(serde_json::from_value::<AccessPolicy>(serde_json::json!({"user": {}})).is_err());
     }
 }

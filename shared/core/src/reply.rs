@@ -115,11 +115,7 @@ impl Reply {
     /// Plain text: the notification fallback and the whole reply on text-only surfaces.
     pub fn text(&self) -> String {
         match self {
-            Reply::Card {
-                kind,
-                incident,
-                note,
-            } => {
+            Reply::Card { kind, incident, note } => {
                 let mut s = format!(
                     "{}: {} {} ({}, {})",
                     kind.headline(),
@@ -147,17 +143,9 @@ impl Reply {
             ),
             Reply::List { incidents } if incidents.is_empty() => "No open incidents. 🎉".into(),
             Reply::List { incidents } => {
-                let mut s = format!(
-                    "{} open incident{}:",
-                    incidents.len(),
-                    plural(incidents.len())
-                );
+                let mut s = format!("{} open incident{}:", incidents.len(), plural(incidents.len()));
                 for i in incidents {
-                    let _ = write!(
-                        s,
-                        "\n• {} [{}] {} — {}",
-                        i.id, i.severity, i.title, i.status
-                    );
+                    let _ = write!(s, "\n• {} [{}] {} — {}", i.id, i.severity, i.title, i.status);
                 }
                 s
             }

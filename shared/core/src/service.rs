@@ -113,20 +113,12 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     }
 
     /// Registers `/im <name> …`. Built-in verbs cannot be replaced.
-    pub fn register_command(
-        &mut self,
-        name: &str,
-        command: Arc<dyn CustomCommand>,
-    ) -> Result<(), String> {
+    pub fn register_command(&mut self, name: &str, command: Arc<dyn CustomCommand>) -> Result<(), String> {
         let name = name.trim().to_lowercase();
         if Verb::from_word(&name).is_some() {
             return Err(format!("`{name}` is a built-in command"));
         }
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
             return Err(format!("`{name}` is not a command name"));
         }
         self.custom.insert(name, command);
@@ -141,18 +133,11 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         &self.clock
     }
 
-    pub async fn execute(
-        &self,
-        inv: &Invocation,
-        settings: &Settings<'_>,
-        command: Command,
-    ) -> Outcome {
+    pub async fn execute(&self, inv: &Invocation, settings: &Settings<'_>, command: Command) -> Outcome {
         let user = inv.actor.user.id.as_str();
         let allowed = match &command {
             Command::Custom { name, .. } => match self.custom.get(name) {
-                Some(c) => settings
-                    .policy
-                    .check(user, &format!("custom:{name}"), c.changes()),
+                Some(c) => settings.policy.check(user, &format!("custom:{name}"), c.changes()),
                 None => Ok(()),
             },
             other => match other.verb() {
@@ -165,9 +150,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         }
 
         match command {
-            Command::Help { topic } => {
-                Outcome::reply(Reply::help(&inv.prefix, topic, &self.custom_help()))
-            }
+            Command::Help { topic } => Outcome::reply(Reply::help(&inv.prefix, topic, &self.custom_help())),
             Command::List => match self.store.list_active(LIST_LIMIT).await {
                 Ok(incidents) => Outcome::reply(Reply::List { incidents }),
                 Err(e) => Outcome::unavailable(e),
@@ -188,10 +171,8 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 .await
             }
             Command::Close { id } => {
-                self.change(inv, &id, |inc, by, at| {
-                    transition(inc, Action::Close, by, None, at)
-                })
-                .await
+                self.change(inv, &id, |inc, by, at| transition(inc, Action::Close, by, None, at))
+                    .await
             }
             Command::Escalate { id, severity } => {
                 self.change(inv, &id, move |inc, _, at| {
@@ -297,13 +278,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
 
     /// Records an SLA breach (timeline `sla.breach`), exactly once per incident and target:
     /// the breach is stored on the incident in the same conditional write.
-    pub async fn record_breach(
-        &self,
-        inv: &Invocation,
-        id: &IncidentId,
-        target: &str,
-        limit: Duration,
-    ) -> Outcome {
+    pub async fn record_breach(&self, inv: &Invocation, id: &IncidentId, target: &str, limit: Duration) -> Outcome {
         self.change(inv, id, move |inc, _, at| {
             let still_breaching = match target {
                 "ack" => inc.status == Status::Open,
@@ -318,11 +293,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                     target: target.to_string(),
                 });
             }
-            let what = if target == "ack" {
-                "acknowledge"
-            } else {
-                "resolve"
-            };
+            let what = if target == "ack" { "acknowledge" } else { "resolve" };
             Ok(Effect {
                 card: CardKind::Updated,
                 kind: EventKind::SlaBreach,
@@ -372,12 +343,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         }
     }
 
-    async fn declare(
-        &self,
-        inv: &Invocation,
-        settings: &Settings<'_>,
-        declare: Declare,
-    ) -> Outcome {
+    async fn declare(&self, inv: &Invocation, settings: &Settings<'_>, declare: Declare) -> Outcome {
         let at = self.clock.now();
         let by = inv.actor.user.clone();
         for _ in 0..MAX_ATTEMPTS {
@@ -509,13 +475,15 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     async fn finish(&self, result: Result<(Reply, IncidentEvent), CommitError>) -> Outcome {
         match result {
             Ok((reply, event)) => {
-                let failure =
-                    match self.publisher.publish(&event).await {
-                        Ok(()) => self.store.mark_published(&event).await.err().map(|e| {
-                            format!("event {} published but not marked: {e}", event.event_id)
-                        }),
-                        Err(e) => Some(format!("event {} left in the outbox: {e}", event.event_id)),
-                    };
+                let failure = match self.publisher.publish(&event).await {
+                    Ok(()) => self
+                        .store
+                        .mark_published(&event)
+                        .await
+                        .err()
+                        .map(|e| format!("event {} published but not marked: {e}", event.event_id)),
+                    Err(e) => Some(format!("event {} left in the outbox: {e}", event.event_id)),
+                };
                 Outcome {
                     reply,
                     event: Some(event),
@@ -527,9 +495,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 in_channel: false,
             }),
             Err(CommitError::Store(e)) => Outcome::unavailable(e),
-            Err(CommitError::Conflict) => {
-                Outcome::refused("The incident changed meanwhile; please try again.")
-            }
+            Err(CommitError::Conflict) => Outcome::refused("The incident changed meanwhile; please try again."),
         }
     }
 }

@@ -94,14 +94,8 @@ fn every_change_is_audited_in_the_documented_shape() {
     run(&svc, "assign INC-2026-001 <@U9|bob>");
     run(&svc, "update INC-2026-001 Failover started");
     svc.clock().advance(Duration::minutes(30));
-    let resolved = run(
-        &svc,
-        "resolve INC-2026-001 \"Fixed by restarting MySQL primary\"",
-    );
-    assert_eq!(
-        card(&resolved).time_to_resolve(),
-        Some(Duration::minutes(33))
-    );
+    let resolved = run(&svc, "resolve INC-2026-001 \"Fixed by restarting MySQL primary\"");
+    assert_eq!(card(&resolved).time_to_resolve(), Some(Duration::minutes(33)));
     run(&svc, "close INC-2026-001");
 
     let entries = block_on(svc.store().timeline(&IncidentId::new(2026, 1), 50)).expect("timeline");
@@ -194,10 +188,7 @@ fn reads_do_not_write() {
         other => panic!("{other:?}"),
     }
     assert!(!list.reply.in_channel());
-    assert!(matches!(
-        run(&svc, "status INC-2026-001").reply,
-        Reply::Status { .. }
-    ));
+    assert!(matches!(run(&svc, "status INC-2026-001").reply, Reply::Status { .. }));
     assert!(
         matches!(run(&svc, "timeline INC-2026-001").reply, Reply::Timeline { ref entries, .. } if entries.len() == 1)
     );
@@ -248,10 +239,7 @@ fn storage_and_publish_failures() {
     let svc = service();
     svc.publisher.fail(true);
     let declared = run(&svc, "declare DB down");
-    assert!(
-        matches!(declared.reply, Reply::Card { .. }),
-        "the change is committed"
-    );
+    assert!(matches!(declared.reply, Reply::Card { .. }), "the change is committed");
     assert!(
         declared
             .failure
@@ -263,15 +251,8 @@ fn storage_and_publish_failures() {
     svc.store().fail_from_now();
     let down = run(&svc, "ack INC-2026-001");
     assert!(matches!(down.reply, Reply::Unavailable { .. }));
-    assert!(
-        !down.reply.text().contains("injected"),
-        "causes stay in the logs"
-    );
-    assert!(
-        down.failure
-            .as_deref()
-            .is_some_and(|f| f.contains("injected failure"))
-    );
+    assert!(!down.reply.text().contains("injected"), "causes stay in the logs");
+    assert!(down.failure.as_deref().is_some_and(|f| f.contains("injected failure")));
 }
 
 struct Deploy;
@@ -294,8 +275,7 @@ impl CustomCommand for Deploy {
 #[test]
 fn custom_commands() {
     let mut svc = service();
-    svc.register_command("deploy", Arc::new(Deploy))
-        .expect("registers");
+    svc.register_command("deploy", Arc::new(Deploy)).expect("registers");
     assert!(svc.register_command("ack", Arc::new(Deploy)).is_err());
     assert_eq!(
         run(&svc, "deploy checkout").reply.text(),

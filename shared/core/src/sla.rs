@@ -49,11 +49,8 @@ impl SlaTargets {
     /// their defaults.
     pub fn with_overrides(json: &str) -> Result<Self, String> {
         let mut targets = Self::default();
-        let value: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| format!("SLA targets: {e}"))?;
-        let map = value
-            .as_object()
-            .ok_or("SLA targets must be a JSON object")?;
+        let value: serde_json::Value = serde_json::from_str(json).map_err(|e| format!("SLA targets: {e}"))?;
+        let map = value.as_object().ok_or("SLA targets must be a JSON object")?;
         for (key, v) in map {
             let severity = Severity::parse(key).map_err(|e| e.to_string())?;
             let entry = targets
@@ -73,9 +70,7 @@ impl SlaTargets {
                 .as_object()
                 .and_then(|o| o.keys().find(|k| *k != "ack" && *k != "resolve"))
             {
-                return Err(format!(
-                    "SLA targets: unknown key `{unknown}` (ack, resolve)"
-                ));
+                return Err(format!("SLA targets: unknown key `{unknown}` (ack, resolve)"));
             }
         }
         Ok(targets)
@@ -150,17 +145,11 @@ impl Summary {
         let mut s = format!(
             "📊 *Weekly incident summary* ({} – {})\n*{} incident{}*",
             self.from.format(&day).unwrap_or_default(),
-            (self.to - Duration::seconds(1))
-                .format(&day)
-                .unwrap_or_default(),
+            (self.to - Duration::seconds(1)).format(&day).unwrap_or_default(),
             self.total(),
             if self.total() == 1 { "" } else { "s" }
         );
-        let counts: Vec<String> = self
-            .by_severity
-            .iter()
-            .map(|(s, n)| format!("{s}: {n}"))
-            .collect();
+        let counts: Vec<String> = self.by_severity.iter().map(|(s, n)| format!("{s}: {n}")).collect();
         let _ = write!(s, " — {}", counts.join(" · "));
         let show = |d: Option<Duration>| d.map(human_duration).unwrap_or_else(|| "—".into());
         let _ = write!(
@@ -244,17 +233,9 @@ mod tests {
 
     #[test]
     fn overrides() {
-        let t =
-            SlaTargets::with_overrides(r#"{"SEV-1": {"ack": "10m"}, "sev4": {"resolve": 7200}}"#)
-                .expect("valid");
-        assert_eq!(
-            t.get(Severity::Sev1),
-            (Duration::minutes(10), Duration::hours(1))
-        );
-        assert_eq!(
-            t.get(Severity::Sev4),
-            (Duration::hours(4), Duration::hours(2))
-        );
+        let t = SlaTargets::with_overrides(r#"{"SEV-1": {"ack": "10m"}, "sev4": {"resolve": 7200}}"#).expect("valid");
+        assert_eq!(t.get(Severity::Sev1), (Duration::minutes(10), Duration::hours(1)));
+        assert_eq!(t.get(Severity::Sev4), (Duration::hours(4), Duration::hours(2)));
         assert!(SlaTargets::with_overrides(r#"{"SEV-9": {}}"#).is_err());
         assert!(SlaTargets::with_overrides(r#"{"SEV-1": {"ack": "soon"}}"#).is_err());
         assert!(SlaTargets::with_overrides(r#"{"SEV-1": {"acknowledge": "5m"}}"#).is_err());
@@ -279,10 +260,7 @@ mod tests {
         assert_eq!(s.mean_time_to_resolve, Some(Duration::hours(1)));
         let text = s.text();
         assert!(text.contains("(2026-11-23 – 2026-11-29)"), "{text}");
-        assert!(
-            text.contains("SEV-1: 1 · SEV-2: 1 · SEV-3: 0 · SEV-4: 0"),
-            "{text}"
-        );
+        assert!(text.contains("SEV-1: 1 · SEV-2: 1 · SEV-3: 0 · SEV-4: 0"), "{text}");
         assert!(text.contains("*Mean time to acknowledge:* 7m 0s"), "{text}");
     }
 }

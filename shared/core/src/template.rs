@@ -17,10 +17,7 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("Title", "title"),
     ("Description", "description (empty if none)"),
     ("Severity", "SEV-1 … SEV-4"),
-    (
-        "PreviousSeverity",
-        "severity before an escalation (empty otherwise)",
-    ),
+    ("PreviousSeverity", "severity before an escalation (empty otherwise)"),
     ("Status", "Open, Acknowledged, Resolved, Closed"),
     ("Service", "service (empty if none)"),
     ("Assignee", "assignee's name (empty if none)"),
@@ -28,15 +25,9 @@ pub const FIELDS: &[(&str, &str)] = &[
     ("DeclaredBy", "who declared it"),
     ("StartedAt", "declaration time, RFC 3339"),
     ("Resolution", "resolution note (empty if none)"),
-    (
-        "Event",
-        "what happened: incident_created, incident_acknowledged …",
-    ),
+    ("Event", "what happened: incident_created, incident_acknowledged …"),
     ("Note", "the note of this change (empty if none)"),
-    (
-        "TimeToAcknowledge",
-        "e.g. 4m 10s (empty until acknowledged)",
-    ),
+    ("TimeToAcknowledge", "e.g. 4m 10s (empty until acknowledged)"),
     ("TimeToResolve", "e.g. 1h 2m (empty until resolved)"),
 ];
 
@@ -111,10 +102,7 @@ impl Template {
             };
             if !FIELDS.iter().any(|(f, _)| *f == field) {
                 let known: Vec<&str> = FIELDS.iter().map(|(f, _)| *f).collect();
-                return Err((
-                    line,
-                    format!("unknown field `.{field}` (known: {})", known.join(", ")),
-                ));
+                return Err((line, format!("unknown field `.{field}` (known: {})", known.join(", "))));
             }
             parts.push(Part::Field(field.to_string()));
             rest = &after[close + 2..];
@@ -157,29 +145,14 @@ pub fn human_duration(d: time::Duration) -> String {
 }
 
 impl TemplateValues {
-    pub fn new(
-        incident: &Incident,
-        event: EventKind,
-        note: Option<&str>,
-        previous: Option<crate::Severity>,
-    ) -> Self {
-        let name = |u: &Option<crate::UserRef>| {
-            u.as_ref()
-                .map(|u| u.display().to_string())
-                .unwrap_or_default()
-        };
+    pub fn new(incident: &Incident, event: EventKind, note: Option<&str>, previous: Option<crate::Severity>) -> Self {
+        let name = |u: &Option<crate::UserRef>| u.as_ref().map(|u| u.display().to_string()).unwrap_or_default();
         let mut m = BTreeMap::new();
         m.insert("ID", incident.id.to_string());
         m.insert("Title", incident.title.clone());
-        m.insert(
-            "Description",
-            incident.description.clone().unwrap_or_default(),
-        );
+        m.insert("Description", incident.description.clone().unwrap_or_default());
         m.insert("Severity", incident.severity.to_string());
-        m.insert(
-            "PreviousSeverity",
-            previous.map(|s| s.to_string()).unwrap_or_default(),
-        );
+        m.insert("PreviousSeverity", previous.map(|s| s.to_string()).unwrap_or_default());
         m.insert("Status", incident.status.to_string());
         m.insert("Service", incident.service.clone().unwrap_or_default());
         m.insert("Assignee", name(&incident.assignee));
@@ -192,25 +165,16 @@ impl TemplateValues {
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
         );
-        m.insert(
-            "Resolution",
-            incident.resolution.clone().unwrap_or_default(),
-        );
+        m.insert("Resolution", incident.resolution.clone().unwrap_or_default());
         m.insert("Event", event.as_str().to_string());
         m.insert("Note", note.unwrap_or_default().to_string());
         m.insert(
             "TimeToAcknowledge",
-            incident
-                .time_to_acknowledge()
-                .map(human_duration)
-                .unwrap_or_default(),
+            incident.time_to_acknowledge().map(human_duration).unwrap_or_default(),
         );
         m.insert(
             "TimeToResolve",
-            incident
-                .time_to_resolve()
-                .map(human_duration)
-                .unwrap_or_default(),
+            incident.time_to_resolve().map(human_duration).unwrap_or_default(),
         );
         Self(m)
     }
@@ -243,19 +207,13 @@ impl TemplateSet {
                 if !EVENT_TYPES.contains(&event.as_str()) {
                     return Err(fail(
                         0,
-                        format!(
-                            "unknown event type `{event}` (known: {})",
-                            EVENT_TYPES.join(", ")
-                        ),
+                        format!("unknown event type `{event}` (known: {})", EVENT_TYPES.join(", ")),
                     ));
                 }
                 if !PLATFORMS.contains(&platform.as_str()) {
                     return Err(fail(
                         0,
-                        format!(
-                            "unknown platform `{platform}` (known: {})",
-                            PLATFORMS.join(", ")
-                        ),
+                        format!("unknown platform `{platform}` (known: {})", PLATFORMS.join(", ")),
                     ));
                 }
                 Template::parse(source).map_err(|(line, problem)| fail(line, problem))?;
@@ -273,11 +231,7 @@ impl TemplateSet {
 
 impl fmt::Display for TemplateSet {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} template(s)",
-            self.0.values().map(BTreeMap::len).sum::<usize>()
-        )
+        write!(f, "{} template(s)", self.0.values().map(BTreeMap::len).sum::<usize>())
     }
 }
 
@@ -285,17 +239,13 @@ impl fmt::Display for TemplateSet {
 pub fn default_source(event: EventKind) -> &'static str {
     match event {
         EventKind::IncidentCreated => "🚨 *New Incident Declared*\n*{{.ID}}*: {{.Title}}",
-        EventKind::IncidentAcknowledged => {
-            "👀 *Incident Acknowledged* by {{.Assignee}}\n*{{.ID}}*: {{.Title}}"
-        }
+        EventKind::IncidentAcknowledged => "👀 *Incident Acknowledged* by {{.Assignee}}\n*{{.ID}}*: {{.Title}}",
         EventKind::IncidentResolved => "✅ *Incident Resolved*\n*{{.ID}}*: {{.Title}}",
         EventKind::IncidentClosed => "🔒 *Incident Closed*\n*{{.ID}}*: {{.Title}}",
         EventKind::IncidentEscalated => {
             "⚠️ *Severity changed {{.PreviousSeverity}} → {{.Severity}}*\n*{{.ID}}*: {{.Title}}"
         }
-        EventKind::IncidentAssigned => {
-            "👤 *Incident assigned to {{.Assignee}}*\n*{{.ID}}*: {{.Title}}"
-        }
+        EventKind::IncidentAssigned => "👤 *Incident assigned to {{.Assignee}}*\n*{{.ID}}*: {{.Title}}",
         EventKind::IncidentUpdated => "📝 *Incident Updated*\n*{{.ID}}*: {{.Title}}",
         EventKind::SlaBreach => "⏰ *SLA breached*\n*{{.ID}}*: {{.Title}}",
         EventKind::Unknown => "*{{.ID}}*: {{.Title}}",
@@ -308,19 +258,14 @@ mod tests {
 
     #[test]
     fn documented_template_parses_and_renders() {
-        let t = Template::parse(
-            "🚨 *{{.Title}}*\n{{.Description}}\nSeverity: {{.Severity}} | Service: {{ .Service }}",
-        )
-        .expect("valid");
+        let t = Template::parse("🚨 *{{.Title}}*\n{{.Description}}\nSeverity: {{.Severity}} | Service: {{ .Service }}")
+            .expect("valid");
         let mut values = TemplateValues::default();
         values.0.insert("Title", "DB <down>".into());
         values.0.insert("Severity", "SEV-1".into());
         values.0.insert("Service", "checkout".into());
         let out = t.render(&values, |s| s.replace('<', "&lt;").replace('>', "&gt;"));
-        assert_eq!(
-            out,
-            "🚨 *DB &lt;down&gt;*\n\nSeverity: SEV-1 | Service: checkout"
-        );
+        assert_eq!(out, "🚨 *DB &lt;down&gt;*\n\nSeverity: SEV-1 | Service: checkout");
     }
 
     #[test]
@@ -342,9 +287,7 @@ mod tests {
                 .contains("incident_created.slack, line 2: unknown field `.Sevrity`"),
             "{err}"
         );
-        let err = set("line one\nline two {{.Title")
-            .validate()
-            .expect_err("unclosed");
+        let err = set("line one\nline two {{.Title").validate().expect_err("unclosed");
         assert_eq!(err.line, 2);
         assert!(err.problem.contains("not closed"));
         assert!(

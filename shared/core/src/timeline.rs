@@ -54,6 +54,17 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// The kind whose headline fits an incident in this state (for renders not tied to one event).
+    pub fn for_status(status: crate::incident::Status) -> Self {
+        use crate::incident::Status;
+        match status {
+            Status::Open => Self::IncidentCreated,
+            Status::Acknowledged => Self::IncidentAcknowledged,
+            Status::Resolved => Self::IncidentResolved,
+            Status::Closed => Self::IncidentClosed,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::IncidentCreated => "incident_created",

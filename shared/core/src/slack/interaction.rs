@@ -79,10 +79,8 @@ pub fn parse(payload: &Value) -> Result<Interaction, String> {
             Ok(Interaction::BlockActions {
                 user,
                 team_id: text(payload, &["team", "id"]),
-                channel: text(payload, &["channel", "id"])
-                    .or_else(|| text(payload, &["container", "channel_id"])),
-                message_ts: text(payload, &["message", "ts"])
-                    .or_else(|| text(payload, &["container", "message_ts"])),
+                channel: text(payload, &["channel", "id"]).or_else(|| text(payload, &["container", "channel_id"])),
+                message_ts: text(payload, &["message", "ts"]).or_else(|| text(payload, &["container", "message_ts"])),
                 response_url: text(payload, &["response_url"]),
                 trigger_id: text(payload, &["trigger_id"]),
                 actions,
@@ -146,10 +144,7 @@ mod tests {
         assert_eq!(user, UserRef::new("U1", Some("alice".into())));
         assert_eq!(message_ts.as_deref(), Some("1700000000.000100"));
         let values: Vec<Option<&str>> = actions.iter().map(|a| a.value.as_deref()).collect();
-        assert_eq!(
-            values,
-            [Some("INC-2026-001"), Some("INC-2026-001|SEV-1"), Some("U9")]
-        );
+        assert_eq!(values, [Some("INC-2026-001"), Some("INC-2026-001|SEV-1"), Some("U9")]);
 
         let submit = json!({
             "type": "view_submission", "user": {"id": "U1"},

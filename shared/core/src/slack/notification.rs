@@ -338,21 +338,13 @@ mod tests {
         assert_eq!(n.metadata["event_payload"]["version"], 3);
         let all = serde_json::to_string(&n.blocks).expect("json");
         assert!(all.contains("*Severity:* SEV-3  |  *Status:* Open  |  *Service:* checkout"));
-        assert!(
-            all.contains("INC-2026-001|SEV-1"),
-            "severity options carry the id"
-        );
+        assert!(all.contains("INC-2026-001|SEV-1"), "severity options carry the id");
     }
 
     #[test]
     fn states_change_the_actions() {
         let ack = incident(Status::Acknowledged, Severity::Sev1);
-        let a = actions(&notification(
-            &ack,
-            "x",
-            &[],
-            datetime!(2026-11-27 10:02 UTC),
-        ));
+        let a = actions(&notification(&ack, "x", &[], datetime!(2026-11-27 10:02 UTC)));
         assert!(!a.contains(&"im:ack".to_string()) && !a.contains(&"im:escalate".to_string()));
         let resolved = notification(
             &incident(Status::Resolved, Severity::Sev2),
@@ -378,14 +370,8 @@ mod tests {
     #[test]
     fn war_room_names() {
         let inc = incident(Status::Open, Severity::Sev1);
-        assert_eq!(
-            war_room_name(&inc, 0),
-            "inc-2026-001-database-connection-timeout-eu"
-        );
-        assert_eq!(
-            war_room_name(&inc, 2),
-            "inc-2026-001-database-connection-timeout-eu-3"
-        );
+        assert_eq!(war_room_name(&inc, 0), "inc-2026-001-database-connection-timeout-eu");
+        assert_eq!(war_room_name(&inc, 2), "inc-2026-001-database-connection-timeout-eu-3");
         let mut long = inc.clone();
         long.title = "word ".repeat(40);
         let name = war_room_name(&long, 9);

@@ -63,9 +63,7 @@ pub enum SlackRequest {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PayloadError {
-    #[error(
-        "expected a form-encoded (application/x-www-form-urlencoded) or JSON (application/json) body"
-    )]
+    #[error("expected a form-encoded (application/x-www-form-urlencoded) or JSON (application/json) body")]
     Unsupported,
     #[error("the form body is not a Slack slash command or interaction: {0}")]
     Form(String),
@@ -96,10 +94,7 @@ fn kind(content_type: Option<&str>, body: &[u8]) -> Option<Kind> {
     }
 }
 
-pub fn parse_request(
-    content_type: Option<&str>,
-    body: &[u8],
-) -> Result<SlackRequest, PayloadError> {
+pub fn parse_request(content_type: Option<&str>, body: &[u8]) -> Result<SlackRequest, PayloadError> {
     match kind(content_type, body).ok_or(PayloadError::Unsupported)? {
         Kind::Json => serde_json::from_slice::<EventEnvelope>(body)
             .map(SlackRequest::Event)
@@ -108,11 +103,10 @@ pub fn parse_request(
             if std::str::from_utf8(body).is_err() {
                 return Err(PayloadError::Form("not UTF-8".into()));
             }
-            let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(body)
-                .map_err(|e| PayloadError::Form(e.to_string()))?;
+            let fields: Vec<(String, String)> =
+                serde_urlencoded::from_bytes(body).map_err(|e| PayloadError::Form(e.to_string()))?;
             if let Some((_, payload)) = fields.iter().find(|(k, _)| k == "payload") {
-                let value: Value =
-                    serde_json::from_str(payload).map_err(|e| PayloadError::Form(e.to_string()))?;
+                let value: Value = serde_json::from_str(payload).map_err(|e| PayloadError::Form(e.to_string()))?;
                 return Ok(SlackRequest::Interaction(value));
             }
             serde_urlencoded::from_bytes::<SlashCommand>(body)
@@ -156,10 +150,7 @@ mod tests {
             br#"{"type":"brand_new_thing"}"#,
         );
         assert_eq!(unknown, Ok(SlackRequest::Event(EventEnvelope::Unknown)));
-        let action = parse_request(
-            Some(FORM),
-            b"payload=%7B%22type%22%3A%22block_actions%22%7D",
-        );
+        let action = parse_request(Some(FORM), b"payload=%7B%22type%22%3A%22block_actions%22%7D");
         assert!(matches!(action, Ok(SlackRequest::Interaction(v)) if v["type"] == "block_actions"));
     }
 
@@ -169,10 +160,7 @@ mod tests {
             parse_request(Some("text/plain"), b"hello"),
             Err(PayloadError::Unsupported)
         );
-        assert_eq!(
-            parse_request(None, b"\x00\x01binary"),
-            Err(PayloadError::Unsupported)
-        );
+        assert_eq!(parse_request(None, b"\x00\x01binary"), Err(PayloadError::Unsupported));
         assert!(matches!(
             parse_request(Some("application/json"), b"not json"),
             Err(PayloadError::Json(_))

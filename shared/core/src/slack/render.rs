@@ -52,10 +52,7 @@ pub fn escape(s: &str) -> String {
 pub fn mention(user: &UserRef) -> String {
     let is_slack_id = user.id.len() >= 2
         && matches!(user.id.as_bytes()[0], b'U' | b'W')
-        && user
-            .id
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+        && user.id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
     if is_slack_id {
         format!("<@{}>", user.id)
     } else {
@@ -124,11 +121,7 @@ pub fn incident_blocks(incident: &Incident, now: OffsetDateTime) -> Vec<Value> {
         "*Severity:* {}  |  *Status:* {}  |  *Service:* {}\n*Started:* {} ({})",
         incident.severity,
         incident.status,
-        incident
-            .service
-            .as_deref()
-            .map(escape)
-            .unwrap_or_else(|| "—".into()),
+        incident.service.as_deref().map(escape).unwrap_or_else(|| "—".into()),
         relative(incident.declared_at, now),
         date(incident.declared_at),
     );
@@ -175,11 +168,7 @@ pub fn entry_line(entry: &TimelineEntry) -> String {
 /// Renders a reply as a slash-command response body.
 pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
     let mut blocks = match reply {
-        Reply::Card {
-            kind,
-            incident,
-            note,
-        } => {
+        Reply::Card { kind, incident, note } => {
             let mut b = vec![header(&kind.headline())];
             b.extend(incident_blocks(incident, now));
             if let Some(note) = note {
@@ -218,11 +207,7 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
         }
         Reply::Timeline { incident, entries } => {
             let mut b = vec![header(&format!("Timeline of {}", incident.id))];
-            b.push(section(&format!(
-                "*{}*: {}",
-                incident.id,
-                escape(&incident.title)
-            )));
+            b.push(section(&format!("*{}*: {}", incident.id, escape(&incident.title))));
             if entries.is_empty() {
                 b.push(section("No entries yet."));
             }
@@ -231,9 +216,11 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
         }
         Reply::Help { entries } => {
             let mut b = vec![section("*Incident commands*")];
-            b.extend(sections(entries.iter().map(|e| {
-                format!("`{}`\n      {}", escape(&e.usage), escape(&e.summary))
-            })));
+            b.extend(sections(
+                entries
+                    .iter()
+                    .map(|e| format!("`{}`\n      {}", escape(&e.usage), escape(&e.summary))),
+            ));
             b
         }
         Reply::Usage { usage, problem } => vec![section(&format!(
@@ -249,11 +236,7 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
         blocks.push(context("…more not shown"));
     }
     SlackMessage {
-        response_type: if reply.in_channel() {
-            "in_channel"
-        } else {
-            "ephemeral"
-        },
+        response_type: if reply.in_channel() { "in_channel" } else { "ephemeral" },
         text: truncate(&reply.text(), MAX_TEXT),
         blocks,
     }
@@ -310,10 +293,7 @@ mod tests {
             now,
         );
         assert_eq!(msg.response_type, "in_channel");
-        assert!(
-            msg.text
-                .starts_with("🚨 New Incident Declared: INC-2026-001")
-        );
+        assert!(msg.text.starts_with("🚨 New Incident Declared: INC-2026-001"));
         let all = serde_json::to_string(&msg.blocks).expect("json");
         assert!(all.contains("🚨 New Incident Declared"));
         assert!(
@@ -336,10 +316,7 @@ mod tests {
                 i
             })
             .collect();
-        let msg = render(
-            &Reply::List { incidents: many },
-            datetime!(2026-11-27 11:00 UTC),
-        );
+        let msg = render(&Reply::List { incidents: many }, datetime!(2026-11-27 11:00 UTC));
         assert_eq!(msg.response_type, "ephemeral");
         assert!(msg.blocks.len() <= MAX_BLOCKS);
         for b in &msg.blocks {

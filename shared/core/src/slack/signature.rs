@@ -25,8 +25,7 @@ pub enum SignatureError {
 fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
     // HMAC accepts keys of any length, so this cannot fail; an empty key still verifies nothing useful.
     let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| {
-        <Hmac<Sha256> as KeyInit>::new_from_slice(b"")
-            .unwrap_or_else(|_| unreachable!("HMAC takes any key"))
+        <Hmac<Sha256> as KeyInit>::new_from_slice(b"").unwrap_or_else(|_| unreachable!("HMAC takes any key"))
     });
     mac.update(b"v0:");
     mac.update(timestamp.as_bytes());
@@ -54,10 +53,7 @@ pub fn verify(
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(SignatureError::MissingHeaders);
     };
-    let ts: i64 = timestamp
-        .trim()
-        .parse()
-        .map_err(|_| SignatureError::BadTimestamp)?;
+    let ts: i64 = timestamp.trim().parse().map_err(|_| SignatureError::BadTimestamp)?;
     if now.abs_diff(ts) > MAX_SKEW_SECONDS.unsigned_abs() {
         return Err(SignatureError::Stale);
     }
@@ -91,13 +87,7 @@ mod tests {
     fn slack_test_vector() {
         assert_eq!(sign(SECRET, 1531420618, BODY.as_bytes()), EXPECTED);
         assert_eq!(
-            verify(
-                &secret(),
-                Some(TS),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                1531420618 + 10
-            ),
+            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 + 10),
             Ok(())
         );
     }
@@ -106,43 +96,19 @@ mod tests {
     fn window_is_five_minutes_either_way() {
         let now = 1531420618;
         assert_eq!(
-            verify(
-                &secret(),
-                Some(TS),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now + 300
-            ),
+            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now + 300),
             Ok(())
         );
         assert_eq!(
-            verify(
-                &secret(),
-                Some(TS),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now - 300
-            ),
+            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now - 300),
             Ok(())
         );
         assert_eq!(
-            verify(
-                &secret(),
-                Some(TS),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now + 301
-            ),
+            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now + 301),
             Err(SignatureError::Stale)
         );
         assert_eq!(
-            verify(
-                &secret(),
-                Some(TS),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now - 301
-            ),
+            verify(&secret(), Some(TS), Some(EXPECTED), BODY.as_bytes(), now - 301),
             Err(SignatureError::Stale)
         );
     }
@@ -152,13 +118,7 @@ mod tests {
         let now = 1531420618;
         let other_body = BODY.replace("roadrunner", "coyote");
         assert_eq!(
-            verify(
-                &secret(),
-                Some(TS),
-                Some(EXPECTED),
-                other_body.as_bytes(),
-                now
-            ),
+            verify(&secret(), Some(TS), Some(EXPECTED), other_body.as_bytes(), now),
             Err(SignatureError::Mismatch)
         );
         let wrong = SecretString::from("another-secret");
@@ -171,13 +131,7 @@ mod tests {
             Err(SignatureError::Mismatch)
         );
         assert_eq!(
-            verify(
-                &secret(),
-                Some("1531420619"),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now
-            ),
+            verify(&secret(), Some("1531420619"), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::Mismatch),
             "the timestamp is signed"
         );
@@ -190,13 +144,7 @@ mod tests {
             Err(SignatureError::MissingHeaders)
         );
         assert_eq!(
-            verify(
-                &secret(),
-                Some("yesterday"),
-                Some(EXPECTED),
-                BODY.as_bytes(),
-                now
-            ),
+            verify(&secret(), Some("yesterday"), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::BadTimestamp)
         );
     }
