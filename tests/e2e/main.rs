@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod interactions;
 mod notifications;
 mod slack_handler;
 mod stack;

@@ -472,6 +472,12 @@ impl FakeSlack {
         self
     }
 
+    /// A channel someone already created with this name.
+    pub fn with_named_channel(&self, id: &str, name: &str) -> &Self {
+        self.lock().channels.insert(id.to_string(), name.to_string());
+        self
+    }
+
     /// The bot is not a member of this channel (`not_in_channel`) until [`Self::join`].
     pub fn without_bot(&self, channel: &str) {
         self.lock().not_in.insert(channel.to_string());

@@ -275,3 +275,54 @@ impl Pipeline {
         im_core::notify::DeliveryJob::for_event("acme", &route, event)
     }
 }
+
+impl Pipeline {
+    /// The Slack webhook router, wired to this stack and the fake Slack.
+    pub fn webhook(&self) -> axum::Router {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        slack_webhook::router(Arc::new(slack_webhook::SlackApp::new(self.clients.clone(), clock)))
+    }
+
+    /// Posts a correctly signed form body to `/chatops/slack/acme`; returns status and body.
+    pub async fn post_signed(&self, router: &axum::Router, form: &[(&str, &str)]) -> (u16, Value) {
+        use http_body_util::BodyExt;
+        use tower::ServiceExt;
+        let body = serde_urlencoded::to_string(form).expect("form");
+        let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+        let request = http::Request::post("/chatops/slack/acme")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .header("x-slack-request-timestamp", ts.to_string())
+            .header(
+                "x-slack-signature",
+                im_core::slack::sign(SIGNING_SECRET, ts, body.as_bytes()),
+            )
+            .body(axum::body::Body::from(body))
+            .expect("request");
+        let response = router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+        let status = response.status().as_u16();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    /// Clicks a button or picks a menu option on the message `ts` in `channel`, as `user`.
+    pub async fn click(&self, router: &axum::Router, user: &str, channel: &str, ts: &str, action: Value) -> u16 {
+        let trigger = format!("trigger.{}", ulid::Ulid::generate());
+        let payload = json!({
+            "type": "block_actions",
+            "user": {"id": user, "username": user.to_lowercase()},
+            "team": {"id": "T0FAKE"},
+            "channel": {"id": channel},
+            "message": {"ts": ts},
+            "container": {"type": "message", "channel_id": channel, "message_ts": ts},
+            "trigger_id": trigger,
+            "response_url": format!("{}{trigger}", self.slack.response_prefix),
+            "actions": [action],
+        });
+        self.post_signed(router, &[("payload", &payload.to_string())]).await.0
+    }
+}

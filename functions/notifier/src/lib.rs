@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use im_aws::config::DeliverySettings;
-use im_aws::deliveries::{Claim, DeliveryStore, EditLock};
+use im_aws::deliveries::{Claim, DeliveryStore, Edit, now_ms};
 use im_aws::slack_api::{SlackClient, http_client};
 use im_aws::sqs::{Queue, QueueMessage};
 use im_aws::{AwsClients, AwsError, ProviderDirectory, ResolvedProvider};
@@ -68,13 +68,6 @@ pub struct Notifier {
     http: std::sync::OnceLock<reqwest::Client>,
     settings: DeliverySettings,
     pub counters: Counters,
-}
-
-/// How late after its reserved slot a send may still go out.
-const LATE_TOLERANCE_MS: i64 = 25;
-
-fn now_ms() -> i64 {
-    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 fn jitter() -> f64 {
@@ -260,30 +253,6 @@ impl Notifier {
         Ok(Outcome::DeadLettered(reason))
     }
 
-    /// Reserves a send slot: waits under a second here, otherwise asks to come back later.
-    /// Sends only within a few milliseconds of the reserved slot: a worker that wakes late (a slow
-    /// store call, a busy machine) takes a new slot rather than crowd the next holder.
-    async fn pace(&self, provider: &str, bucket: &str, interval: Duration) -> Result<Option<Duration>, StoreError> {
-        for _ in 0..5 {
-            let slot = match self
-                .store
-                .reserve(provider, bucket, interval, now_ms(), Duration::from_secs(1))
-                .await?
-            {
-                Ok(slot) => slot,
-                Err(wait) => return Ok(Some(wait)),
-            };
-            let wait = slot - now_ms();
-            if wait > 0 {
-                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
-            }
-            if now_ms() - slot <= LATE_TOLERANCE_MS {
-                return Ok(None);
-            }
-        }
-        Ok(Some(interval))
-    }
-
     fn client(&self, resolved: &ResolvedProvider) -> Result<SlackClient, ChatError> {
         let token = resolved
             .secrets
@@ -332,6 +301,7 @@ impl Notifier {
             return Ok(Attempt::Done("already delivered"));
         }
         if let Some(wait) = self
+            .store
             .pace(
                 &job.provider,
                 &format!("post:{}", job.channel),
@@ -388,6 +358,7 @@ impl Notifier {
             Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250))),
             Claim::Claimed => {
                 if let Some(wait) = self
+                    .store
                     .pace(&job.provider, &post_bucket, self.settings.slack_post_interval)
                     .await?
                 {
@@ -419,39 +390,29 @@ impl Notifier {
                 if incident.version > posted.version {
                     match self
                         .store
-                        .lock_edit(&incident.id, &job.provider, &job.channel, incident.version, now_ms())
+                        .edit(
+                            client,
+                            &job.provider,
+                            &posted.message,
+                            &message,
+                            self.settings.slack_update_interval,
+                        )
                         .await?
                     {
-                        EditLock::Busy => return Ok(Attempt::Later(Duration::from_millis(200))),
-                        EditLock::Stale => {}
-                        EditLock::Locked => {
-                            let bucket = "update";
-                            if let Some(wait) = self
-                                .pace(&job.provider, bucket, self.settings.slack_update_interval)
-                                .await?
-                            {
-                                self.store
-                                    .unlock_edit(&incident.id, &job.provider, &job.channel, incident.version)
-                                    .await?;
-                                return Ok(Attempt::Later(wait));
-                            }
-                            if let Err(e) = client.update(&posted.message, &message).await {
-                                self.store
-                                    .unlock_edit(&incident.id, &job.provider, &job.channel, incident.version)
-                                    .await?;
-                                return Ok(Attempt::Failed(e));
-                            }
-                            self.store
-                                .finish_edit(&incident.id, &job.provider, &job.channel, incident.version)
-                                .await?;
+                        Edit::Edited => {
                             self.converge(job, resolved, client, &posted.message, incident.version)
                                 .await;
                         }
+                        Edit::Stale => {}
+                        Edit::Busy => return Ok(Attempt::Later(Duration::from_millis(200))),
+                        Edit::Later(wait) => return Ok(Attempt::Later(wait)),
+                        Edit::Failed(e) => return Ok(Attempt::Failed(e)),
                     }
                 }
                 // Every change but the declaration adds its timeline line to the thread.
                 if event.kind != EventKind::IncidentCreated {
                     if let Some(wait) = self
+                        .store
                         .pace(&job.provider, &post_bucket, self.settings.slack_post_interval)
                         .await?
                     {
@@ -495,13 +456,6 @@ impl Notifier {
                 return;
             }
         };
-        let lock = self
-            .store
-            .lock_edit(id, &job.provider, &job.channel, latest.version, now_ms())
-            .await;
-        if !matches!(lock, Ok(EditLock::Locked)) {
-            return;
-        }
         let config = &resolved.provider.config;
         let message = IncidentMessage {
             incident: &latest,
@@ -512,25 +466,22 @@ impl Notifier {
             services: &config.services,
             now: time::OffsetDateTime::now_utc(),
         };
-        let paced = self
-            .pace(&job.provider, "update", self.settings.slack_update_interval)
-            .await;
-        let done = match paced {
-            Ok(None) => client.update(message_ref, &message).await.is_ok(),
-            _ => false,
-        };
-        let result = if done {
-            info!(incident = %id, channel = %job.channel, from = rendered, to = latest.version, "brought a message up to date");
-            self.store
-                .finish_edit(id, &job.provider, &job.channel, latest.version)
-                .await
-        } else {
-            self.store
-                .unlock_edit(id, &job.provider, &job.channel, latest.version)
-                .await
-        };
-        if let Err(e) = result {
-            warn!(incident = %id, error = %e, "recording a catch-up edit");
+        match self
+            .store
+            .edit(
+                client,
+                &job.provider,
+                message_ref,
+                &message,
+                self.settings.slack_update_interval,
+            )
+            .await
+        {
+            Ok(Edit::Edited) => {
+                info!(incident = %id, channel = %job.channel, from = rendered, to = latest.version, "brought a message up to date");
+            }
+            Ok(_) => {}
+            Err(e) => warn!(incident = %id, error = %e, "bringing a message up to date"),
         }
     }
 

@@ -12,11 +12,14 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use im_aws::config::DeliverySettings;
+use im_aws::deliveries::DeliveryStore;
+use im_aws::slack_api::{SlackClient, http_client};
 use im_aws::web::{self, MAX_BODY_BYTES};
 use im_aws::{AwsClients, DynamoStore, ProviderDirectory, ResolvedProvider, SqsPublisher};
 use im_core::provider::{Platform, ProviderStatus};
 use im_core::slack::{self, EventEnvelope, SignatureError, SlackRequest, SlashCommand};
-use im_core::{Actor, Clock, IncidentService, Interface, Invocation, Reply, Settings, UserRef, command};
+use im_core::{Actor, Clock, Command, IncidentService, Interface, Invocation, Reply, Settings, UserRef, command};
 use tracing::{Instrument, error, info, info_span, warn};
 
 pub type Service = IncidentService<DynamoStore, SqsPublisher, Arc<dyn Clock>>;
@@ -24,11 +27,16 @@ pub type Service = IncidentService<DynamoStore, SqsPublisher, Arc<dyn Clock>>;
 /// Slack shows an error after 3 s; we answer by then whatever happens.
 pub const DEADLINE: Duration = Duration::from_millis(2500);
 
+pub mod interactions;
+
 pub struct SlackApp {
     pub service: Service,
     pub providers: ProviderDirectory,
+    pub deliveries: DeliveryStore,
+    pub settings: DeliverySettings,
     pub clock: Arc<dyn Clock>,
     pub deadline: Duration,
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl SlackApp {
@@ -40,9 +48,56 @@ impl SlackApp {
                 SqsPublisher::new(clients.clone()),
                 clock.clone(),
             ),
-            providers: ProviderDirectory::new(clients),
+            providers: ProviderDirectory::new(clients.clone()),
+            deliveries: DeliveryStore::new(clients.clone()),
+            settings: clients.config().delivery.clone(),
             clock,
             deadline: DEADLINE,
+            http: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// A Web API client with the provider's bot token (built on first use).
+    pub fn slack_client(&self, resolved: &ResolvedProvider) -> Option<SlackClient> {
+        let token = resolved.secrets.get("bot_token")?;
+        let http = match self.http.get() {
+            Some(h) => h.clone(),
+            None => {
+                let built = http_client(self.settings.chat_timeout).ok()?;
+                self.http.get_or_init(|| built).clone()
+            }
+        };
+        Some(SlackClient::new(http, &self.settings.slack_api_url, token.clone()))
+    }
+
+    /// Runs a command with the provider's settings, within Slack's deadline.
+    pub async fn run(&self, resolved: &ResolvedProvider, invocation: &Invocation, command: Command) -> Reply {
+        let provider = &resolved.provider;
+        let verb = command.verb().map(|v| v.name()).unwrap_or("other");
+        let settings = Settings {
+            policy: &provider.config.rbac,
+            default_severity: provider.config.default_severity,
+        };
+        match tokio::time::timeout(
+            self.deadline,
+            Box::pin(self.service.execute(invocation, &settings, command)),
+        )
+        .await
+        {
+            Ok(outcome) => {
+                if let Some(failure) = &outcome.failure {
+                    error!(command = verb, %failure, "command hit an infrastructure failure");
+                }
+                info!(command = verb, changed = outcome.event.is_some(), "command handled");
+                outcome.reply
+            }
+            Err(_) => {
+                error!(command = verb, "command exceeded the Slack deadline");
+                Reply::Text {
+                    text: "This is taking longer than expected and may still complete. Check with `/im list` before trying again.".into(),
+                    in_channel: false,
+                }
+            }
         }
     }
 }
@@ -111,11 +166,8 @@ async fn handle(
             }
             Ok(SlackRequest::Interaction(payload)) => {
                 tracing::Span::current().record("kind", "interaction");
-                info!(
-                    r#type = payload["type"].as_str().unwrap_or("?"),
-                    "interaction acknowledged, not handled"
-                );
-                StatusCode::OK.into_response()
+                // Boxed: the interaction future is large, and worker threads have small stacks.
+                Box::pin(interactions::handle(&app, &resolved, &payload)).await
             }
         }
     }
@@ -194,24 +246,6 @@ async fn slash_command(app: &SlackApp, resolved: &ResolvedProvider, cmd: SlashCo
             return web::json(&slack::render(&reply, now));
         }
     };
-    let verb = parsed.verb().map(|v| v.name()).unwrap_or("custom");
-    let settings = Settings {
-        policy: &provider.config.rbac,
-        default_severity: provider.config.default_severity,
-    };
-    match tokio::time::timeout(app.deadline, app.service.execute(&invocation, &settings, parsed)).await {
-        Ok(outcome) => {
-            if let Some(failure) = &outcome.failure {
-                error!(command = verb, %failure, "command hit an infrastructure failure");
-            }
-            info!(command = verb, changed = outcome.event.is_some(), "command handled");
-            web::json(&slack::render(&outcome.reply, now))
-        }
-        Err(_) => {
-            error!(command = verb, "command exceeded the Slack deadline");
-            ephemeral(
-                "This is taking longer than expected and may still complete. Check with `/im list` before trying again.",
-            )
-        }
-    }
+    let reply = app.run(resolved, &invocation, parsed).await;
+    web::json(&slack::render(&reply, now))
 }

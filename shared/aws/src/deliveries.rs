@@ -17,7 +17,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
-use im_core::ports::MessageRef;
+use im_core::ports::{ChatClient, IncidentMessage, MessageRef};
 use im_core::{IncidentId, StoreError};
 
 use crate::clients::AwsClients;
@@ -73,6 +73,27 @@ pub enum EditLock {
     Stale,
     /// Another edit is in flight.
     Busy,
+}
+
+/// How late after its reserved slot a send may still go out.
+const LATE_TOLERANCE_MS: i64 = 25;
+
+/// Wall-clock milliseconds: pacing is shared between processes, so it uses real time.
+pub fn now_ms() -> i64 {
+    i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
+/// What a versioned edit did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    Edited,
+    /// The message already shows this version or a newer one.
+    Stale,
+    /// Another edit of this message is in flight.
+    Busy,
+    /// The workspace's edit budget is spent for now: come back after this long.
+    Later(Duration),
+    Failed(im_core::notify::ChatError),
 }
 
 /// How long a claim or edit lock holds if its worker dies.
@@ -443,6 +464,62 @@ impl DeliveryStore {
         }
         // Heavy contention: let the queue spread the load.
         Ok(Err(interval))
+    }
+
+    /// Reserves a send slot: waits under a second here, otherwise says how long to come back
+    /// after. Sends only within a few milliseconds of the reserved slot: a worker that wakes late
+    /// (a slow store call, a busy machine) takes a new slot rather than crowd the next holder.
+    pub async fn pace(&self, provider: &str, bucket: &str, interval: Duration) -> Result<Option<Duration>, StoreError> {
+        for _ in 0..5 {
+            let slot = match self
+                .reserve(provider, bucket, interval, now_ms(), Duration::from_secs(1))
+                .await?
+            {
+                Ok(slot) => slot,
+                Err(wait) => return Ok(Some(wait)),
+            };
+            let wait = slot - now_ms();
+            if wait > 0 {
+                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+            }
+            if now_ms() - slot <= LATE_TOLERANCE_MS {
+                return Ok(None);
+            }
+        }
+        Ok(Some(interval))
+    }
+
+    /// Edits `target` to show `message` (at its incident's version), unless it already shows
+    /// that version or newer: locked per message, paced per workspace, recorded on success.
+    pub async fn edit<C: ChatClient>(
+        &self,
+        client: &C,
+        provider: &str,
+        target: &MessageRef,
+        message: &IncidentMessage<'_>,
+        interval: Duration,
+    ) -> Result<Edit, StoreError> {
+        let id = &message.incident.id;
+        let version = message.incident.version;
+        match self.lock_edit(id, provider, &target.channel, version, now_ms()).await? {
+            EditLock::Stale => return Ok(Edit::Stale),
+            EditLock::Busy => return Ok(Edit::Busy),
+            EditLock::Locked => {}
+        }
+        if let Some(wait) = self.pace(provider, "update", interval).await? {
+            self.unlock_edit(id, provider, &target.channel, version).await?;
+            return Ok(Edit::Later(wait));
+        }
+        match client.update(target, message).await {
+            Ok(()) => {
+                self.finish_edit(id, provider, &target.channel, version).await?;
+                Ok(Edit::Edited)
+            }
+            Err(e) => {
+                self.unlock_edit(id, provider, &target.channel, version).await?;
+                Ok(Edit::Failed(e))
+            }
+        }
     }
 
     /// Marks once-only work done; `false` if it was already marked.

@@ -10,8 +10,31 @@ use crate::incident::UserRef;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlockAction {
     pub action_id: String,
+    /// `im:menus:INC-2026-001`: where the incident id is for elements without a value.
+    pub block_id: String,
     /// Button value, or the selected option's value, or the selected user.
     pub value: Option<String>,
+}
+
+impl BlockAction {
+    /// The incident the action is about: from the value (`INC-…` or `INC-…|choice`), else the
+    /// block id (`im:menus:INC-…`).
+    pub fn incident(&self) -> Option<String> {
+        let from_value = self
+            .value
+            .as_deref()
+            .map(|v| v.split('|').next().unwrap_or(v))
+            .filter(|v| v.to_ascii_uppercase().starts_with("INC-"));
+        from_value
+            .or_else(|| self.block_id.rsplit(':').next().filter(|v| v.starts_with("INC-")))
+            .map(str::to_string)
+    }
+
+    /// The chosen option (`INC-…|SEV-1` → `SEV-1`), or the value itself (a selected user).
+    pub fn choice(&self) -> Option<&str> {
+        let value = self.value.as_deref()?;
+        Some(value.split_once('|').map(|(_, c)| c).unwrap_or(value))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -71,6 +94,7 @@ pub fn parse(payload: &Value) -> Result<Interaction, String> {
                     list.iter()
                         .map(|a| BlockAction {
                             action_id: a["action_id"].as_str().unwrap_or("").to_string(),
+                            block_id: a["block_id"].as_str().unwrap_or("").to_string(),
                             value: element_value(a),
                         })
                         .collect()

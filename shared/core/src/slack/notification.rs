@@ -175,7 +175,7 @@ pub fn notification(
             buttons.push(button("Escalate", "im:escalate", id, Some("danger")));
         }
         buttons.push(button("Status Update", "im:status_update", id, None));
-        blocks.push(json!({"type": "actions", "block_id": "im:buttons", "elements": buttons}));
+        blocks.push(json!({"type": "actions", "block_id": format!("im:buttons:{id}"), "elements": buttons}));
         let mut menus = Vec::new();
         if incident.status.is_active() {
             menus.push(severity_menu(incident));
@@ -183,7 +183,7 @@ pub fn notification(
         menus.extend(service_menu(incident, services));
         menus.push(assignee_menu(incident));
         menus.extend(transition_menu(incident));
-        blocks.push(json!({"type": "actions", "block_id": "im:menus", "elements": menus}));
+        blocks.push(json!({"type": "actions", "block_id": format!("im:menus:{id}"), "elements": menus}));
     }
     blocks.push(json!({
         "type": "context",
