@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod interactions;
+mod monitor;
 mod notifications;
 mod slack_handler;
 mod stack;
