@@ -33,8 +33,10 @@ cat <<MSG
 
   Send a signed slash command to it (in another terminal):
     $im --env-file $env_file chatops slash --provider demo --url http://$addr declare --sev SEV-2 --service checkout "Payment processing down"
+  Notifications appear below as [slack] lines (a local stand-in for Slack's API).
+  Dead letters:   $im --env-file $env_file chatops dlq list
   Or run every command once:
     $im --env-file $env_file chatops test-commands --provider demo --url http://$addr
 
 MSG
-"$im" --env-file "$env_file" serve --addr "$addr"
+"$im" --env-file "$env_file" serve --addr "$addr" --slack-sink

@@ -36,6 +36,12 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000", env = "IM_LISTEN")]
     pub addr: String,
+    /// Print notifications here instead of calling Slack (a local stand-in for its Web API).
+    #[arg(long, env = "IM_SLACK_SINK")]
+    pub slack_sink: bool,
+    /// How often the SLA monitor runs (seconds).
+    #[arg(long, default_value_t = 60, env = "IM_SLA_TICK_SECONDS")]
+    pub sla_tick: u64,
 }
 
 #[derive(Debug, Subcommand)]

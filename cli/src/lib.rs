@@ -49,7 +49,10 @@ pub fn config(env_file: Option<&std::path::Path>) -> Result<Config, Failure> {
 pub async fn run(cli: Cli) -> Outcome {
     let env_file = cli.env_file.as_deref();
     match cli.command {
-        Top::Serve(args) => serve::serve(config(env_file)?, &args.addr).await,
+        Top::Serve(args) => {
+            let tick = std::time::Duration::from_secs(args.sla_tick.max(1));
+            serve::serve(config(env_file)?, &args.addr, args.slack_sink, tick).await
+        }
         Top::Local(Local::Bootstrap {
             template,
             stack,

@@ -1,12 +1,19 @@
-//! `im serve`: every webhook router in one local HTTP server, the same routers Lambda runs.
+//! `im serve`: the whole product in one process. The same routers Lambda runs serve HTTP; the
+//! queue-triggered functions run as in-process pollers; the scheduled monitor runs on a ticker.
 
 use std::process::ExitCode;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::Router;
-use axum::routing::get;
-use im_aws::{AwsClients, Config};
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use im_aws::sqs::Queue;
+use im_aws::{AwsClients, Config, poller};
 use im_core::{Clock, SystemClock};
+use serde_json::{Value, json};
+use tokio::sync::watch;
 
 use crate::{Failure, Outcome};
 
@@ -18,19 +25,101 @@ pub fn app(clients: Arc<AwsClients>, clock: Arc<dyn Clock>) -> Router {
         .route("/healthz", get(|| async { "ok" }))
 }
 
-pub async fn serve(config: Config, addr: &str) -> Outcome {
+/// A stand-in for Slack's Web API on this machine: accepts every call and prints what would have
+/// appeared in Slack, so `make dev` shows its notifications without a workspace.
+async fn sink(State(counter): State<Arc<AtomicU64>>, Path(method): Path<String>, body: String) -> axum::Json<Value> {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+    let ts = format!("{}.{n:06}", time::OffsetDateTime::now_utc().unix_timestamp());
+    let channel = body["channel"].as_str().unwrap_or("-").to_string();
+    let text = body["text"]
+        .as_str()
+        .unwrap_or("")
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    match method.as_str() {
+        "chat.postMessage" if body["thread_ts"].is_string() => println!("[slack] #{channel} (thread) {text}"),
+        "chat.postMessage" => println!("[slack] #{channel} {text}"),
+        "chat.update" => println!("[slack] #{channel} (edited) {text}"),
+        other => println!("[slack] {other} {}", body),
+    }
+    axum::Json(json!({"ok": true, "ts": ts, "channel": channel, "channel_id": channel, "id": format!("C0SINK{n}")}))
+}
+
+async fn start_sink() -> Result<String, Failure> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| Failure(format!("starting the Slack sink: {e}")))?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/api/{method}", post(sink))
+        .with_state(Arc::new(AtomicU64::new(0)));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(format!("http://{addr}/api"))
+}
+
+pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: Duration) -> Outcome {
+    if slack_sink {
+        config.delivery.slack_api_url = start_sink().await?;
+    }
     let table = config.table_name.clone();
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| Failure(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr()?;
-    let app = app(Arc::new(AwsClients::new(config)), Arc::new(SystemClock));
+    let clients = Arc::new(AwsClients::new(config.clone()));
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let (stop_tx, stop) = watch::channel(false);
+    let mut tasks = Vec::new();
     println!("im serve: listening on http://{local} (table {table})");
-    println!("  Slack:   POST http://{local}/chatops/slack/<provider>");
-    axum::serve(listener, app)
+    println!("  Slack:     POST http://{local}/chatops/slack/<provider>");
+    match (
+        &config.incident_events_queue,
+        &config.deliveries_queue,
+        &config.deliveries_dlq,
+    ) {
+        (Some(events), Some(deliveries), Some(_)) => {
+            let router = Arc::new(router::Router::new(clients.clone())?);
+            let notifier = Arc::new(notifier::Notifier::new(clients.clone())?);
+            let events = Arc::new(Queue::new(clients.clone(), events.clone()));
+            let deliveries = Arc::new(Queue::new(clients.clone(), deliveries.clone()));
+            tasks.extend(poller::spawn(events, router, 1, stop.clone()));
+            tasks.extend(poller::spawn(deliveries, notifier, 4, stop.clone()));
+            println!(
+                "  Pipeline:  router and notifier polling; Slack API at {}",
+                config.delivery.slack_api_url
+            );
+        }
+        _ => println!("  Pipeline:  off (set INCIDENT_EVENTS_QUEUE_URL, DELIVERIES_QUEUE_URL and DELIVERIES_DLQ_URL)"),
+    }
+    let monitor = sla_monitor::SlaMonitor::new(clients.clone(), clock.clone())?;
+    let mut ticker_stop = stop.clone();
+    tasks.push(tokio::spawn(async move {
+        let mut interval = tokio::time::interval(sla_tick);
+        loop {
+            tokio::select! {
+                _ = interval.tick() => {
+                    if let Err(e) = monitor.tick().await {
+                        tracing::warn!(error = %e, "sla-monitor tick failed");
+                    }
+                }
+                _ = ticker_stop.changed() => break,
+            }
+        }
+    }));
+    println!("  Monitor:   SLA breaches, outbox sweep and weekly summary every {sla_tick:?}");
+    axum::serve(listener, app(clients, clock))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
+    let _ = stop_tx.send(true);
+    for task in tasks {
+        let _ = task.await;
+    }
     Ok(ExitCode::SUCCESS)
 }

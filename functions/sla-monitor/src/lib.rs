@@ -181,7 +181,11 @@ impl SlaMonitor {
             let Some(channel) = provider.config.default_channel.clone() else {
                 continue;
             };
-            if provider.status != ProviderStatus::Active || !provider.config.enable_notifications {
+            // Nothing to summarise for a week that ended before the provider was added.
+            if provider.status != ProviderStatus::Active
+                || !provider.config.enable_notifications
+                || provider.created_at >= to
+            {
                 continue;
             }
             let marker = format!("summary#{}#{label}", provider.name);
