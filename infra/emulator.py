@@ -26,6 +26,8 @@ class SerialisedDynamo:
 
     def __call__(self, environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if os.environ.get("EMULATOR_TRACE"):
+            print(f"target {target or environ.get('PATH_INFO', '')}", flush=True)
         if not target.startswith("DynamoDB"):
             return self.app(environ, start_response)
         with _DYNAMO_LOCK:

@@ -28,6 +28,8 @@ pub struct Message {
     /// `metadata.event_payload.version`, if any.
     pub version: Option<u64>,
     pub edits: u32,
+    /// When the fake accepted it.
+    pub at: Instant,
 }
 
 #[derive(Debug, Default)]
@@ -267,6 +269,7 @@ impl Fake {
                     blocks: body["blocks"].clone(),
                     version: body["metadata"]["event_payload"]["version"].as_u64(),
                     edits: 0,
+                    at: now,
                 });
                 ok(json!({"channel": channel, "ts": ts}))
             }

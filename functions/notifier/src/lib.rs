@@ -14,16 +14,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use im_aws::config::DeliverySettings;
-use im_aws::deliveries::{Claim, DeliveryStore, Edit, now_ms};
+use im_aws::deliveries::{Claim, DeliveryStore, Edit, Paced, UPDATE_BUCKET, now_ms};
 use im_aws::slack_api::{SlackClient, http_client};
 use im_aws::sqs::{Queue, QueueMessage};
 use im_aws::{AwsClients, AwsError, ProviderDirectory, ResolvedProvider};
-use im_core::notify::{ChatError, DeliveryJob, Payload, backoff};
+use im_core::notify::{ChatError, DeliveryJob, HeldSlot, Payload, backoff};
 use im_core::ports::{ChatClient, IncidentMessage, IncidentStore};
 use im_core::provider::Platform;
 use im_core::slack::notification::timeline_reply;
 use im_core::{EventKind, IncidentEvent, StoreError};
 use tracing::{Instrument, error, info, info_span, warn};
+
+/// A job that will come back for its slot within this keeps its claim (the lease is 30 s).
+const CLAIM_KEPT_FOR: Duration = Duration::from_secs(20);
 
 /// Counters since start (also emitted as metrics per batch).
 #[derive(Debug, Default)]
@@ -54,15 +57,16 @@ pub enum Outcome {
 /// One try at a job.
 enum Attempt {
     Done(&'static str),
-    /// Come back later without using the retry budget (pacing, a post in flight elsewhere).
-    Later(Duration),
+    /// Come back later without using the retry budget (pacing, a post in flight elsewhere),
+    /// holding the reserved slot if there is one.
+    Later(Duration, Option<HeldSlot>),
     Failed(ChatError),
 }
 
 pub struct Notifier {
     providers: ProviderDirectory,
     incidents: im_aws::DynamoStore,
-    store: DeliveryStore,
+    pub store: DeliveryStore,
     queue: Queue,
     dlq: Queue,
     http: std::sync::OnceLock<reqwest::Client>,
@@ -184,11 +188,19 @@ impl Notifier {
                     Counters::add(&self.counters.skipped);
                     return Ok(Outcome::Skipped(what));
                 }
-                Attempt::Later(delay) if delay < Duration::from_secs(1) => {
+                Attempt::Later(delay, None) if delay < Duration::from_secs(1) => {
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                Attempt::Later(delay) => return self.requeue(&job, delay, false).await,
+                Attempt::Later(delay, slot) => {
+                    // Holding a slot: come back a little early and wait the rest here.
+                    let delay = match &slot {
+                        Some(_) => Duration::from_secs(delay.as_secs().saturating_sub(1)),
+                        None => delay,
+                    };
+                    job.slot = slot;
+                    return self.requeue(&job, delay, false).await;
+                }
                 Attempt::Failed(e) => e,
             };
             match failure {
@@ -300,16 +312,18 @@ impl Notifier {
         if self.store.is_marked(&marker).await? {
             return Ok(Attempt::Done("already delivered"));
         }
-        if let Some(wait) = self
+        let bucket = format!("post:{}", job.channel);
+        if let Paced::Later { wait, slot } = self
             .store
             .pace(
                 &job.provider,
-                &format!("post:{}", job.channel),
+                &bucket,
                 self.settings.slack_post_interval,
+                job.held(&bucket),
             )
             .await?
         {
-            return Ok(Attempt::Later(wait));
+            return Ok(Attempt::Later(wait, slot));
         }
         match client.post_text(&job.channel, text).await {
             Ok(_) => {
@@ -355,17 +369,26 @@ impl Notifier {
             .claim(&incident.id, &job.provider, &job.channel, &job.job_id, now_ms())
             .await?
         {
-            Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250))),
+            Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250), None)),
             Claim::Claimed => {
-                if let Some(wait) = self
+                if let Paced::Later { wait, slot } = self
                     .store
-                    .pace(&job.provider, &post_bucket, self.settings.slack_post_interval)
+                    .pace(
+                        &job.provider,
+                        &post_bucket,
+                        self.settings.slack_post_interval,
+                        job.held(&post_bucket),
+                    )
                     .await?
                 {
-                    self.store
-                        .release(&incident.id, &job.provider, &job.channel, &job.job_id)
-                        .await?;
-                    return Ok(Attempt::Later(wait));
+                    // Waiting for a slot within the claim's lease: keep the claim (this job posts
+                    // when it comes back); otherwise let another job have the channel meanwhile.
+                    if slot.is_none() || wait >= CLAIM_KEPT_FOR {
+                        self.store
+                            .release(&incident.id, &job.provider, &job.channel, &job.job_id)
+                            .await?;
+                    }
+                    return Ok(Attempt::Later(wait, slot));
                 }
                 match client.post(&job.channel, &message).await {
                     Ok(posted) => {
@@ -396,6 +419,7 @@ impl Notifier {
                             &posted.message,
                             &message,
                             self.settings.slack_update_interval,
+                            job.held(UPDATE_BUCKET),
                         )
                         .await?
                     {
@@ -404,19 +428,24 @@ impl Notifier {
                                 .await;
                         }
                         Edit::Stale => {}
-                        Edit::Busy => return Ok(Attempt::Later(Duration::from_millis(200))),
-                        Edit::Later(wait) => return Ok(Attempt::Later(wait)),
+                        Edit::Busy => return Ok(Attempt::Later(Duration::from_millis(200), None)),
+                        Edit::Later { wait, slot } => return Ok(Attempt::Later(wait, slot)),
                         Edit::Failed(e) => return Ok(Attempt::Failed(e)),
                     }
                 }
                 // Every change but the declaration adds its timeline line to the thread.
                 if event.kind != EventKind::IncidentCreated {
-                    if let Some(wait) = self
+                    if let Paced::Later { wait, slot } = self
                         .store
-                        .pace(&job.provider, &post_bucket, self.settings.slack_post_interval)
+                        .pace(
+                            &job.provider,
+                            &post_bucket,
+                            self.settings.slack_post_interval,
+                            job.held(&post_bucket),
+                        )
                         .await?
                     {
-                        return Ok(Attempt::Later(wait));
+                        return Ok(Attempt::Later(wait, slot));
                     }
                     if let Err(e) = client.reply(&posted.message, &timeline_reply(&event.entry)).await {
                         return Ok(Attempt::Failed(self.note_unknown(job, e)));
@@ -474,6 +503,7 @@ impl Notifier {
                 message_ref,
                 &message,
                 self.settings.slack_update_interval,
+                None,
             )
             .await
         {

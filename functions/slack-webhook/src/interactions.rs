@@ -263,7 +263,7 @@ impl Click<'_> {
                 match self
                     .app
                     .deliveries
-                    .edit(&client, &provider.name, &posted.message, &message, interval)
+                    .edit(&client, &provider.name, &posted.message, &message, interval, None)
                     .await
                 {
                     // Anything but an edit now is left to the notifier, which will get there.

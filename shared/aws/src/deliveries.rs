@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use im_core::notify::HeldSlot;
 use im_core::ports::{ChatClient, IncidentMessage, MessageRef};
 use im_core::{IncidentId, StoreError};
 
@@ -75,6 +76,18 @@ pub enum EditLock {
     Busy,
 }
 
+/// What pacing decided.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Paced {
+    /// Send now.
+    Go,
+    /// Come back after `wait`; `slot` is reserved for this job if present.
+    Later { wait: Duration, slot: Option<HeldSlot> },
+}
+
+/// The pacing bucket of `chat.update` (per workspace).
+pub const UPDATE_BUCKET: &str = "update";
+
 /// How late after its reserved slot a send may still go out.
 const LATE_TOLERANCE_MS: i64 = 25;
 
@@ -91,8 +104,11 @@ pub enum Edit {
     Stale,
     /// Another edit of this message is in flight.
     Busy,
-    /// The workspace's edit budget is spent for now: come back after this long.
-    Later(Duration),
+    /// The workspace's edit budget is spent for now: come back after this long (holding `slot`).
+    Later {
+        wait: Duration,
+        slot: Option<HeldSlot>,
+    },
     Failed(im_core::notify::ChatError),
 }
 
@@ -103,6 +119,12 @@ const LEASE: Duration = Duration::from_secs(30);
 pub struct DeliveryStore {
     clients: Arc<AwsClients>,
     table: String,
+    /// Pacing bucket → the `next_at` this process last saw (a hint, never trusted for correctness).
+    pacing_hint: Arc<std::sync::Mutex<HashMap<String, i64>>>,
+    /// Held slots used on time, and missed (the job came back too late), since start.
+    pub slots_used: Arc<std::sync::atomic::AtomicU64>,
+    pub slots_missed: Arc<std::sync::atomic::AtomicU64>,
+    pub missed_by_ms: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn msg_key(incident: &IncidentId, provider: &str, channel: &str) -> (AttributeValue, AttributeValue) {
@@ -137,7 +159,14 @@ fn old_item(error: &UpdateItemError) -> Item {
 impl DeliveryStore {
     pub fn new(clients: Arc<AwsClients>) -> Self {
         let table = clients.config().table_name.clone();
-        Self { clients, table }
+        Self {
+            clients,
+            table,
+            pacing_hint: Arc::default(),
+            slots_used: Arc::default(),
+            slots_missed: Arc::default(),
+            missed_by_ms: Arc::default(),
+        }
     }
 
     async fn client(&self) -> &aws_sdk_dynamodb::Client {
@@ -406,87 +435,124 @@ impl DeliveryStore {
         Ok(())
     }
 
-    /// Reserves the next send slot (epoch ms) of a pacing bucket shared by every worker, at or
-    /// after `now_ms`. `Err(wait)` when the slot is `max_wait` or more away: the caller re-queues
-    /// instead of holding it.
+    /// Reserves the next send slot (epoch ms, at or after `now_ms`) of a pacing bucket shared by
+    /// every worker. A busy bucket hands out the slot after its last one in one atomic update; an
+    /// idle bucket starts at `now_ms`. Which case to try first comes from what this process last
+    /// saw, so both cost one request when traffic is steady.
     pub async fn reserve(
         &self,
         provider: &str,
         bucket: &str,
         interval: Duration,
         now_ms: i64,
-        max_wait: Duration,
-    ) -> Result<Result<i64, Duration>, StoreError> {
+    ) -> Result<i64, StoreError> {
         let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(1000);
-        let max_wait_ms = i64::try_from(max_wait.as_millis()).unwrap_or(1000);
-        let pk = s(format!("PACE#{provider}#{bucket}"));
-        // First try: the bucket is free now.
-        let mut slot = now_ms;
-        let mut expected: Option<i64> = None;
-        for _ in 0..8 {
-            let mut update = self
+        let key = format!("PACE#{provider}#{bucket}");
+        let mut busy_first = self
+            .pacing_hint
+            .lock()
+            .map(|h| h.get(&key).is_some_and(|next| *next > now_ms))
+            .unwrap_or(false);
+        for _ in 0..6 {
+            let update = self
                 .client()
                 .await
                 .update_item()
                 .table_name(&self.table)
-                .key("PK", pk.clone())
+                .key("PK", s(key.clone()))
                 .key("SK", s("META"))
-                .update_expression("SET next_at = :next")
-                .expression_attribute_values(":next", n(slot + interval_ms))
+                .expression_attribute_values(":now", n(now_ms))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
-            update = match expected {
-                None => update
+            let update = if busy_first {
+                update
+                    .update_expression("SET next_at = next_at + :i")
+                    .condition_expression("next_at > :now")
+                    .expression_attribute_values(":i", n(interval_ms))
+                    .return_values(ReturnValue::UpdatedOld)
+            } else {
+                update
+                    .update_expression("SET next_at = :next")
                     .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
-                    .expression_attribute_values(":now", n(now_ms)),
-                Some(old) => update
-                    .condition_expression("next_at = :old")
-                    .expression_attribute_values(":old", n(old)),
+                    .expression_attribute_values(":next", n(now_ms + interval_ms))
             };
             match update.send().await {
-                Ok(_) => return Ok(Ok(slot)),
+                Ok(out) => {
+                    let slot = if busy_first {
+                        out.attributes().and_then(|a| num(a, "next_at")).unwrap_or(now_ms)
+                    } else {
+                        now_ms
+                    };
+                    if let Ok(mut hint) = self.pacing_hint.lock() {
+                        hint.insert(key, slot + interval_ms);
+                    }
+                    return Ok(slot);
+                }
                 Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
-                    let old = old_item(e.err());
-                    let next_at = num(&old, "next_at").unwrap_or(now_ms);
-                    if next_at <= now_ms {
-                        slot = now_ms;
-                        expected = Some(next_at);
-                        continue;
-                    }
-                    let wait = next_at - now_ms;
-                    if wait >= max_wait_ms {
-                        return Ok(Err(Duration::from_millis(u64::try_from(wait).unwrap_or(0))));
-                    }
-                    slot = next_at;
-                    expected = Some(next_at);
+                    // Wrong guess: the bucket was idle (or just became busy). Try the other case.
+                    busy_first = !busy_first;
                 }
                 Err(e) => return Err(unavailable("pacing", e)),
             }
         }
-        // Heavy contention: let the queue spread the load.
-        Ok(Err(interval))
+        Err(StoreError::Unavailable(
+            "pacing: the bucket kept changing under us".into(),
+        ))
     }
 
-    /// Reserves a send slot: waits under a second here, otherwise says how long to come back
-    /// after. Sends only within a few milliseconds of the reserved slot: a worker that wakes late
-    /// (a slow store call, a busy machine) takes a new slot rather than crowd the next holder.
-    pub async fn pace(&self, provider: &str, bucket: &str, interval: Duration) -> Result<Option<Duration>, StoreError> {
+    /// Paces one send in `bucket`. Waits under a second happen here; a longer wait reserves the
+    /// slot anyway and says so, so the job can go back to the queue holding it and return just in
+    /// time. A send goes out only within a few milliseconds of its slot: a worker that wakes late
+    /// (slow store call, busy machine) takes a new slot rather than crowd the next holder.
+    pub async fn pace(
+        &self,
+        provider: &str,
+        bucket: &str,
+        interval: Duration,
+        held: Option<&HeldSlot>,
+    ) -> Result<Paced, StoreError> {
+        if let Some(slot) = held.filter(|h| h.bucket == bucket) {
+            let remaining = slot.at_ms - now_ms();
+            if remaining >= 1000 {
+                return Ok(Paced::Later {
+                    wait: Duration::from_millis(u64::try_from(remaining).unwrap_or(0)),
+                    slot: Some(slot.clone()),
+                });
+            }
+            if remaining > 0 {
+                tokio::time::sleep(Duration::from_millis(u64::try_from(remaining).unwrap_or(0))).await;
+            }
+            let late = now_ms() - slot.at_ms;
+            if late <= LATE_TOLERANCE_MS {
+                self.slots_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                return Ok(Paced::Go);
+            }
+            self.slots_missed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.missed_by_ms
+                .fetch_add(u64::try_from(late).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+        }
         for _ in 0..5 {
-            let slot = match self
-                .reserve(provider, bucket, interval, now_ms(), Duration::from_secs(1))
-                .await?
-            {
-                Ok(slot) => slot,
-                Err(wait) => return Ok(Some(wait)),
-            };
-            let wait = slot - now_ms();
-            if wait > 0 {
-                tokio::time::sleep(Duration::from_millis(u64::try_from(wait).unwrap_or(0))).await;
+            let slot = self.reserve(provider, bucket, interval, now_ms()).await?;
+            let remaining = slot - now_ms();
+            if remaining >= 1000 {
+                return Ok(Paced::Later {
+                    wait: Duration::from_millis(u64::try_from(remaining).unwrap_or(0)),
+                    slot: Some(HeldSlot {
+                        bucket: bucket.to_string(),
+                        at_ms: slot,
+                    }),
+                });
+            }
+            if remaining > 0 {
+                tokio::time::sleep(Duration::from_millis(u64::try_from(remaining).unwrap_or(0))).await;
             }
             if now_ms() - slot <= LATE_TOLERANCE_MS {
-                return Ok(None);
+                return Ok(Paced::Go);
             }
         }
-        Ok(Some(interval))
+        Ok(Paced::Later {
+            wait: interval,
+            slot: None,
+        })
     }
 
     /// Edits `target` to show `message` (at its incident's version), unless it already shows
@@ -498,6 +564,7 @@ impl DeliveryStore {
         target: &MessageRef,
         message: &IncidentMessage<'_>,
         interval: Duration,
+        held: Option<&HeldSlot>,
     ) -> Result<Edit, StoreError> {
         let id = &message.incident.id;
         let version = message.incident.version;
@@ -506,9 +573,9 @@ impl DeliveryStore {
             EditLock::Busy => return Ok(Edit::Busy),
             EditLock::Locked => {}
         }
-        if let Some(wait) = self.pace(provider, "update", interval).await? {
+        if let Paced::Later { wait, slot } = self.pace(provider, UPDATE_BUCKET, interval, held).await? {
             self.unlock_edit(id, provider, &target.channel, version).await?;
-            return Ok(Edit::Later(wait));
+            return Ok(Edit::Later { wait, slot });
         }
         match client.update(target, message).await {
             Ok(()) => {

@@ -196,6 +196,41 @@ impl Queue {
         Ok(())
     }
 
+    /// Deletes handled messages, ten per request.
+    pub async fn delete_all(&self, receipts: &[String]) -> Result<(), AwsError> {
+        let url = self.url().await?;
+        for chunk in receipts.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    aws_sdk_sqs::types::DeleteMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .receipt_handle(r)
+                        .build()
+                        .map_err(|e| AwsError::Malformed(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .clients
+                .sqs()
+                .await
+                .delete_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| AwsError::service("deleting messages", e))?;
+            if !out.failed().is_empty() {
+                return Err(AwsError::Malformed(format!(
+                    "{} message(s) could not be deleted",
+                    out.failed().len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     pub async fn delete(&self, receipt: &str) -> Result<(), AwsError> {
         let url = self.url().await?;
         self.clients

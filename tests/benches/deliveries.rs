@@ -1,0 +1,73 @@
+//! 1,000 deliveries across 50 channels against the strict fake Slack (one post per second per
+//! channel): how close the notifier gets to the rate-limit bound, and how many 429s it causes.
+//! Target: within 110% of the bound, zero 429s. Run with `make bench` (starts the emulator).
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use im_core::Severity;
+use im_tests::pipeline::{Pipeline, synthetic_event};
+
+const CHANNELS: usize = 50;
+const DELIVERIES: usize = 1000;
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 4)]
+async fn main() {
+    if std::env::var("AWS_ENDPOINT_URL").is_err() {
+        eprintln!("deliveries: needs the local emulator (make bench starts it)");
+        return;
+    }
+    let p = Pipeline::start(false).await;
+    let channels: Vec<String> = (0..CHANNELS).map(|i| format!("C_B{i:02}")).collect();
+    let refs: Vec<&str> = channels.iter().map(String::as_str).collect();
+    p.slack.with_channels(&refs);
+    let jobs: Vec<_> = (0..DELIVERIES)
+        .map(|n| p.job(&synthetic_event(n as u64, Severity::Sev3), &channels[n % CHANNELS]))
+        .collect();
+    p.enqueue(&jobs).await;
+    let started = Instant::now();
+    p.drain(8, Duration::from_secs(300)).await;
+    // drain() waits for four quiet polls (1 s) after the last delivery; measure to the last post.
+    let elapsed = started.elapsed().saturating_sub(Duration::from_millis(1000));
+    let delivered: usize = channels.iter().map(|c| p.slack.top_level(c).len()).sum();
+    let per_channel = DELIVERIES / CHANNELS;
+    // Slack allows one post per second per channel: the last of n posts cannot go before n-1 s.
+    let bound = Duration::from_secs((per_channel - 1) as u64);
+    let ratio = elapsed.as_secs_f64() / bound.as_secs_f64();
+    println!(
+        "deliveries: {delivered}/{DELIVERIES} across {CHANNELS} channels in {:.2} s",
+        elapsed.as_secs_f64()
+    );
+    println!(
+        "rate-limit bound: {:.2} s; ratio {:.3} (target ≤ 1.10)",
+        bound.as_secs_f64(),
+        ratio
+    );
+    println!("429s received: {} (target 0)", p.slack.rate_limited());
+    let first = p.slack.all_messages().iter().map(|m| m.at).min();
+    if let Some(first) = first {
+        for channel in [&channels[0], &channels[25]] {
+            let times: Vec<String> = p
+                .slack
+                .top_level(channel)
+                .iter()
+                .map(|m| format!("{:.1}", m.at.duration_since(first).as_secs_f64()))
+                .collect();
+            println!("{channel}: posts at {}", times.join(" "));
+        }
+    }
+    let store = &p.notifier.store;
+    let (used, missed, by) = (
+        store.slots_used.load(std::sync::atomic::Ordering::Relaxed),
+        store.slots_missed.load(std::sync::atomic::Ordering::Relaxed),
+        store.missed_by_ms.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    println!(
+        "held slots: {used} used, {missed} missed (by {} ms on average)",
+        by.checked_div(missed).unwrap_or(0)
+    );
+    let verdict = delivered == DELIVERIES && ratio <= 1.10 && p.slack.rate_limited() == 0;
+    println!("{}", if verdict { "PASS" } else { "MISS" });
+    p.stack.teardown().await;
+}
