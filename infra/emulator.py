@@ -1,5 +1,8 @@
 """Local AWS emulator: moto's server app with DynamoDB requests serialised.
 
+Also patched: moto's ReceiveMessage rebuilt every queue attribute per message received (see
+_valid_based_on_retention_period), which made deep queues crawl.
+
 moto's DynamoDB backend is not safe under concurrent writes (cancelled transactions can leave
 their Puts behind; big tables raise "dictionary changed size during iteration"). We run moto's
 WSGI app threaded, so SQS long polls stay concurrent, and hold one lock for the whole of every
@@ -14,10 +17,23 @@ import signal
 import sys
 import threading
 
+from moto.core.utils import unix_time
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from moto.sqs import models as sqs_models
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 _DYNAMO_LOCK = threading.Lock()
+
+
+def _valid_based_on_retention_period(self, queue_name, message):
+    """Same answer as moto's, without building every queue attribute (three scans of the whole
+    queue) for each message received: on a deep queue that made ReceiveMessage O(n^2)."""
+    queue = self.get_queue(queue_name)
+    retain_until = int(queue.message_retention_period) + message.sent_timestamp / 1000
+    return retain_until > unix_time()
+
+
+sqs_models.SQSBackend.is_message_valid_based_on_retention_period = _valid_based_on_retention_period
 
 
 class SerialisedDynamo:
@@ -36,6 +52,9 @@ class SerialisedDynamo:
 
 
 class QuietHandler(WSGIRequestHandler):
+    # Keep-alive: without it every request pays a new connection and a new server thread.
+    protocol_version = "HTTP/1.1"
+
     def log_request(self, *args, **kwargs):
         if os.environ.get("EMULATOR_LOG"):
             super().log_request(*args, **kwargs)

@@ -177,6 +177,8 @@ async fn two_notifiers_at_once_never_hit_a_rate_limit() {
     for h in other {
         let _ = h.await;
     }
+    let letters = p.dead_letters().await;
+    assert!(letters.is_empty(), "nothing dead-lettered: {letters:#?}");
     let total: usize = channels.iter().map(|c| p.slack.top_level(c).len()).sum();
     assert_eq!(total, 48);
     let by_second = second.counters.delivered.load(std::sync::atomic::Ordering::Relaxed);

@@ -25,6 +25,10 @@ use im_core::slack::notification::timeline_reply;
 use im_core::{EventKind, IncidentEvent, StoreError};
 use tracing::{Instrument, error, info, info_span, warn};
 
+/// A message received this often without finishing goes to the dead-letter queue with that reason
+/// (waiting for a send slot counts as a receive, so this is well above what pacing needs).
+const MAX_RECEIVES: u32 = 150;
+
 /// A job that will come back for its slot within this keeps its claim (the lease is 30 s).
 const CLAIM_KEPT_FOR: Duration = Duration::from_secs(20);
 
@@ -50,7 +54,14 @@ impl Counters {
 pub enum Outcome {
     Delivered,
     Skipped(&'static str),
-    Requeued { delay: Duration, throttled: bool },
+    /// Waiting for a reserved slot: the message stays on the queue, hidden for `hide`.
+    Deferred {
+        hide: Duration,
+    },
+    Requeued {
+        delay: Duration,
+        throttled: bool,
+    },
     DeadLettered(String),
 }
 
@@ -71,6 +82,9 @@ pub struct Notifier {
     dlq: Queue,
     http: std::sync::OnceLock<reqwest::Client>,
     settings: DeliverySettings,
+    /// Slots reserved by jobs waiting on the queue for them (job id → slot). Another process
+    /// receiving such a job reserves anew: slower, never wrong.
+    held: std::sync::Mutex<std::collections::HashMap<String, HeldSlot>>,
     pub counters: Counters,
 }
 
@@ -102,6 +116,7 @@ impl Notifier {
             queue: Queue::new(clients.clone(), queue),
             dlq: Queue::new(clients, dlq),
             http: std::sync::OnceLock::new(),
+            held: std::sync::Mutex::new(std::collections::HashMap::new()),
             settings: config.delivery,
             counters: Counters::default(),
         })
@@ -113,8 +128,27 @@ impl Notifier {
         let before = self.snapshot();
         let work = messages.into_iter().map(|m| async move {
             let span = info_span!("delivery", message = %m.id);
+            if m.receive_count > MAX_RECEIVES {
+                let reason = format!("received {} times without finishing", m.receive_count);
+                return match self.dead_letter_body(&m.body, reason).await {
+                    Ok(()) => None,
+                    Err(e) => {
+                        error!(message = %m.id, error = %e, "could not dead-letter");
+                        Some(m.id)
+                    }
+                };
+            }
             match self.process(&m.body).instrument(span).await {
-                Ok(_) => None,
+                Ok(Outcome::Deferred { hide }) => {
+                    if let Err(e) = self.queue.hide(&m.receipt, hide).await {
+                        warn!(message = %m.id, error = %e, "could not set the wait; it comes back after the visibility timeout");
+                    }
+                    Some(m.id)
+                }
+                Ok(_) => {
+                    self.forget(&m.body);
+                    None
+                }
                 Err(e) => {
                     error!(message = %m.id, error = %e, "delivery could not be recorded; SQS will retry it");
                     Some(m.id)
@@ -192,15 +226,16 @@ impl Notifier {
                     tokio::time::sleep(delay).await;
                     continue;
                 }
-                Attempt::Later(delay, slot) => {
-                    // Holding a slot: come back a little early and wait the rest here.
-                    let delay = match &slot {
-                        Some(_) => Duration::from_secs(delay.as_secs().saturating_sub(1)),
-                        None => delay,
-                    };
-                    job.slot = slot;
-                    return self.requeue(&job, delay, false).await;
+                Attempt::Later(_, Some(slot)) => {
+                    // Holding a slot: hide this message until just before it, keeping its place
+                    // in the queue, and wait the rest in-process when it comes back.
+                    let remaining = slot.at_ms - now_ms();
+                    self.hold(&job.job_id, slot);
+                    let hide = Duration::from_secs(u64::try_from((remaining - 300).max(0) / 1000).unwrap_or(0));
+                    tracing::debug!(job = %job.job_id, remaining, ?hide, "deferred for a held slot");
+                    return Ok(Outcome::Deferred { hide });
                 }
+                Attempt::Later(delay, None) => return self.requeue(&job, delay, false).await,
                 Attempt::Failed(e) => e,
             };
             match failure {
@@ -236,6 +271,29 @@ impl Notifier {
         }
     }
 
+    fn hold(&self, job: &str, slot: HeldSlot) {
+        if let Ok(mut held) = self.held.lock() {
+            held.insert(job.to_string(), slot);
+        }
+    }
+
+    fn held(&self, job: &str, bucket: &str) -> Option<HeldSlot> {
+        self.held
+            .lock()
+            .ok()
+            .and_then(|h| h.get(job).filter(|s| s.bucket == bucket).cloned())
+    }
+
+    /// Drops the held slot of a finished job (its body names it).
+    fn forget(&self, body: &str) {
+        let Ok(job) = serde_json::from_str::<DeliveryJob>(body) else {
+            return;
+        };
+        if let Ok(mut held) = self.held.lock() {
+            held.remove(&job.job_id);
+        }
+    }
+
     async fn refresh_token(&self, provider: &str) -> bool {
         match self.providers.provider(provider).await {
             Ok(Some(p)) => {
@@ -249,6 +307,13 @@ impl Notifier {
         let body = serde_json::to_string(job).map_err(|e| AwsError::Malformed(e.to_string()))?;
         self.queue.send_delayed(body, delay, &[]).await?;
         Ok(Outcome::Requeued { delay, throttled })
+    }
+
+    async fn dead_letter_body(&self, body: &str, reason: String) -> Result<(), AwsError> {
+        match serde_json::from_str::<DeliveryJob>(body) {
+            Ok(job) => self.dead_letter(job, reason).await.map(|_| ()),
+            Err(_) => self.dlq.send(body.to_string(), &[("reason", &reason)]).await,
+        }
     }
 
     async fn dead_letter(&self, mut job: DeliveryJob, reason: String) -> Result<Outcome, AwsError> {
@@ -281,6 +346,11 @@ impl Notifier {
     }
 
     async fn attempt(&self, job: &DeliveryJob) -> Result<Attempt, StoreError> {
+        let early = self.held.lock().ok().and_then(|h| h.get(&job.job_id).cloned());
+        if let Some(slot) = early.filter(|s| s.at_ms - now_ms() >= 1000) {
+            let wait = Duration::from_millis(u64::try_from(slot.at_ms - now_ms()).unwrap_or(0));
+            return Ok(Attempt::Later(wait, Some(slot)));
+        }
         let resolved = match self.providers.resolve(&job.provider).await {
             Ok(Some(r)) => r,
             Ok(None) => {
@@ -319,7 +389,7 @@ impl Notifier {
                 &job.provider,
                 &bucket,
                 self.settings.slack_post_interval,
-                job.held(&bucket),
+                self.held(&job.job_id, &bucket).as_ref(),
             )
             .await?
         {
@@ -377,7 +447,7 @@ impl Notifier {
                         &job.provider,
                         &post_bucket,
                         self.settings.slack_post_interval,
-                        job.held(&post_bucket),
+                        self.held(&job.job_id, &post_bucket).as_ref(),
                     )
                     .await?
                 {
@@ -419,7 +489,7 @@ impl Notifier {
                             &posted.message,
                             &message,
                             self.settings.slack_update_interval,
-                            job.held(UPDATE_BUCKET),
+                            self.held(&job.job_id, UPDATE_BUCKET).as_ref(),
                         )
                         .await?
                     {
@@ -441,7 +511,7 @@ impl Notifier {
                             &job.provider,
                             &post_bucket,
                             self.settings.slack_post_interval,
-                            job.held(&post_bucket),
+                            self.held(&job.job_id, &post_bucket).as_ref(),
                         )
                         .await?
                     {

@@ -125,6 +125,8 @@ pub struct DeliveryStore {
     pub slots_used: Arc<std::sync::atomic::AtomicU64>,
     pub slots_missed: Arc<std::sync::atomic::AtomicU64>,
     pub missed_by_ms: Arc<std::sync::atomic::AtomicU64>,
+    /// Smoothed round trip of pacing requests, in microseconds.
+    round_trip_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
 fn msg_key(incident: &IncidentId, provider: &str, channel: &str) -> (AttributeValue, AttributeValue) {
@@ -166,6 +168,7 @@ impl DeliveryStore {
             slots_used: Arc::default(),
             slots_missed: Arc::default(),
             missed_by_ms: Arc::default(),
+            round_trip_us: Arc::default(),
         }
     }
 
@@ -448,12 +451,16 @@ impl DeliveryStore {
     ) -> Result<i64, StoreError> {
         let interval_ms = i64::try_from(interval.as_millis()).unwrap_or(1000);
         let key = format!("PACE#{provider}#{bucket}");
+        // A slot must still be ahead when the answer arrives: start idle buckets one recent round
+        // trip from now (a few ms against DynamoDB, more on a loaded emulator).
+        let soon = now_ms + self.round_trip_ms();
         let mut busy_first = self
             .pacing_hint
             .lock()
-            .map(|h| h.get(&key).is_some_and(|next| *next > now_ms))
+            .map(|h| h.get(&key).is_some_and(|next| *next > soon))
             .unwrap_or(false);
         for _ in 0..6 {
+            let sent = std::time::Instant::now();
             let update = self
                 .client()
                 .await
@@ -461,26 +468,28 @@ impl DeliveryStore {
                 .table_name(&self.table)
                 .key("PK", s(key.clone()))
                 .key("SK", s("META"))
-                .expression_attribute_values(":now", n(now_ms))
+                .expression_attribute_values(":soon", n(soon))
                 .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld);
             let update = if busy_first {
                 update
                     .update_expression("SET next_at = next_at + :i")
-                    .condition_expression("next_at > :now")
+                    .condition_expression("next_at > :soon")
                     .expression_attribute_values(":i", n(interval_ms))
                     .return_values(ReturnValue::UpdatedOld)
             } else {
                 update
                     .update_expression("SET next_at = :next")
-                    .condition_expression("attribute_not_exists(next_at) OR next_at <= :now")
-                    .expression_attribute_values(":next", n(now_ms + interval_ms))
+                    .condition_expression("attribute_not_exists(next_at) OR next_at <= :soon")
+                    .expression_attribute_values(":next", n(soon + interval_ms))
             };
-            match update.send().await {
+            let result = update.send().await;
+            self.observe_round_trip(sent.elapsed());
+            match result {
                 Ok(out) => {
                     let slot = if busy_first {
-                        out.attributes().and_then(|a| num(a, "next_at")).unwrap_or(now_ms)
+                        out.attributes().and_then(|a| num(a, "next_at")).unwrap_or(soon)
                     } else {
-                        now_ms
+                        soon
                     };
                     if let Ok(mut hint) = self.pacing_hint.lock() {
                         hint.insert(key, slot + interval_ms);
@@ -497,6 +506,25 @@ impl DeliveryStore {
         Err(StoreError::Unavailable(
             "pacing: the bucket kept changing under us".into(),
         ))
+    }
+
+    /// Recent store round trip (smoothed), capped at a second.
+    fn round_trip_ms(&self) -> i64 {
+        i64::try_from(self.round_trip_us.load(std::sync::atomic::Ordering::Relaxed) / 1000)
+            .unwrap_or(0)
+            .clamp(5, 1000)
+    }
+
+    fn observe_round_trip(&self, took: Duration) {
+        let sample = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
+        let old = self.round_trip_us.load(std::sync::atomic::Ordering::Relaxed);
+        // Rise fast, fall slowly: a late send costs more than an early one.
+        let new = if sample > old {
+            (old + 3 * sample) / 4
+        } else {
+            (7 * old + sample) / 8
+        };
+        self.round_trip_us.store(new, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Paces one send in `bucket`. Waits under a second happen here; a longer wait reserves the
@@ -527,11 +555,13 @@ impl DeliveryStore {
                 return Ok(Paced::Go);
             }
             self.slots_missed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            tracing::debug!(bucket, late, "missed a held slot");
             self.missed_by_ms
                 .fetch_add(u64::try_from(late).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
         }
         for _ in 0..5 {
             let slot = self.reserve(provider, bucket, interval, now_ms()).await?;
+            tracing::trace!(bucket, ahead = slot - now_ms(), "reserved");
             let remaining = slot - now_ms();
             if remaining >= 1000 {
                 return Ok(Paced::Later {

@@ -30,9 +30,16 @@ pub fn spawn<H: BatchHandler>(
 ) -> Vec<tokio::task::JoinHandle<()>> {
     let concurrency = loops.max(1) * 10;
     let permits = Arc::new(Semaphore::new(concurrency));
+    let deletes = deleter(queue.clone());
     (0..loops.max(1))
         .map(|_| {
-            let (queue, handler, stop, permits) = (queue.clone(), handler.clone(), stop.clone(), permits.clone());
+            let (queue, handler, stop, permits, deletes) = (
+                queue.clone(),
+                handler.clone(),
+                stop.clone(),
+                permits.clone(),
+                deletes.clone(),
+            );
             tokio::spawn(async move {
                 loop {
                     if *stop.borrow() {
@@ -55,15 +62,13 @@ pub fn spawn<H: BatchHandler>(
                     let mut batch_permits = batch_permits;
                     for message in messages {
                         let Some(permit) = batch_permits.split(1) else { break };
-                        let (queue, handler) = (queue.clone(), handler.clone());
+                        let (handler, deletes) = (handler.clone(), deletes.clone());
                         tokio::spawn(async move {
                             let _permit = permit;
                             let (id, receipt) = (message.id.clone(), message.receipt.clone());
                             let failed = handler.handle(vec![message]).await;
-                            if !failed.contains(&id)
-                                && let Err(e) = queue.delete(&receipt).await
-                            {
-                                warn!(error = %e, "deleting a handled message failed; it may be handled again");
+                            if !failed.contains(&id) {
+                                let _ = deletes.send(receipt);
                             }
                         });
                     }
@@ -75,4 +80,26 @@ pub fn spawn<H: BatchHandler>(
             })
         })
         .collect()
+}
+
+/// Deletes handled messages in batches of up to ten (fewer requests than one per message).
+fn deleter(queue: Arc<Queue>) -> tokio::sync::mpsc::UnboundedSender<String> {
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            let mut batch = vec![first];
+            // Gather whatever else is ready, briefly, up to a full batch.
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(20);
+            while batch.len() < 10 {
+                match tokio::time::timeout_at(deadline, rx.recv()).await {
+                    Ok(Some(receipt)) => batch.push(receipt),
+                    _ => break,
+                }
+            }
+            if let Err(e) = queue.delete_all(&batch).await {
+                warn!(error = %e, "deleting handled messages failed; they may be handled again");
+            }
+        }
+    });
+    tx
 }

@@ -44,6 +44,8 @@ pub struct ProviderDirectory {
     ttl: Duration,
     prefix: String,
     cache: Mutex<HashMap<String, CachedProvider>>,
+    /// One fetch at a time on a cache miss, so a burst of requests reads the record once.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 /// When a record was read, and what it was (`None`: no such provider).
@@ -59,6 +61,7 @@ impl ProviderDirectory {
             ttl,
             prefix,
             cache: Mutex::new(HashMap::new()),
+            fetching: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -72,14 +75,24 @@ impl ProviderDirectory {
 
     /// The provider record, cached for the TTL (and unknown names for a few seconds).
     pub async fn provider(&self, name: &str) -> Result<Option<Arc<Provider>>, StoreError> {
-        {
-            let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((at, value)) = cache.get(name) {
-                let ttl = if value.is_some() { self.ttl } else { NEGATIVE_TTL };
-                if at.elapsed() < ttl {
-                    return Ok(value.clone());
-                }
-            }
+        if let Some(hit) = self.cached(name) {
+            return Ok(hit);
+        }
+        let _one_at_a_time = self.fetching.lock().await;
+        self.fetch(name).await
+    }
+
+    fn cached(&self, name: &str) -> Option<Option<Arc<Provider>>> {
+        let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        let (at, value) = cache.get(name)?;
+        let ttl = if value.is_some() { self.ttl } else { NEGATIVE_TTL };
+        (at.elapsed() < ttl).then(|| value.clone())
+    }
+
+    async fn fetch(&self, name: &str) -> Result<Option<Arc<Provider>>, StoreError> {
+        // Another request may have fetched it while we waited.
+        if let Some(hit) = self.cached(name) {
+            return Ok(hit);
         }
         if provider::validate_name(name).is_err() {
             return Ok(None);

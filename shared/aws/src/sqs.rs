@@ -182,6 +182,11 @@ impl Queue {
 
     /// Makes a received message visible again right away.
     pub async fn make_visible(&self, receipt: &str) -> Result<(), AwsError> {
+        self.hide(receipt, Duration::ZERO).await
+    }
+
+    /// Keeps a received message on the queue, invisible for `hide` (whole seconds, at most 12 h).
+    pub async fn hide(&self, receipt: &str, hide: Duration) -> Result<(), AwsError> {
         let url = self.url().await?;
         self.clients
             .sqs()
@@ -189,7 +194,7 @@ impl Queue {
             .change_message_visibility()
             .queue_url(url)
             .receipt_handle(receipt)
-            .visibility_timeout(0)
+            .visibility_timeout(i32::try_from(hide.as_secs()).unwrap_or(43_200).min(43_200))
             .send()
             .await
             .map_err(|e| AwsError::service("changing visibility", e))?;

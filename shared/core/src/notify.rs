@@ -124,9 +124,6 @@ pub struct DeliveryJob {
     pub attempt: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
-    /// A send slot this job reserved before going back to the queue to wait for it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub slot: Option<HeldSlot>,
 }
 
 /// A pacing slot reserved ahead of time (`bucket` as in `post:<channel>`, `update`).
@@ -138,11 +135,6 @@ pub struct HeldSlot {
 }
 
 impl DeliveryJob {
-    /// The slot this job holds in `bucket`, if any.
-    pub fn held(&self, bucket: &str) -> Option<&HeldSlot> {
-        self.slot.as_ref().filter(|s| s.bucket == bucket)
-    }
-
     pub fn for_event(provider: &str, route: &Route, event: &IncidentEvent) -> Self {
         Self {
             job_id: format!("{}:{provider}:{}", event.event_id, route.channel),
@@ -154,7 +146,6 @@ impl DeliveryJob {
             },
             attempt: 0,
             last_error: None,
-            slot: None,
         }
     }
 
@@ -167,7 +158,6 @@ impl DeliveryJob {
             payload: Payload::Text { text },
             attempt: 0,
             last_error: None,
-            slot: None,
         }
     }
 
