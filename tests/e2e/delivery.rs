@@ -187,3 +187,65 @@ async fn two_notifiers_at_once_never_hit_a_rate_limit() {
     assert_eq!(p.slack.rate_limited(), 0, "shared pacing: no 429 from the strict fake");
     p.stack.teardown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_job_that_keeps_failing_is_dead_lettered_after_its_retries() {
+    let p = Pipeline::start(true).await;
+    p.slack.with_faults(9, 1.0, 0.0);
+    p.enqueue(&[p.job(&synthetic_event(1, Severity::Sev3), "C_MINOR")])
+        .await;
+    p.drain(1, Duration::from_secs(90)).await;
+    let (injected_500, _) = p.slack.injected();
+    assert_eq!(injected_500, 12, "twelve attempts, each refused");
+    let letters = dlq::list(&p.queue("DeliveriesDLQ"), 10).await.expect("list");
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].attempts, 12);
+    assert!(
+        letters[0].reason.starts_with("gave up after 12 attempts: HTTP 500"),
+        "{}",
+        letters[0].reason
+    );
+    p.stack.teardown().await;
+}
+
+/// The same SQS events Lambda delivers (`events/`), through the same conversion, with partial
+/// batch failures: the good record is handled, the malformed one is reported or dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn lambda_sqs_events_are_handled_with_partial_batch_failures() {
+    let p = Pipeline::start(true).await;
+    let read = |path: &str| -> aws_lambda_events::sqs::SqsEvent {
+        let text = std::fs::read_to_string(im_tests::repo_root().join(path)).expect("fixture");
+        serde_json::from_str(&text).expect("sqs event")
+    };
+    // Router: the incident event is routed; the garbage record is reported for retry (and, after
+    // repeated failures, the queue's redrive).
+    let response = im_aws::lambda::batch_response(
+        p.router
+            .handle_batch(im_aws::lambda::messages(read("events/router/sqs-incident-events.json")))
+            .await,
+    );
+    let failed: Vec<&str> = response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(failed, ["0e3b6c1a-59f2-4b1a-9f5e-000000000001"]);
+    // The fixture's provider is `demo`; here the provider is `acme`, so the job list is empty but
+    // the record succeeded. The notifier fixture names `demo` too: it is dead-lettered with reason.
+    let response = im_aws::lambda::batch_response(
+        p.notifier
+            .handle_batch(im_aws::lambda::messages(read("events/notifier/sqs-deliveries.json")))
+            .await,
+    );
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "both records end somewhere: {:?}",
+        response.batch_item_failures
+    );
+    let mut reasons: Vec<String> = p.dead_letters().await.into_iter().map(|(_, r)| r).collect();
+    reasons.sort();
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert!(reasons[0].starts_with("malformed delivery job"), "{reasons:?}");
+    assert_eq!(reasons[1], "provider `demo` not found");
+    p.stack.teardown().await;
+}
