@@ -110,35 +110,10 @@ fn handle(
 
 fn service() -> Service {
     let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
-    let user = UserRef::new("U1", Some("alice".into()));
-    let incident = Incident {
-        id: IncidentId::new(2025, 1),
-        title: "DB down".into(),
-        description: None,
-        severity: Severity::Sev2,
-        status: im_core::Status::Open,
-        service: Some("checkout".into()),
-        assignee: None,
-        commander: Some(user.clone()),
-        declared_by: user,
-        declared_at: now,
-        acknowledged_at: None,
-        acknowledged_by: None,
-        resolved_at: None,
-        resolved_by: None,
-        resolution: None,
-        closed_at: None,
-        closed_by: None,
-        updated_at: now,
-        origin: im_core::Origin {
-            platform: "slack".into(),
-            provider: "demo".into(),
-            channel: Some("C1".into()),
-        },
-        war_room: None,
-        sla_breaches: Vec::new(),
-        version: 1,
-    };
+    let mut incident = im_core::memory::incident(1, Severity::Sev2, im_core::Status::Open);
+    incident.id = IncidentId::new(2025, 1);
+    incident.title = "DB down".into();
+    incident.service = Some("checkout".into());
     IncidentService::new(
         NullStore {
             seq: AtomicU64::new(0),

@@ -213,38 +213,14 @@ pub fn synthetic_event(seq: u64, severity: im_core::Severity) -> im_core::Incide
     let at = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
         .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
-    let user = UserRef::new("U0ALICE", Some("alice".into()));
+    let mut incident = im_core::memory::incident(1000 + seq, severity, im_core::Status::Open);
+    incident.title = format!("Synthetic incident {seq}");
+    incident.declared_at = at;
+    incident.updated_at = at;
     im_core::IncidentEvent {
         event_id: format!("EV{seq:06}"),
         kind: im_core::EventKind::IncidentCreated,
-        incident: im_core::Incident {
-            id: im_core::IncidentId::new(2026, 1000 + seq),
-            title: format!("Synthetic incident {seq}"),
-            description: None,
-            severity,
-            status: im_core::Status::Open,
-            service: None,
-            assignee: None,
-            commander: Some(user.clone()),
-            declared_by: user,
-            declared_at: at,
-            acknowledged_at: None,
-            acknowledged_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            resolution: None,
-            closed_at: None,
-            closed_by: None,
-            updated_at: at,
-            origin: im_core::Origin {
-                platform: "slack".into(),
-                provider: "acme".into(),
-                channel: Some("C_ORIGIN".into()),
-            },
-            war_room: None,
-            sla_breaches: Vec::new(),
-            version: 1,
-        },
+        incident,
         previous_severity: None,
         entry: im_core::TimelineEntry {
             event_type: "chatops.declare".into(),

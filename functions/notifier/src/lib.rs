@@ -330,6 +330,20 @@ impl Notifier {
         Ok(Outcome::DeadLettered(reason))
     }
 
+    /// Paces a `chat.postMessage` to the job's channel: `Some((wait, slot))` means come back later.
+    async fn pace_post(&self, job: &DeliveryJob) -> Result<Option<(Duration, Option<HeldSlot>)>, StoreError> {
+        let bucket = format!("post:{}", job.channel);
+        let held = self.held(&job.job_id, &bucket);
+        match self
+            .store
+            .pace(&job.provider, &bucket, self.settings.slack_post_interval, held.as_ref())
+            .await?
+        {
+            Paced::Go => Ok(None),
+            Paced::Later { wait, slot } => Ok(Some((wait, slot))),
+        }
+    }
+
     fn client(&self, resolved: &ResolvedProvider) -> Result<SlackClient, ChatError> {
         let token = resolved
             .secrets
@@ -382,17 +396,7 @@ impl Notifier {
         if self.store.is_marked(&marker).await? {
             return Ok(Attempt::Done("already delivered"));
         }
-        let bucket = format!("post:{}", job.channel);
-        if let Paced::Later { wait, slot } = self
-            .store
-            .pace(
-                &job.provider,
-                &bucket,
-                self.settings.slack_post_interval,
-                self.held(&job.job_id, &bucket).as_ref(),
-            )
-            .await?
-        {
+        if let Some((wait, slot)) = self.pace_post(job).await? {
             return Ok(Attempt::Later(wait, slot));
         }
         match client.post_text(&job.channel, text).await {
@@ -425,15 +429,10 @@ impl Notifier {
         let config = &resolved.provider.config;
         let note = event.entry.data.get("note").and_then(|v| v.as_str());
         let message = IncidentMessage {
-            incident,
-            kind: event.kind,
             note,
             previous_severity: event.previous_severity,
-            templates: &config.templates,
-            services: &config.services,
-            now: time::OffsetDateTime::now_utc(),
+            ..IncidentMessage::new(incident, event.kind, config, time::OffsetDateTime::now_utc())
         };
-        let post_bucket = format!("post:{}", job.channel);
         let result = match self
             .store
             .claim(&incident.id, &job.provider, &job.channel, &job.job_id, now_ms())
@@ -441,16 +440,7 @@ impl Notifier {
         {
             Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250), None)),
             Claim::Claimed => {
-                if let Paced::Later { wait, slot } = self
-                    .store
-                    .pace(
-                        &job.provider,
-                        &post_bucket,
-                        self.settings.slack_post_interval,
-                        self.held(&job.job_id, &post_bucket).as_ref(),
-                    )
-                    .await?
-                {
+                if let Some((wait, slot)) = self.pace_post(job).await? {
                     // Waiting for a slot within the claim's lease: keep the claim (this job posts
                     // when it comes back); otherwise let another job have the channel meanwhile.
                     if slot.is_none() || wait >= CLAIM_KEPT_FOR {
@@ -505,16 +495,7 @@ impl Notifier {
                 }
                 // Every change but the declaration adds its timeline line to the thread.
                 if event.kind != EventKind::IncidentCreated {
-                    if let Paced::Later { wait, slot } = self
-                        .store
-                        .pace(
-                            &job.provider,
-                            &post_bucket,
-                            self.settings.slack_post_interval,
-                            self.held(&job.job_id, &post_bucket).as_ref(),
-                        )
-                        .await?
-                    {
+                    if let Some((wait, slot)) = self.pace_post(job).await? {
                         return Ok(Attempt::Later(wait, slot));
                     }
                     if let Err(e) = client.reply(&posted.message, &timeline_reply(&event.entry)).await {
@@ -556,15 +537,12 @@ impl Notifier {
             }
         };
         let config = &resolved.provider.config;
-        let message = IncidentMessage {
-            incident: &latest,
-            kind: EventKind::for_status(latest.status),
-            note: None,
-            previous_severity: None,
-            templates: &config.templates,
-            services: &config.services,
-            now: time::OffsetDateTime::now_utc(),
-        };
+        let message = IncidentMessage::new(
+            &latest,
+            EventKind::for_status(latest.status),
+            config,
+            time::OffsetDateTime::now_utc(),
+        );
         match self
             .store
             .edit(

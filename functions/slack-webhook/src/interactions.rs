@@ -251,13 +251,8 @@ impl Click<'_> {
                     _ => EventKind::for_status(incident.status),
                 };
                 let message = IncidentMessage {
-                    incident,
-                    kind,
                     note,
-                    previous_severity: None,
-                    templates: &provider.config.templates,
-                    services: &provider.config.services,
-                    now: self.app.clock.now(),
+                    ..IncidentMessage::new(incident, kind, &provider.config, self.app.clock.now())
                 };
                 let interval = self.app.settings.slack_update_interval;
                 match self
@@ -378,15 +373,12 @@ impl Click<'_> {
         if !matches!(claimed, Ok(Claim::Claimed)) {
             return;
         }
-        let message = IncidentMessage {
+        let message = IncidentMessage::new(
             incident,
-            kind: EventKind::for_status(incident.status),
-            note: None,
-            previous_severity: None,
-            templates: &provider.config.templates,
-            services: &provider.config.services,
-            now: self.app.clock.now(),
-        };
+            EventKind::for_status(incident.status),
+            &provider.config,
+            self.app.clock.now(),
+        );
         match client.post(channel, &message).await {
             Ok(posted) => {
                 let recorded = self

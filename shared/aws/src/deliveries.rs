@@ -366,25 +366,16 @@ impl DeliveryStore {
         channel: &str,
         version: u64,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
-        let result = self
-            .client()
-            .await
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", pk)
-            .key("SK", sk)
-            .update_expression("SET version = :v REMOVE edit_until, edit_version")
-            .condition_expression("edit_version = :v AND version < :v")
-            .expression_attribute_values(":v", n(version))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Our lease expired and a newer edit took over: it shows a newer version; nothing to record.
-            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(unavailable("recording an edit", e)),
-        }
+        // If the condition fails, our lease expired and a newer edit took over: it shows a newer
+        // version, so there is nothing to record.
+        self.update_message_if(
+            (incident, provider, channel),
+            "SET version = :v REMOVE edit_until, edit_version",
+            "edit_version = :v AND version < :v",
+            version,
+            "recording an edit",
+        )
+        .await
     }
 
     /// Releases an edit lock after a failed edit.
@@ -395,6 +386,26 @@ impl DeliveryStore {
         channel: &str,
         version: u64,
     ) -> Result<(), StoreError> {
+        self.update_message_if(
+            (incident, provider, channel),
+            "REMOVE edit_until, edit_version",
+            "edit_version = :v",
+            version,
+            "releasing an edit lock",
+        )
+        .await
+    }
+
+    /// A conditional update of a posted-message record with `:v` = `version`; a failed
+    /// condition means someone else's newer work already moved the record on, which is fine.
+    async fn update_message_if(
+        &self,
+        (incident, provider, channel): (&IncidentId, &str, &str),
+        update: &str,
+        condition: &str,
+        version: u64,
+        what: &str,
+    ) -> Result<(), StoreError> {
         let (pk, sk) = msg_key(incident, provider, channel);
         let result = self
             .client()
@@ -403,15 +414,15 @@ impl DeliveryStore {
             .table_name(&self.table)
             .key("PK", pk)
             .key("SK", sk)
-            .update_expression("REMOVE edit_until, edit_version")
-            .condition_expression("edit_version = :v")
+            .update_expression(update)
+            .condition_expression(condition)
             .expression_attribute_values(":v", n(version))
             .send()
             .await;
         match result {
             Ok(_) => Ok(()),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(()),
-            Err(e) => Err(unavailable("releasing an edit lock", e)),
+            Err(e) => Err(unavailable(what, e)),
         }
     }
 

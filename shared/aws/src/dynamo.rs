@@ -135,6 +135,31 @@ struct ProviderItem {
     provider: Provider,
 }
 
+/// Every item a query returns, following its pages.
+async fn query_all<T: serde::de::DeserializeOwned>(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+    what: &str,
+) -> Result<Vec<T>, StoreError> {
+    let mut out = Vec::new();
+    let mut start: Option<Item> = None;
+    loop {
+        let page = query
+            .clone()
+            .set_exclusive_start_key(start.take())
+            .send()
+            .await
+            .map_err(|e| unavailable(what, e))?;
+        for item in page.items() {
+            out.push(serde_dynamo::from_item(item.clone()).map_err(|e| corrupt(what, e))?);
+        }
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => break,
+        }
+    }
+    Ok(out)
+}
+
 fn to_item<T: Serialize>(value: &T) -> Result<Item, CommitError> {
     serde_dynamo::to_item(value).map_err(|e| CommitError::Store(corrupt("serialising an item", e)))
 }
@@ -338,32 +363,16 @@ impl DynamoStore {
     }
 
     pub async fn list_providers(&self) -> Result<Vec<Provider>, StoreError> {
-        let mut providers = Vec::new();
-        let mut start: Option<Item> = None;
-        loop {
-            let out = self
-                .client()
-                .await
-                .query()
-                .table_name(&self.table)
-                .index_name(GSI1)
-                .key_condition_expression("GSI1PK = :p")
-                .expression_attribute_values(":p", s(PROVIDERS))
-                .set_exclusive_start_key(start.take())
-                .send()
-                .await
-                .map_err(|e| unavailable("listing providers", e))?;
-            for item in out.items() {
-                let item: ProviderItem =
-                    serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("provider item", e))?;
-                providers.push(item.provider);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        Ok(providers)
+        let query = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :p")
+            .expression_attribute_values(":p", s(PROVIDERS));
+        let items: Vec<ProviderItem> = query_all(query, "listing providers").await?;
+        Ok(items.into_iter().map(|i| i.provider).collect())
     }
 
     /// Incidents declared in `[from, to)`, any status (weekly summaries).
@@ -374,34 +383,23 @@ impl DynamoStore {
     ) -> Result<Vec<Incident>, StoreError> {
         let mut all = Vec::new();
         for status in [Status::Open, Status::Acknowledged, Status::Resolved, Status::Closed] {
-            let mut start: Option<Item> = None;
-            loop {
-                let out = self
-                    .client()
-                    .await
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GSI1)
-                    .key_condition_expression("GSI1PK = :s AND GSI1SK BETWEEN :from AND :to")
-                    .expression_attribute_values(":s", s(format!("STATUS#{status}")))
-                    .expression_attribute_values(":from", s(rfc3339(from)))
-                    .expression_attribute_values(":to", s(rfc3339(to)))
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("listing incidents by date", e))?;
-                for item in out.items() {
-                    let item: IncidentItem =
-                        serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("incident item", e))?;
-                    if item.incident.declared_at >= from && item.incident.declared_at < to {
-                        all.push(item.incident);
-                    }
-                }
-                match out.last_evaluated_key {
-                    Some(key) if !key.is_empty() => start = Some(key),
-                    _ => break,
-                }
-            }
+            let query = self
+                .client()
+                .await
+                .query()
+                .table_name(&self.table)
+                .index_name(GSI1)
+                .key_condition_expression("GSI1PK = :s AND GSI1SK BETWEEN :from AND :to")
+                .expression_attribute_values(":s", s(format!("STATUS#{status}")))
+                .expression_attribute_values(":from", s(rfc3339(from)))
+                .expression_attribute_values(":to", s(rfc3339(to)));
+            let items: Vec<IncidentItem> = query_all(query, "listing incidents by date").await?;
+            all.extend(
+                items
+                    .into_iter()
+                    .map(|i| i.incident)
+                    .filter(|i| i.declared_at >= from && i.declared_at < to),
+            );
         }
         Ok(all)
     }

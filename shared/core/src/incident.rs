@@ -544,35 +544,9 @@ mod tests {
     use time::macros::datetime;
 
     fn incident(status: Status) -> Incident {
-        let at = datetime!(2026-11-27 10:00 UTC);
-        Incident {
-            id: IncidentId::new(2026, 1),
-            title: "Database connection timeout".into(),
-            description: None,
-            severity: Severity::Sev2,
-            status,
-            service: None,
-            assignee: None,
-            commander: None,
-            declared_by: UserRef::new("U1", Some("alice".into())),
-            declared_at: at,
-            acknowledged_at: None,
-            acknowledged_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            resolution: None,
-            closed_at: None,
-            closed_by: None,
-            updated_at: at,
-            origin: Origin {
-                platform: "slack".into(),
-                provider: "demo".into(),
-                channel: Some("C1".into()),
-            },
-            war_room: None,
-            sla_breaches: Vec::new(),
-            version: 1,
-        }
+        let mut incident = crate::memory::incident(1, Severity::Sev2, status);
+        incident.commander = None;
+        incident
     }
 
     fn bob() -> UserRef {

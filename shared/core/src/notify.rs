@@ -220,10 +220,9 @@ pub const PERMANENT_SLACK_ERRORS: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{Incident, IncidentId, Origin, UserRef, WarRoom};
+    use crate::incident::WarRoom;
     use crate::timeline::TimelineEntry;
     use serde_json::json;
-    use time::macros::datetime;
 
     fn config() -> ProviderConfig {
         let (map, _) = ProviderConfig::split(json!({
@@ -236,39 +235,12 @@ mod tests {
     }
 
     fn event(severity: Severity, kind: EventKind, status: Status) -> IncidentEvent {
-        let at = datetime!(2026-11-27 10:00 UTC);
-        let user = UserRef::new("U1", None);
+        let incident = crate::memory::incident(1, severity, status);
+        let at = incident.declared_at;
         IncidentEvent {
             event_id: "E1".into(),
             kind,
-            incident: Incident {
-                id: IncidentId::new(2026, 1),
-                title: "t".into(),
-                description: None,
-                severity,
-                status,
-                service: None,
-                assignee: None,
-                commander: None,
-                declared_by: user,
-                declared_at: at,
-                acknowledged_at: None,
-                acknowledged_by: None,
-                resolved_at: None,
-                resolved_by: None,
-                resolution: None,
-                closed_at: None,
-                closed_by: None,
-                updated_at: at,
-                origin: Origin {
-                    platform: "slack".into(),
-                    provider: "acme".into(),
-                    channel: Some("C_ORIGIN".into()),
-                },
-                war_room: None,
-                sla_breaches: Vec::new(),
-                version: 1,
-            },
+            incident,
             previous_severity: None,
             entry: TimelineEntry {
                 event_type: "chatops.declare".into(),

@@ -117,6 +117,26 @@ pub struct IncidentMessage<'a> {
     pub now: OffsetDateTime,
 }
 
+impl<'a> IncidentMessage<'a> {
+    /// The message for `incident` on a provider, with that provider's templates and services.
+    pub fn new(
+        incident: &'a Incident,
+        kind: crate::timeline::EventKind,
+        config: &'a crate::provider::ProviderConfig,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            incident,
+            kind,
+            note: None,
+            previous_severity: None,
+            templates: &config.templates,
+            services: &config.services,
+            now,
+        }
+    }
+}
+
 /// Posting to one chat workspace. Slack implements it now; Teams, Discord and Mattermost next.
 pub trait ChatClient: Send + Sync {
     /// A new top-level incident message.

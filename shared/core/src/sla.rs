@@ -166,39 +166,13 @@ impl Summary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{IncidentId, Origin, UserRef};
     use time::macros::datetime;
 
     fn incident(n: u64, severity: Severity, status: Status) -> Incident {
-        let at = datetime!(2026-11-23 10:00 UTC);
-        Incident {
-            id: IncidentId::new(2026, n),
-            title: "t".into(),
-            description: None,
-            severity,
-            status,
-            service: None,
-            assignee: None,
-            commander: None,
-            declared_by: UserRef::new("U1", None),
-            declared_at: at,
-            acknowledged_at: None,
-            acknowledged_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            resolution: None,
-            closed_at: None,
-            closed_by: None,
-            updated_at: at,
-            origin: Origin {
-                platform: "slack".into(),
-                provider: "p".into(),
-                channel: None,
-            },
-            war_room: None,
-            sla_breaches: Vec::new(),
-            version: 1,
-        }
+        let mut incident = crate::memory::incident(n, severity, status);
+        incident.declared_at = datetime!(2026-11-23 10:00 UTC);
+        incident.updated_at = incident.declared_at;
+        incident
     }
 
     #[test]

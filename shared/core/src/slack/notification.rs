@@ -268,39 +268,19 @@ pub fn war_room_name(incident: &Incident, attempt: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{IncidentId, Origin, UserRef};
     use time::macros::datetime;
 
     fn incident(status: Status, severity: Severity) -> Incident {
-        let at = datetime!(2026-11-27 10:00 UTC);
-        Incident {
-            id: IncidentId::new(2026, 1),
-            title: "Database connection timeout!! (EU)".into(),
-            description: Some("Multiple users reporting payment failures".into()),
-            severity,
-            status,
-            service: Some("checkout".into()),
-            assignee: None,
-            commander: None,
-            declared_by: UserRef::new("U1", None),
-            declared_at: at,
-            acknowledged_at: Some(datetime!(2026-11-27 10:04:10 UTC)),
-            acknowledged_by: None,
-            resolved_at: Some(datetime!(2026-11-27 11:02 UTC)),
-            resolved_by: None,
-            resolution: Some("restarted".into()),
-            closed_at: None,
-            closed_by: None,
-            updated_at: at,
-            origin: Origin {
-                platform: "slack".into(),
-                provider: "p".into(),
-                channel: None,
-            },
-            war_room: None,
-            sla_breaches: Vec::new(),
-            version: 3,
-        }
+        let mut incident = crate::memory::incident(1, severity, status);
+        incident.title = "Database connection timeout!! (EU)".into();
+        incident.description = Some("Multiple users reporting payment failures".into());
+        incident.service = Some("checkout".into());
+        incident.commander = None;
+        incident.acknowledged_at = Some(datetime!(2026-11-27 10:04:10 UTC));
+        incident.resolved_at = Some(datetime!(2026-11-27 11:02 UTC));
+        incident.resolution = Some("restarted".into());
+        incident.version = 3;
+        incident
     }
 
     fn actions(n: &SlackNotification) -> Vec<String> {

@@ -245,40 +245,16 @@ pub fn render(reply: &Reply, now: OffsetDateTime) -> SlackMessage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::{IncidentId, Origin, Severity, Status};
+    use crate::incident::{IncidentId, Severity, Status};
     use crate::reply::CardKind;
     use time::macros::datetime;
 
     fn incident() -> Incident {
-        let at = datetime!(2026-11-27 10:00 UTC);
-        Incident {
-            id: IncidentId::new(2026, 1),
-            title: "Checkout <!channel> & co".into(),
-            description: Some("Multiple users reporting payment failures".into()),
-            severity: Severity::Sev1,
-            status: Status::Open,
-            service: Some("Checkout".into()),
-            assignee: None,
-            commander: Some(UserRef::new("U1", Some("alice".into()))),
-            declared_by: UserRef::new("U1", Some("alice".into())),
-            declared_at: at,
-            acknowledged_at: None,
-            acknowledged_by: None,
-            resolved_at: None,
-            resolved_by: None,
-            resolution: None,
-            closed_at: None,
-            closed_by: None,
-            updated_at: at,
-            origin: Origin {
-                platform: "slack".into(),
-                provider: "demo".into(),
-                channel: Some("C1".into()),
-            },
-            war_room: None,
-            sla_breaches: Vec::new(),
-            version: 1,
-        }
+        let mut incident = crate::memory::incident(1, Severity::Sev1, Status::Open);
+        incident.title = "Checkout <!channel> & co".into();
+        incident.description = Some("Multiple users reporting payment failures".into());
+        incident.service = Some("Checkout".into());
+        incident
     }
 
     #[test]
