@@ -143,10 +143,9 @@ async fn query_all<T: serde::de::DeserializeOwned>(
     let mut out = Vec::new();
     let mut start: Option<Item> = None;
     loop {
-        let page = query
-            .clone()
-            .set_exclusive_start_key(start.take())
-            .send()
+        // Boxed: the SDK's request future is deep, and callers nest this further (the compiler's
+        // layout computation of a Lambda's main future overflowed without it).
+        let page = Box::pin(query.clone().set_exclusive_start_key(start.take()).send())
             .await
             .map_err(|e| unavailable(what, e))?;
         for item in page.items() {
