@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use im_aws::config::DeliverySettings;
-use im_aws::deliveries::{Claim, DeliveryStore, Edit, Paced, UPDATE_BUCKET, now_ms};
+use im_aws::deliveries::{Claim, DeliveryStore, Edit, LEASE, Paced, UPDATE_BUCKET, now_ms};
 use im_aws::slack_api::{SlackClient, http_client};
 use im_aws::sqs::{Queue, QueueMessage};
 use im_aws::{AwsClients, AwsError, ProviderDirectory, ResolvedProvider};
@@ -29,8 +29,8 @@ use tracing::{Instrument, error, info, info_span, warn};
 /// (waiting for a send slot counts as a receive, so this is well above what pacing needs).
 const MAX_RECEIVES: u32 = 150;
 
-/// A job that will come back for its slot within this keeps its claim (the lease is 30 s).
-const CLAIM_KEPT_FOR: Duration = Duration::from_secs(20);
+/// A kept claim is relied on only with at least this much of its lease left.
+const KEEP_MARGIN_MS: i64 = 5_000;
 
 /// Counters since start (also emitted as metrics per batch).
 #[derive(Debug, Default)]
@@ -85,6 +85,9 @@ pub struct Notifier {
     /// Slots reserved by jobs waiting on the queue for them (job id → slot). Another process
     /// receiving such a job reserves anew: slower, never wrong.
     held: std::sync::Mutex<std::collections::HashMap<String, HeldSlot>>,
+    /// Post claims kept by jobs waiting for their slot (job id → claim lease end, epoch ms): a
+    /// job that comes back well within its lease posts without claiming again.
+    claims: std::sync::Mutex<std::collections::HashMap<String, i64>>,
     pub counters: Counters,
 }
 
@@ -117,6 +120,7 @@ impl Notifier {
             dlq: Queue::new(clients, dlq),
             http: std::sync::OnceLock::new(),
             held: std::sync::Mutex::new(std::collections::HashMap::new()),
+            claims: std::sync::Mutex::new(std::collections::HashMap::new()),
             settings: config.delivery,
             counters: Counters::default(),
         })
@@ -292,6 +296,23 @@ impl Notifier {
         if let Ok(mut held) = self.held.lock() {
             held.remove(&job.job_id);
         }
+        self.drop_claim(&job.job_id);
+    }
+
+    fn kept_claim(&self, job: &str) -> Option<i64> {
+        self.claims.lock().ok().and_then(|c| c.get(job).copied())
+    }
+
+    fn keep_claim(&self, job: &str, until: i64) {
+        if let Ok(mut claims) = self.claims.lock() {
+            claims.insert(job.to_string(), until);
+        }
+    }
+
+    fn drop_claim(&self, job: &str) {
+        if let Ok(mut claims) = self.claims.lock() {
+            claims.remove(job);
+        }
     }
 
     async fn refresh_token(&self, provider: &str) -> bool {
@@ -433,28 +454,49 @@ impl Notifier {
             previous_severity: event.previous_severity,
             ..IncidentMessage::new(incident, event.kind, config, time::OffsetDateTime::now_utc())
         };
-        let result = match self
-            .store
-            .claim(&incident.id, &job.provider, &job.channel, &job.job_id, now_ms())
-            .await?
-        {
+        // A job back for its slot while still well within the claim it kept posts right away.
+        let kept = self
+            .kept_claim(&job.job_id)
+            .filter(|until| until - now_ms() > KEEP_MARGIN_MS);
+        let (claim, claim_until) = match kept {
+            Some(until) => (Claim::Claimed, until),
+            None => {
+                let at = now_ms();
+                let claim = self
+                    .store
+                    .claim(&incident.id, &job.provider, &job.channel, &job.job_id, at)
+                    .await?;
+                (claim, at + i64::try_from(LEASE.as_millis()).unwrap_or(30_000))
+            }
+        };
+        let result = match claim {
             Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250), None)),
             Claim::Claimed => {
                 if let Some((wait, slot)) = self.pace_post(job).await? {
-                    // Waiting for a slot within the claim's lease: keep the claim (this job posts
-                    // when it comes back); otherwise let another job have the channel meanwhile.
-                    if slot.is_none() || wait >= CLAIM_KEPT_FOR {
+                    // Waiting for a slot well within the claim's lease: keep the claim (this job
+                    // posts when it comes back); otherwise let another job have the channel.
+                    let back_by = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+                    if slot.is_some() && back_by + KEEP_MARGIN_MS < claim_until {
+                        self.keep_claim(&job.job_id, claim_until);
+                    } else {
+                        self.drop_claim(&job.job_id);
                         self.store
                             .release(&incident.id, &job.provider, &job.channel, &job.job_id)
                             .await?;
                     }
                     return Ok(Attempt::Later(wait, slot));
                 }
+                self.drop_claim(&job.job_id);
                 match client.post(&job.channel, &message).await {
                     Ok(posted) => {
-                        self.store
+                        let ours = self
+                            .store
                             .finish_post(&incident.id, &job.provider, &posted, incident.version, &job.job_id)
                             .await?;
+                        if !ours {
+                            Counters::add(&self.counters.possible_duplicates);
+                            warn!(job = %job.job_id, "our claim lapsed before the post was recorded: the channel may show the incident twice");
+                        }
                         self.converge(job, resolved, client, &posted, incident.version).await;
                         Attempt::Done("delivered")
                     }

@@ -386,8 +386,10 @@ impl Click<'_> {
                     .deliveries
                     .finish_post(&incident.id, &provider.name, &posted, incident.version, &job)
                     .await;
-                if let Err(e) = recorded {
-                    warn!(error = %e, "recording the war room summary");
+                match recorded {
+                    Ok(true) => {}
+                    Ok(false) => warn!("the war room summary was recorded by someone else"),
+                    Err(e) => warn!(error = %e, "recording the war room summary"),
                 }
                 if let Err(e) = client.pin(&posted).await {
                     warn!(error = %e, "pinning the war room summary");

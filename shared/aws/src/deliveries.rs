@@ -113,7 +113,7 @@ pub enum Edit {
 }
 
 /// How long a claim or edit lock holds if its worker dies.
-const LEASE: Duration = Duration::from_secs(30);
+pub const LEASE: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct DeliveryStore {
@@ -263,6 +263,8 @@ impl DeliveryStore {
     }
 
     /// Records the posted message (and the job that posted it), ending our claim.
+    /// `false` if our claim was no longer ours (its lease ran out and another job recorded its
+    /// own post): then the post just made may be a second message in the channel.
     pub async fn finish_post(
         &self,
         incident: &IncidentId,
@@ -270,22 +272,28 @@ impl DeliveryStore {
         message: &MessageRef,
         version: u64,
         job: &str,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let (pk, sk) = msg_key(incident, provider, &message.channel);
-        self.client()
+        let result = self
+            .client()
             .await
             .update_item()
             .table_name(&self.table)
             .key("PK", pk)
             .key("SK", sk)
             .update_expression("SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until")
+            .condition_expression("claim = :job AND attribute_not_exists(message_id)")
             .expression_attribute_values(":id", s(&message.id))
             .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":job", s(job))
             .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
             .send()
-            .await
-            .map_err(|e| unavailable("recording a post", e))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
+            Err(e) => Err(unavailable("recording a post", e)),
+        }
     }
 
     /// Gives up a claim after a failed post, so another attempt can post.
