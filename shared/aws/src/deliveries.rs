@@ -229,6 +229,7 @@ impl DeliveryStore {
         let (pk, sk) = msg_key(incident, provider, channel);
         let until = now_ms + i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
         // A new claim, or a takeover of a claim whose worker stopped renewing it.
+        let sent = std::time::Instant::now();
         let result = self
             .client()
             .await
@@ -249,6 +250,9 @@ impl DeliveryStore {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
+        // A claim usually comes just before a reservation: its round trip is the freshest
+        // measure of how far ahead a slot must start.
+        self.observe_round_trip(sent.elapsed());
         match result {
             Ok(_) => Ok(Claim::Claimed),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
