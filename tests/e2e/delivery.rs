@@ -49,6 +49,15 @@ async fn shuffled_deliveries_still_leave_every_message_at_the_latest_version() {
         let event = serde_json::from_str(body).expect("event");
         jobs.extend(p.router.jobs(&event).await.expect("jobs"));
     }
+    // Every change but the declaration owes each channel it reaches one thread line, even when
+    // it arrives first and makes the channel's first post.
+    let mut owed: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for job in &jobs {
+        let threaded = job
+            .event()
+            .is_some_and(|e| e.kind != im_core::EventKind::IncidentCreated);
+        *owed.entry(job.channel.clone()).or_default() += usize::from(threaded);
+    }
     shuffle(&mut jobs, 7);
     p.enqueue(&jobs).await;
     p.drain(3, Duration::from_secs(90)).await;
@@ -67,7 +76,12 @@ async fn shuffled_deliveries_still_leave_every_message_at_the_latest_version() {
         lines.sort_unstable();
         lines.dedup();
         assert_eq!(lines.len(), before, "{channel}: no timeline line twice");
+        assert_eq!(
+            before, owed[&channel],
+            "{channel}: every change's line is in the thread"
+        );
     }
+    assert_eq!(p.slack.channels_posted_to(), owed.keys().cloned().collect::<Vec<_>>());
     let major = p.slack.top_level("C_MAJOR");
     assert!(major[0].blocks.to_string().contains("*Status:* Resolved"));
     p.stack.teardown().await;

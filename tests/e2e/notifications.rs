@@ -65,6 +65,9 @@ async fn escalation_posts_to_new_channels_and_edits_the_old_one() {
         let msgs = p.slack.top_level(channel);
         assert_eq!(msgs.len(), 1, "{channel}: a new post");
         assert_eq!(msgs[0].version, Some(2));
+        let thread = p.slack.thread(channel, &msgs[0].ts);
+        assert_eq!(thread.len(), 1, "{channel}: the escalation's line under the new post");
+        assert!(thread[0].text.contains("chatops.escalate"), "{}", thread[0].text);
     }
     let thread = p.slack.thread("C_MINOR", &minor[0].ts);
     assert_eq!(thread.len(), 1);
@@ -106,6 +109,13 @@ async fn every_change_edits_the_same_messages_and_threads_the_timeline() {
     let origin = p.slack.top_level("C_ORIGIN");
     assert_eq!(origin.len(), 1);
     assert!(origin[0].blocks.to_string().contains("Time to resolve"));
+    let origin_thread = p.slack.thread("C_ORIGIN", &origin[0].ts);
+    assert_eq!(origin_thread.len(), 1, "the resolution's line, with its note");
+    assert!(
+        origin_thread[0].text.contains("Gateway restarted"),
+        "{}",
+        origin_thread[0].text
+    );
     assert_eq!(p.slack.rate_limited(), 0);
     p.stack.teardown().await;
 }

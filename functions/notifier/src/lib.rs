@@ -487,18 +487,33 @@ impl Notifier {
                     return Ok(Attempt::Later(wait, slot));
                 }
                 self.drop_claim(&job.job_id);
+                // A change other than the declaration that makes the channel's first post still
+                // owes its timeline line to the new message's thread.
+                let owes_line = event.kind != EventKind::IncidentCreated;
                 match client.post(&job.channel, &message).await {
                     Ok(posted) => {
                         let ours = self
                             .store
-                            .finish_post(&incident.id, &job.provider, &posted, incident.version, &job.job_id)
+                            .finish_post(
+                                &incident.id,
+                                &job.provider,
+                                &posted,
+                                incident.version,
+                                &job.job_id,
+                                !owes_line,
+                            )
                             .await?;
                         if !ours {
                             Counters::add(&self.counters.possible_duplicates);
                             warn!(job = %job.job_id, "our claim lapsed before the post was recorded: the channel may show the incident twice");
                         }
                         self.converge(job, resolved, client, &posted, incident.version).await;
-                        Attempt::Done("delivered")
+                        match (owes_line, ours) {
+                            (false, _) => Attempt::Done("delivered"),
+                            (true, true) => self.thread_line(job, client, &posted, event).await?,
+                            // The recorded message is another job's: come back to thread on it.
+                            (true, false) => return Ok(Attempt::Later(Duration::from_millis(250), None)),
+                        }
                     }
                     Err(e) => {
                         self.store
@@ -535,23 +550,36 @@ impl Notifier {
                         Edit::Failed(e) => return Ok(Attempt::Failed(e)),
                     }
                 }
-                // Every change but the declaration adds its timeline line to the thread.
-                if event.kind != EventKind::IncidentCreated {
-                    if let Some((wait, slot)) = self.pace_post(job).await? {
-                        return Ok(Attempt::Later(wait, slot));
-                    }
-                    if let Err(e) = client.reply(&posted.message, &timeline_reply(&event.entry)).await {
-                        return Ok(Attempt::Failed(self.note_unknown(job, e)));
-                    }
-                }
-                self.store
-                    .mark_job(&incident.id, &job.provider, &job.channel, &job.job_id)
-                    .await?;
-                Attempt::Done("delivered")
+                self.thread_line(job, client, &posted.message, event).await?
             }
         };
-        self.archive_war_room(job, resolved, client, event).await;
+        if matches!(result, Attempt::Done(_)) {
+            self.archive_war_room(job, resolved, client, event).await;
+        }
         Ok(result)
+    }
+
+    /// Adds the change's timeline line to the message's thread (every change but the
+    /// declaration has one), then records the job as delivered.
+    async fn thread_line(
+        &self,
+        job: &DeliveryJob,
+        client: &SlackClient,
+        message: &im_core::ports::MessageRef,
+        event: &IncidentEvent,
+    ) -> Result<Attempt, StoreError> {
+        if event.kind != EventKind::IncidentCreated {
+            if let Some((wait, slot)) = self.pace_post(job).await? {
+                return Ok(Attempt::Later(wait, slot));
+            }
+            if let Err(e) = client.reply(message, &timeline_reply(&event.entry)).await {
+                return Ok(Attempt::Failed(self.note_unknown(job, e)));
+            }
+        }
+        self.store
+            .mark_job(&event.incident.id, &job.provider, &job.channel, &job.job_id)
+            .await?;
+        Ok(Attempt::Done("delivered"))
     }
 
     /// After showing `rendered`, brings the message up to the incident's latest version if it

@@ -384,7 +384,7 @@ impl Click<'_> {
                 let recorded = self
                     .app
                     .deliveries
-                    .finish_post(&incident.id, &provider.name, &posted, incident.version, &job)
+                    .finish_post(&incident.id, &provider.name, &posted, incident.version, &job, true)
                     .await;
                 match recorded {
                     Ok(true) => {}

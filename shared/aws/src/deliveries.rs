@@ -266,9 +266,10 @@ impl DeliveryStore {
         }
     }
 
-    /// Records the posted message (and the job that posted it), ending our claim.
-    /// `false` if our claim was no longer ours (its lease ran out and another job recorded its
-    /// own post): then the post just made may be a second message in the channel.
+    /// Records the posted message, ending our claim, and with `done` the job that posted it as
+    /// delivered (without, the job still owes its thread line: its redelivery finds the message
+    /// and adds it). `false` if our claim was no longer ours (its lease ran out and another job
+    /// recorded its own post): then the post just made may be a second message in the channel.
     pub async fn finish_post(
         &self,
         incident: &IncidentId,
@@ -276,23 +277,30 @@ impl DeliveryStore {
         message: &MessageRef,
         version: u64,
         job: &str,
+        done: bool,
     ) -> Result<bool, StoreError> {
         let (pk, sk) = msg_key(incident, provider, &message.channel);
-        let result = self
+        let update = if done {
+            "SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until"
+        } else {
+            "SET message_id = :id, version = :v REMOVE claim, claim_until"
+        };
+        let mut request = self
             .client()
             .await
             .update_item()
             .table_name(&self.table)
             .key("PK", pk)
             .key("SK", sk)
-            .update_expression("SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until")
+            .update_expression(update)
             .condition_expression("claim = :job AND attribute_not_exists(message_id)")
             .expression_attribute_values(":id", s(&message.id))
             .expression_attribute_values(":v", n(version))
-            .expression_attribute_values(":job", s(job))
-            .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
-            .send()
-            .await;
+            .expression_attribute_values(":job", s(job));
+        if done {
+            request = request.expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]));
+        }
+        let result = request.send().await;
         match result {
             Ok(_) => Ok(true),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => Ok(false),
