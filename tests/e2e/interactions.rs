@@ -53,6 +53,11 @@ async fn every_button_and_menu_acts_and_edits_the_clicked_message() {
     p.click(&hook, "U0BOB", "C_MINOR", &ts, option("im:severity", &id, "SEV-2"))
         .await;
     assert_eq!(incident(&p, &id).await.severity, Severity::Sev2);
+    let escalated = p.slack.top_level("C_MINOR").remove(0).blocks.to_string();
+    assert!(
+        escalated.contains("Severity changed SEV-3 → SEV-2"),
+        "the in-place edit names the severity it came from: {escalated}"
+    );
     p.click(&hook, "U0BOB", "C_MINOR", &ts, option("im:service", &id, "payments"))
         .await;
     assert_eq!(incident(&p, &id).await.service.as_deref(), Some("payments"));

@@ -244,14 +244,17 @@ impl Click<'_> {
         let provider = &self.resolved.provider;
         match self.app.deliveries.posted(&incident.id, &provider.name, channel).await {
             Ok(Some(posted)) if &posted.message.id == ts => {
-                let kind = match kind {
-                    im_core::CardKind::Escalated { .. } => EventKind::IncidentEscalated,
-                    im_core::CardKind::Assigned => EventKind::IncidentAssigned,
-                    im_core::CardKind::Updated => EventKind::IncidentUpdated,
-                    _ => EventKind::for_status(incident.status),
+                let (kind, previous_severity) = match kind {
+                    im_core::CardKind::Escalated { from } => (EventKind::IncidentEscalated, Some(*from)),
+                    im_core::CardKind::Assigned => (EventKind::IncidentAssigned, None),
+                    im_core::CardKind::Updated => (EventKind::IncidentUpdated, None),
+                    _ => (EventKind::for_status(incident.status), None),
                 };
+                // The same render the notifier makes from the event: this edit records the
+                // version, so the notifier's own edit of it will be skipped as stale.
                 let message = IncidentMessage {
                     note,
+                    previous_severity,
                     ..IncidentMessage::new(incident, kind, &provider.config, self.app.clock.now())
                 };
                 let interval = self.app.settings.slack_update_interval;
