@@ -29,13 +29,9 @@ impl<E: std::fmt::Display> From<E> for Failure {
 
 pub type Outcome = Result<ExitCode, Failure>;
 
-/// An HTTP client for talking to our own endpoints (rustls with ring, like the AWS SDK).
+/// An HTTP client for talking to our own endpoints (the one the functions use, 15 s timeout).
 pub fn http_client() -> Result<reqwest::Client, Failure> {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(15))
-        .build()
-        .map_err(|e| Failure(format!("building the HTTP client: {e}")))
+    im_aws::slack_api::http_client(std::time::Duration::from_secs(15)).map_err(Failure)
 }
 
 /// Configuration from `--env-file` (if given), then the environment.

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use im_core::memory::FixedClock;
 use im_core::ports::{Change, CommitError, EventPublisher, IncidentStore, PublishError, StoreError};
 use im_core::slack::{self, SlackRequest};
-use im_core::{AccessPolicy, Actor, IncidentService, Interface, Invocation, Severity, UserRef};
+use im_core::{AccessPolicy, Actor, IncidentService, Invocation, Severity, UserRef};
 use im_core::{Incident, IncidentEvent, IncidentId, TimelineEntry};
 use secrecy::SecretString;
 
@@ -86,18 +86,13 @@ fn handle(
         panic!("a command");
     };
     let command = im_core::parse(&cmd.text).unwrap_or_else(|e| panic!("{e}"));
-    let invocation = Invocation {
-        actor: Actor {
-            platform: "slack".into(),
-            provider: "demo".into(),
-            user: UserRef::new(cmd.user_id.clone(), cmd.user_name.clone()),
-            channel: Some(cmd.channel_id.clone()),
-        },
-        interface: Interface::Chatops,
-        prefix: cmd.command.clone(),
-        command_line: format!("{} {}", cmd.command, cmd.text),
-        idempotency_key: idempotency,
+    let actor = Actor {
+        platform: "slack".into(),
+        provider: "demo".into(),
+        user: UserRef::new(cmd.user_id.clone(), cmd.user_name.clone()),
+        channel: Some(cmd.channel_id.clone()),
     };
+    let invocation = Invocation::chat(actor, &cmd.command, &cmd.text, idempotency);
     let policy = AccessPolicy::default();
     let settings = im_core::Settings {
         policy: &policy,
@@ -172,18 +167,13 @@ fn bench(c: &mut Criterion) {
         policy: &policy,
         default_severity: Severity::Sev3,
     };
-    let invocation = Invocation {
-        actor: Actor {
-            platform: "slack".into(),
-            provider: "demo".into(),
-            user: UserRef::new("U024BE7LH", Some("alice".into())),
-            channel: Some("C2147483705".into()),
-        },
-        interface: Interface::Chatops,
-        prefix: "/im".into(),
-        command_line: format!("/im {text}"),
-        idempotency_key: None,
+    let actor = Actor {
+        platform: "slack".into(),
+        provider: "demo".into(),
+        user: UserRef::new("U024BE7LH", Some("alice".into())),
+        channel: Some("C2147483705".into()),
     };
+    let invocation = Invocation::chat(actor, "/im", text, None);
     stages.bench_function("execute", |b| {
         b.iter(|| {
             let command = im_core::parse(text).unwrap_or_else(|e| panic!("{e}"));

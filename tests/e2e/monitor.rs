@@ -8,7 +8,7 @@ use im_aws::{AwsClients, DynamoStore, SqsPublisher};
 use im_core::memory::FixedClock;
 use im_core::ports::IncidentStore;
 use im_core::{
-    AccessPolicy, Actor, Clock, IncidentId, IncidentService, Interface, Invocation, Reply, Settings, Severity, UserRef,
+    AccessPolicy, Actor, Clock, IncidentId, IncidentService, Invocation, Reply, Settings, Severity, UserRef,
 };
 use im_tests::pipeline::Pipeline;
 use sla_monitor::SlaMonitor;
@@ -96,18 +96,13 @@ async fn a_crash_between_commit_and_publish_is_swept_and_delivered() {
         default_severity: Severity::Sev3,
     };
     let line = "declare --sev SEV-3 Lost event";
-    let inv = Invocation {
-        actor: Actor {
-            platform: "slack".into(),
-            provider: "acme".into(),
-            user: UserRef::new("U0ALICE", None),
-            channel: Some("C_ORIGIN".into()),
-        },
-        interface: Interface::Chatops,
-        prefix: "/im".into(),
-        command_line: format!("/im {line}"),
-        idempotency_key: None,
+    let actor = Actor {
+        platform: "slack".into(),
+        provider: "acme".into(),
+        user: UserRef::new("U0ALICE", None),
+        channel: Some("C_ORIGIN".into()),
     };
+    let inv = Invocation::chat(actor, "/im", line, None);
     let outcome = service
         .execute(&inv, &settings, im_core::parse(line).expect("parse"))
         .await;

@@ -4,14 +4,12 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use http_body_util::BodyExt;
 use im_core::memory::FixedClock;
 use im_core::ports::IncidentStore;
 use im_core::{Clock, IncidentId, Severity};
 use im_tests::{FIXTURE_SECRET, FIXTURE_TIME, TestStack, lambda_event};
 use serde_json::{Value, json};
 use slack_webhook::SlackApp;
-use tower::ServiceExt;
 
 struct Harness {
     stack: TestStack,
@@ -47,32 +45,7 @@ async fn harness() -> Harness {
 impl Harness {
     async fn send(&self, fixture: &str) -> (u16, String, Value) {
         let request = lambda_event(&format!("slack/{fixture}.json")).map(Body::new);
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .unwrap_or_else(|e| match e {});
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        let text = String::from_utf8_lossy(&bytes).to_string();
-        let json = if content_type.starts_with("application/json") {
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-        } else {
-            Value::Null
-        };
-        (status, text, json)
+        im_tests::call(&self.router, request).await
     }
 
     async fn incident_count(&self) -> usize {

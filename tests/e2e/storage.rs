@@ -5,8 +5,7 @@ use std::sync::Arc;
 use im_aws::{DynamoStore, SqsPublisher};
 use im_core::ports::IncidentStore;
 use im_core::{
-    AccessPolicy, Actor, IncidentService, Interface, Invocation, Reply, Settings, Severity, Status, SystemClock,
-    UserRef,
+    AccessPolicy, Actor, IncidentService, Invocation, Reply, Settings, Severity, Status, SystemClock, UserRef,
 };
 use im_tests::TestStack;
 
@@ -21,18 +20,13 @@ fn service(stack: &TestStack) -> Arc<Service> {
 }
 
 fn invocation(user: &str, line: &str) -> Invocation {
-    Invocation {
-        actor: Actor {
-            platform: "slack".into(),
-            provider: "company-slack".into(),
-            user: UserRef::new(user, None),
-            channel: Some("C1234567890".into()),
-        },
-        interface: Interface::Chatops,
-        prefix: "/im".into(),
-        command_line: format!("/im {line}"),
-        idempotency_key: None,
-    }
+    let actor = Actor {
+        platform: "slack".into(),
+        provider: "company-slack".into(),
+        user: UserRef::new(user, None),
+        channel: Some("C1234567890".into()),
+    };
+    Invocation::chat(actor, "/im", line, None)
 }
 
 async fn run(svc: &Service, user: &str, line: &str) -> Reply {

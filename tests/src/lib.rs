@@ -132,3 +132,29 @@ pub fn lambda_event(relative: &str) -> lambda_http::Request {
     let json = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     lambda_http::request::from_str(&json).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
+
+/// Sends one request through an axum router: the status, the body as text, and the body as JSON
+/// when the response says it is JSON (else `Null`).
+pub async fn call(router: &axum::Router, request: http::Request<axum::body::Body>) -> (u16, String, serde_json::Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let response = router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
+    let status = response.status().as_u16();
+    let is_json = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let json = if is_json {
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null)
+    } else {
+        serde_json::Value::Null
+    };
+    (status, String::from_utf8_lossy(&bytes).to_string(), json)
+}

@@ -10,7 +10,7 @@ use im_aws::poller;
 use im_aws::sqs::Queue;
 use im_aws::{AwsClients, DynamoStore, SqsPublisher};
 use im_core::{
-    AccessPolicy, Actor, Clock, IncidentService, Interface, Invocation, Reply, Settings, Severity, SystemClock, UserRef,
+    AccessPolicy, Actor, Clock, IncidentService, Invocation, Reply, Settings, Severity, SystemClock, UserRef,
 };
 use serde_json::{Value, json};
 use tokio::sync::watch;
@@ -120,18 +120,13 @@ impl Pipeline {
             policy: &policy,
             default_severity: Severity::Sev3,
         };
-        let invocation = Invocation {
-            actor: Actor {
-                platform: "slack".into(),
-                provider: "acme".into(),
-                user: UserRef::new(user, None),
-                channel: Some("C_ORIGIN".into()),
-            },
-            interface: Interface::Chatops,
-            prefix: "/im".into(),
-            command_line: format!("/im {line}"),
-            idempotency_key: None,
+        let actor = Actor {
+            platform: "slack".into(),
+            provider: "acme".into(),
+            user: UserRef::new(user, None),
+            channel: Some("C_ORIGIN".into()),
         };
+        let invocation = Invocation::chat(actor, "/im", line, None);
         let command = im_core::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
         let outcome = self.service.execute(&invocation, &settings, command).await;
         assert!(outcome.failure.is_none(), "{line}: {:?}", outcome.failure);
@@ -262,8 +257,6 @@ impl Pipeline {
 
     /// Posts a correctly signed form body to `/chatops/slack/acme`; returns status and body.
     pub async fn post_signed(&self, router: &axum::Router, form: &[(&str, &str)]) -> (u16, Value) {
-        use http_body_util::BodyExt;
-        use tower::ServiceExt;
         let body = serde_urlencoded::to_string(form).expect("form");
         let ts = time::OffsetDateTime::now_utc().unix_timestamp();
         let request = http::Request::post("/chatops/slack/acme")
@@ -275,15 +268,8 @@ impl Pipeline {
             )
             .body(axum::body::Body::from(body))
             .expect("request");
-        let response = router.clone().oneshot(request).await.unwrap_or_else(|e| match e {});
-        let status = response.status().as_u16();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .map(|b| b.to_bytes())
-            .unwrap_or_default();
-        (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+        let (status, _, json) = crate::call(router, request).await;
+        (status, json)
     }
 
     /// Clicks a button or picks a menu option on the message `ts` in `channel`, as `user`.

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use im_aws::config::DeliverySettings;
-use im_aws::deliveries::{Claim, DeliveryStore, Edit, LEASE, Paced, UPDATE_BUCKET, now_ms};
-use im_aws::slack_api::{SlackClient, http_client};
+use im_aws::deliveries::{Claim, DeliveryStore, Edit, Paced, UPDATE_BUCKET, now_ms};
+use im_aws::slack_api::{SlackClient, SlackClients};
 use im_aws::sqs::{Queue, QueueMessage};
 use im_aws::{AwsClients, AwsError, ProviderDirectory, ResolvedProvider};
 use im_core::notify::{ChatError, DeliveryJob, HeldSlot, Payload, backoff};
@@ -67,7 +67,9 @@ pub enum Outcome {
 
 /// One try at a job.
 enum Attempt {
-    Done(&'static str),
+    Delivered,
+    /// Nothing to do (why).
+    Skipped(&'static str),
     /// Come back later without using the retry budget (pacing, a post in flight elsewhere),
     /// holding the reserved slot if there is one.
     Later(Duration, Option<HeldSlot>),
@@ -80,7 +82,7 @@ pub struct Notifier {
     pub store: DeliveryStore,
     queue: Queue,
     dlq: Queue,
-    http: std::sync::OnceLock<reqwest::Client>,
+    slack: SlackClients,
     settings: DeliverySettings,
     /// Slots reserved by jobs waiting on the queue for them (job id → slot). Another process
     /// receiving such a job reserves anew: slower, never wrong.
@@ -95,10 +97,6 @@ fn jitter() -> f64 {
     // ULIDs carry 80 random bits; two bytes of them are plenty for jitter.
     let random = ulid::Ulid::generate().random();
     f64::from(u16::try_from(random & 0xffff).unwrap_or(0)) / f64::from(u16::MAX)
-}
-
-fn store_error(e: StoreError) -> AwsError {
-    AwsError::Malformed(e.to_string())
 }
 
 impl Notifier {
@@ -118,7 +116,7 @@ impl Notifier {
             store: DeliveryStore::new(clients.clone()),
             queue: Queue::new(clients.clone(), queue),
             dlq: Queue::new(clients, dlq),
-            http: std::sync::OnceLock::new(),
+            slack: SlackClients::new(&config.delivery.slack_api_url, config.delivery.chat_timeout),
             held: std::sync::Mutex::new(std::collections::HashMap::new()),
             claims: std::sync::Mutex::new(std::collections::HashMap::new()),
             settings: config.delivery,
@@ -149,10 +147,7 @@ impl Notifier {
                     }
                     Some(m.id)
                 }
-                Ok(_) => {
-                    self.forget(&m.body);
-                    None
-                }
+                Ok(_) => None,
                 Err(e) => {
                     error!(message = %m.id, error = %e, "delivery could not be recorded; SQS will retry it");
                     Some(m.id)
@@ -192,9 +187,10 @@ impl Notifier {
         .map(|a| a.load(Ordering::Relaxed))
     }
 
-    /// Handles one job body to its end: delivered, re-queued or dead-lettered.
+    /// Handles one job body to its end: delivered, re-queued or dead-lettered (or deferred to
+    /// the slot it holds).
     pub async fn process(&self, body: &str) -> Result<Outcome, AwsError> {
-        let mut job: DeliveryJob = match serde_json::from_str(body) {
+        let job: DeliveryJob = match serde_json::from_str(body) {
             Ok(job) => job,
             Err(e) => {
                 let reason = format!("malformed delivery job: {e}");
@@ -203,9 +199,18 @@ impl Notifier {
                 return Ok(Outcome::DeadLettered(reason));
             }
         };
+        let job_id = job.job_id.clone();
+        let outcome = self.run(job).await;
+        if matches!(&outcome, Ok(o) if !matches!(o, Outcome::Deferred { .. })) {
+            self.forget(&job_id);
+        }
+        outcome
+    }
+
+    async fn run(&self, mut job: DeliveryJob) -> Result<Outcome, AwsError> {
         let mut refreshed = false;
         loop {
-            let attempt = self.attempt(&job).await.map_err(store_error)?;
+            let attempt = self.attempt(&job).await?;
             // A rotated bot token: read the secret again, once, before calling it permanent.
             if let Attempt::Failed(ChatError::Permanent(code)) = &attempt
                 && (code == "invalid_auth" || code == "token_revoked")
@@ -218,13 +223,13 @@ impl Notifier {
                 }
             }
             let failure = match attempt {
-                Attempt::Done(what) => {
-                    if what == "delivered" {
-                        Counters::add(&self.counters.delivered);
-                        return Ok(Outcome::Delivered);
-                    }
+                Attempt::Delivered => {
+                    Counters::add(&self.counters.delivered);
+                    return Ok(Outcome::Delivered);
+                }
+                Attempt::Skipped(why) => {
                     Counters::add(&self.counters.skipped);
-                    return Ok(Outcome::Skipped(what));
+                    return Ok(Outcome::Skipped(why));
                 }
                 Attempt::Later(delay, None) if delay < Duration::from_secs(1) => {
                     tokio::time::sleep(delay).await;
@@ -288,15 +293,12 @@ impl Notifier {
             .and_then(|h| h.get(job).filter(|s| s.bucket == bucket).cloned())
     }
 
-    /// Drops the held slot of a finished job (its body names it).
-    fn forget(&self, body: &str) {
-        let Ok(job) = serde_json::from_str::<DeliveryJob>(body) else {
-            return;
-        };
+    /// Drops what a finished job kept in this process (held slot, kept claim).
+    fn forget(&self, job: &str) {
         if let Ok(mut held) = self.held.lock() {
-            held.remove(&job.job_id);
+            held.remove(job);
         }
-        self.drop_claim(&job.job_id);
+        self.drop_claim(job);
     }
 
     fn kept_claim(&self, job: &str) -> Option<i64> {
@@ -325,7 +327,7 @@ impl Notifier {
     }
 
     async fn requeue(&self, job: &DeliveryJob, delay: Duration, throttled: bool) -> Result<Outcome, AwsError> {
-        let body = serde_json::to_string(job).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let body = im_aws::sqs::json_body(job)?;
         self.queue.send_delayed(body, delay, &[]).await?;
         Ok(Outcome::Requeued { delay, throttled })
     }
@@ -340,7 +342,7 @@ impl Notifier {
     async fn dead_letter(&self, mut job: DeliveryJob, reason: String) -> Result<Outcome, AwsError> {
         warn!(job = %job.job_id, %reason, "delivery dead-lettered");
         job.last_error = Some(reason.clone());
-        let body = serde_json::to_string(&job).map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let body = im_aws::sqs::json_body(&job)?;
         self.dlq
             .send(
                 body,
@@ -365,21 +367,6 @@ impl Notifier {
         }
     }
 
-    fn client(&self, resolved: &ResolvedProvider) -> Result<SlackClient, ChatError> {
-        let token = resolved
-            .secrets
-            .get("bot_token")
-            .ok_or_else(|| ChatError::Permanent("the provider has no bot_token".into()))?;
-        let http = match self.http.get() {
-            Some(h) => h.clone(),
-            None => {
-                let built = http_client(self.settings.chat_timeout).map_err(ChatError::Permanent)?;
-                self.http.get_or_init(|| built).clone()
-            }
-        };
-        Ok(SlackClient::new(http, &self.settings.slack_api_url, token.clone()))
-    }
-
     async fn attempt(&self, job: &DeliveryJob) -> Result<Attempt, StoreError> {
         let early = self.held.lock().ok().and_then(|h| h.get(&job.job_id).cloned());
         if let Some(slot) = early.filter(|s| s.at_ms - now_ms() >= 1000) {
@@ -402,7 +389,7 @@ impl Notifier {
                 resolved.provider.platform
             ))));
         }
-        let client = match self.client(&resolved) {
+        let client = match self.slack.for_provider(&resolved) {
             Ok(c) => c,
             Err(e) => return Ok(Attempt::Failed(e)),
         };
@@ -415,7 +402,7 @@ impl Notifier {
     async fn deliver_text(&self, job: &DeliveryJob, client: &SlackClient, text: &str) -> Result<Attempt, StoreError> {
         let marker = format!("delivery#{}", job.job_id);
         if self.store.is_marked(&marker).await? {
-            return Ok(Attempt::Done("already delivered"));
+            return Ok(Attempt::Skipped("already delivered"));
         }
         if let Some((wait, slot)) = self.pace_post(job).await? {
             return Ok(Attempt::Later(wait, slot));
@@ -424,7 +411,7 @@ impl Notifier {
             Ok(_) => {
                 let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 30 * 86_400;
                 self.store.mark_once(&marker, expires).await?;
-                Ok(Attempt::Done("delivered"))
+                Ok(Attempt::Delivered)
             }
             Err(e) => Ok(Attempt::Failed(self.note_unknown(job, e))),
         }
@@ -458,20 +445,17 @@ impl Notifier {
         let kept = self
             .kept_claim(&job.job_id)
             .filter(|until| until - now_ms() > KEEP_MARGIN_MS);
-        let (claim, claim_until) = match kept {
-            Some(until) => (Claim::Claimed, until),
+        let claim = match kept {
+            Some(until) => Claim::Claimed { until },
             None => {
-                let at = now_ms();
-                let claim = self
-                    .store
-                    .claim(&incident.id, &job.provider, &job.channel, &job.job_id, at)
-                    .await?;
-                (claim, at + i64::try_from(LEASE.as_millis()).unwrap_or(30_000))
+                self.store
+                    .claim(&incident.id, &job.provider, &job.channel, &job.job_id, now_ms())
+                    .await?
             }
         };
         let result = match claim {
             Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250), None)),
-            Claim::Claimed => {
+            Claim::Claimed { until: claim_until } => {
                 if let Some((wait, slot)) = self.pace_post(job).await? {
                     // Waiting for a slot well within the claim's lease: keep the claim (this job
                     // posts when it comes back); otherwise let another job have the channel.
@@ -509,7 +493,7 @@ impl Notifier {
                         }
                         self.converge(job, resolved, client, &posted, incident.version).await;
                         match (owes_line, ours) {
-                            (false, _) => Attempt::Done("delivered"),
+                            (false, _) => Attempt::Delivered,
                             (true, true) => self.thread_line(job, client, &posted, event).await?,
                             // The recorded message is another job's: come back to thread on it.
                             (true, false) => return Ok(Attempt::Later(Duration::from_millis(250), None)),
@@ -525,7 +509,7 @@ impl Notifier {
             }
             Claim::Posted(posted) => {
                 if posted.jobs.contains(&job.job_id) {
-                    return Ok(Attempt::Done("already delivered"));
+                    return Ok(Attempt::Skipped("already delivered"));
                 }
                 if incident.version > posted.version {
                     match self
@@ -553,7 +537,7 @@ impl Notifier {
                 self.thread_line(job, client, &posted.message, event).await?
             }
         };
-        if matches!(result, Attempt::Done(_)) {
+        if matches!(result, Attempt::Delivered) {
             self.archive_war_room(job, resolved, client, event).await;
         }
         Ok(result)
@@ -579,7 +563,7 @@ impl Notifier {
         self.store
             .mark_job(&event.incident.id, &job.provider, &job.channel, &job.job_id)
             .await?;
-        Ok(Attempt::Done("delivered"))
+        Ok(Attempt::Delivered)
     }
 
     /// After showing `rendered`, brings the message up to the incident's latest version if it

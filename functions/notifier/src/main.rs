@@ -2,21 +2,10 @@
 
 use std::sync::Arc;
 
-use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
 use im_aws::{AwsClients, Config, lambda};
-use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
-async fn main() -> Result<(), Error> {
+async fn main() -> Result<(), lambda_runtime::Error> {
     im_aws::telemetry::init();
-    let notifier = Arc::new(notifier::Notifier::new(Arc::new(AwsClients::new(Config::from_env()?)))?);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let notifier = notifier.clone();
-        async move {
-            Ok::<SqsBatchResponse, Error>(lambda::batch_response(
-                notifier.handle_batch(lambda::messages(event.payload)).await,
-            ))
-        }
-    }))
-    .await
+    lambda::run_sqs(notifier::Notifier::new(Arc::new(AwsClients::new(Config::from_env()?)))?).await
 }

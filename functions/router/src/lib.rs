@@ -46,12 +46,7 @@ impl Router {
         {
             return Ok(list);
         }
-        let list = Arc::new(
-            self.store
-                .list_providers()
-                .await
-                .map_err(|e| AwsError::Malformed(e.to_string()))?,
-        );
+        let list = Arc::new(self.store.list_providers().await?);
         if let Ok(mut guard) = self.providers.lock() {
             *guard = Some((Instant::now(), list.clone()));
         }
@@ -68,8 +63,7 @@ impl Router {
             let posted = self
                 .deliveries
                 .posted_channels(&event.incident.id, &provider.name)
-                .await
-                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+                .await?;
             for r in route(&provider.name, &provider.config, event, &posted) {
                 jobs.push(DeliveryJob::for_event(&provider.name, &r, event));
             }
@@ -82,11 +76,7 @@ impl Router {
         let event: IncidentEvent =
             serde_json::from_str(body).map_err(|e| AwsError::Malformed(format!("not an incident event: {e}")))?;
         let jobs = self.jobs(&event).await?;
-        let bodies = jobs
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let bodies = jobs.iter().map(im_aws::sqs::json_body).collect::<Result<Vec<_>, _>>()?;
         let count = bodies.len();
         self.queue.send_all(bodies).await?;
         info!(incident = %event.incident.id, kind = event.kind.as_str(), jobs = count, "routed");

@@ -17,7 +17,7 @@ use im_core::ports::IncidentStore;
 use im_core::provider::ProviderStatus;
 use im_core::sla::{SlaTargets, Summary};
 use im_core::{Actor, Clock, IncidentService, Interface, Invocation, Reply, UserRef};
-use time::{OffsetDateTime, Weekday};
+use time::OffsetDateTime;
 use tracing::{info, warn};
 
 /// Unpublished outbox items younger than this are left to the publisher that wrote them.
@@ -101,11 +101,7 @@ impl SlaMonitor {
 
     async fn check_breaches(&self) -> Result<usize, AwsError> {
         let now = self.clock.now();
-        let active = self
-            .store
-            .list_active(1000)
-            .await
-            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let active = self.store.list_active(1000).await?;
         let invocation = Invocation {
             actor: Actor {
                 platform: "system".into(),
@@ -142,11 +138,7 @@ impl SlaMonitor {
             return Ok(0);
         };
         let cutoff = OffsetDateTime::now_utc() - self.outbox_grace;
-        let pending = self
-            .store
-            .unpublished_before(cutoff, 100)
-            .await
-            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let pending = self.store.unpublished_before(cutoff, 100).await?;
         let mut count = 0;
         for item in pending {
             events
@@ -154,8 +146,7 @@ impl SlaMonitor {
                 .await?;
             self.store
                 .mark_event_published(&item.incident_id, &item.event_id)
-                .await
-                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+                .await?;
             warn!(incident = %item.incident_id, event = %item.event_id, "re-published an event left in the outbox");
             count += 1;
         }
@@ -172,11 +163,7 @@ impl SlaMonitor {
         let label = from.date().to_string();
         let mut summary: Option<Summary> = None;
         let mut count = 0;
-        let providers = self
-            .store
-            .list_providers()
-            .await
-            .map_err(|e| AwsError::Malformed(e.to_string()))?;
+        let providers = self.store.list_providers().await?;
         for provider in providers {
             let Some(channel) = provider.config.default_channel.clone() else {
                 continue;
@@ -189,20 +176,11 @@ impl SlaMonitor {
                 continue;
             }
             let marker = format!("summary#{}#{label}", provider.name);
-            if self
-                .marks
-                .is_marked(&marker)
-                .await
-                .map_err(|e| AwsError::Malformed(e.to_string()))?
-            {
+            if self.marks.is_marked(&marker).await? {
                 continue;
             }
             if summary.is_none() {
-                let incidents = self
-                    .store
-                    .declared_between(from, to)
-                    .await
-                    .map_err(|e| AwsError::Malformed(e.to_string()))?;
+                let incidents = self.store.declared_between(from, to).await?;
                 summary = Some(Summary::of(&incidents, from, to));
             }
             let text = summary.as_ref().map(Summary::text).unwrap_or_default();
@@ -213,22 +191,14 @@ impl SlaMonitor {
                 Scope::Summary,
                 text,
             );
-            let body = serde_json::to_string(&job).map_err(|e| AwsError::Malformed(e.to_string()))?;
+            let body = im_aws::sqs::json_body(&job)?;
             deliveries.send(body, &[]).await?;
             let expires = (to + time::Duration::weeks(8)).unix_timestamp();
-            self.marks
-                .mark_once(&marker, expires)
-                .await
-                .map_err(|e| AwsError::Malformed(e.to_string()))?;
+            self.marks.mark_once(&marker, expires).await?;
             count += 1;
         }
         Ok(count)
     }
-}
-
-/// Whether `t` falls on a Monday (weekly summaries go out on the first tick of the week).
-pub fn is_monday(t: OffsetDateTime) -> bool {
-    t.weekday() == Weekday::Monday
 }
 
 #[cfg(test)]
@@ -250,6 +220,5 @@ mod tests {
             week_start(datetime!(2026-11-22 23:59 UTC)),
             datetime!(2026-11-16 0:00 UTC)
         );
-        assert!(is_monday(datetime!(2026-11-23 9:00 UTC)));
     }
 }

@@ -373,7 +373,7 @@ impl Click<'_> {
                 im_aws::deliveries::now_ms(),
             )
             .await;
-        if !matches!(claimed, Ok(Claim::Claimed)) {
+        if !matches!(claimed, Ok(Claim::Claimed { .. })) {
             return;
         }
         let message = IncidentMessage::new(

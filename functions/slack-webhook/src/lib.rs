@@ -14,12 +14,12 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use im_aws::config::DeliverySettings;
 use im_aws::deliveries::DeliveryStore;
-use im_aws::slack_api::{SlackClient, http_client};
+use im_aws::slack_api::{SlackClient, SlackClients};
 use im_aws::web::{self, MAX_BODY_BYTES};
 use im_aws::{AwsClients, DynamoStore, ProviderDirectory, ResolvedProvider, SqsPublisher};
 use im_core::provider::{Platform, ProviderStatus};
 use im_core::slack::{self, EventEnvelope, SignatureError, SlackRequest, SlashCommand};
-use im_core::{Actor, Clock, Command, IncidentService, Interface, Invocation, Reply, Settings, UserRef, command};
+use im_core::{Actor, Clock, Command, IncidentService, Invocation, Reply, Settings, UserRef, command};
 use tracing::{Instrument, error, info, info_span, warn};
 
 pub type Service = IncidentService<DynamoStore, SqsPublisher, Arc<dyn Clock>>;
@@ -36,7 +36,7 @@ pub struct SlackApp {
     pub settings: DeliverySettings,
     pub clock: Arc<dyn Clock>,
     pub deadline: Duration,
-    http: std::sync::OnceLock<reqwest::Client>,
+    slack: SlackClients,
 }
 
 impl SlackApp {
@@ -51,23 +51,18 @@ impl SlackApp {
             providers: ProviderDirectory::new(clients.clone()),
             deliveries: DeliveryStore::new(clients.clone()),
             settings: clients.config().delivery.clone(),
+            slack: SlackClients::new(
+                &clients.config().delivery.slack_api_url,
+                clients.config().delivery.chat_timeout,
+            ),
             clock,
             deadline: DEADLINE,
-            http: std::sync::OnceLock::new(),
         }
     }
 
-    /// A Web API client with the provider's bot token (built on first use).
+    /// A Web API client with the provider's bot token.
     pub fn slack_client(&self, resolved: &ResolvedProvider) -> Option<SlackClient> {
-        let token = resolved.secrets.get("bot_token")?;
-        let http = match self.http.get() {
-            Some(h) => h.clone(),
-            None => {
-                let built = http_client(self.settings.chat_timeout).ok()?;
-                self.http.get_or_init(|| built).clone()
-            }
-        };
-        Some(SlackClient::new(http, &self.settings.slack_api_url, token.clone()))
+        self.slack.for_provider(resolved).ok()
     }
 
     /// Runs a command with the provider's settings, within Slack's deadline.
@@ -218,23 +213,15 @@ async fn slash_command(app: &SlackApp, resolved: &ResolvedProvider, cmd: SlashCo
     if !provider.config.enable_slash_commands {
         return ephemeral("Slash commands are turned off for this workspace.");
     }
-    let prefix = if cmd.command.is_empty() {
-        "/im".to_string()
-    } else {
-        cmd.command.clone()
+    let prefix = if cmd.command.is_empty() { "/im" } else { &cmd.command };
+    let actor = Actor {
+        platform: Platform::Slack.as_str().into(),
+        provider: provider.name.clone(),
+        user: UserRef::new(cmd.user_id.clone(), cmd.user_name.clone()),
+        channel: Some(cmd.channel_id.clone()),
     };
-    let invocation = Invocation {
-        actor: Actor {
-            platform: Platform::Slack.as_str().into(),
-            provider: provider.name.clone(),
-            user: UserRef::new(cmd.user_id.clone(), cmd.user_name.clone()),
-            channel: Some(cmd.channel_id.clone()),
-        },
-        interface: Interface::Chatops,
-        command_line: format!("{prefix} {}", cmd.text).trim().to_string(),
-        prefix,
-        idempotency_key: cmd.trigger_id.as_ref().map(|t| format!("slack:{t}")),
-    };
+    let idempotency_key = cmd.trigger_id.as_ref().map(|t| format!("slack:{t}"));
+    let invocation = Invocation::chat(actor, prefix, &cmd.text, idempotency_key);
     let now = app.clock.now();
     let parsed = match command::parse(&cmd.text) {
         Ok(parsed) => parsed,

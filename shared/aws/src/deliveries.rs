@@ -22,17 +22,9 @@ use im_core::ports::{ChatClient, IncidentMessage, MessageRef};
 use im_core::{IncidentId, StoreError};
 
 use crate::clients::AwsClients;
-use crate::dynamo::incident_pk;
+use crate::dynamo::{incident_pk, n, query_all, s, unavailable};
 
 type Item = HashMap<String, AttributeValue>;
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: impl ToString) -> AttributeValue {
-    AttributeValue::N(v.to_string())
-}
 
 fn num(item: &Item, key: &str) -> Option<i64> {
     item.get(key).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
@@ -40,10 +32,6 @@ fn num(item: &Item, key: &str) -> Option<i64> {
 
 fn text(item: &Item, key: &str) -> Option<String> {
     item.get(key).and_then(|v| v.as_s().ok()).cloned()
-}
-
-fn unavailable(what: &str, e: impl std::error::Error) -> StoreError {
-    StoreError::Unavailable(format!("{what}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))
 }
 
 /// The incident message in one channel, as stored.
@@ -58,8 +46,8 @@ pub struct Posted {
 /// What claiming a channel's first post found.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Claim {
-    /// Nobody has posted: we hold the claim and post.
-    Claimed,
+    /// Nobody has posted: we hold the claim (until this epoch ms) and post.
+    Claimed { until: i64 },
     /// Another worker is posting right now.
     Busy,
     /// The message exists.
@@ -91,6 +79,31 @@ pub const UPDATE_BUCKET: &str = "update";
 /// How late after its reserved slot a send may still go out.
 const LATE_TOLERANCE_MS: i64 = 25;
 
+/// Waiting for a send slot (epoch ms).
+enum SlotWait {
+    /// A second or more away: come back for it.
+    Later(Duration),
+    /// Reached (waited for in-process if under a second away).
+    OnTime,
+    /// Missed by this many ms.
+    Late(i64),
+}
+
+/// Waits for a slot under a second away; a longer wait is the caller's to take elsewhere.
+async fn await_slot(at_ms: i64) -> SlotWait {
+    let remaining = at_ms - now_ms();
+    if remaining >= 1000 {
+        return SlotWait::Later(Duration::from_millis(u64::try_from(remaining).unwrap_or(0)));
+    }
+    if remaining > 0 {
+        tokio::time::sleep(Duration::from_millis(u64::try_from(remaining).unwrap_or(0))).await;
+    }
+    match now_ms() - at_ms {
+        late if late > LATE_TOLERANCE_MS => SlotWait::Late(late),
+        _ => SlotWait::OnTime,
+    }
+}
+
 /// Wall-clock milliseconds: pacing is shared between processes, so it uses real time.
 pub fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
@@ -112,8 +125,8 @@ pub enum Edit {
     Failed(im_core::notify::ChatError),
 }
 
-/// How long a claim or edit lock holds if its worker dies.
-pub const LEASE: Duration = Duration::from_secs(30);
+/// How long a claim or edit lock holds if its worker dies (ms).
+const LEASE_MS: i64 = 30_000;
 
 #[derive(Clone)]
 pub struct DeliveryStore {
@@ -200,7 +213,11 @@ impl DeliveryStore {
 
     /// Channels of `provider` that show the incident, or are about to.
     pub async fn posted_channels(&self, incident: &IncidentId, provider: &str) -> Result<Vec<String>, StoreError> {
-        let out = self
+        #[derive(serde::Deserialize)]
+        struct Channel {
+            channel: Option<String>,
+        }
+        let query = self
             .client()
             .await
             .query()
@@ -208,13 +225,13 @@ impl DeliveryStore {
             .key_condition_expression("PK = :pk AND begins_with(SK, :msg)")
             .expression_attribute_values(":pk", s(incident_pk(incident)))
             .expression_attribute_values(":msg", s(format!("MSG#{provider}#")))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(|e| unavailable("listing posted messages", e))?;
+            .projection_expression("#channel")
+            .expression_attribute_names("#channel", "channel")
+            .consistent_read(true);
         // Posted or being posted: a change routed while the first post is in flight still
         // reaches that channel.
-        Ok(out.items().iter().filter_map(|i| text(i, "channel")).collect())
+        let items: Vec<Channel> = query_all(query, "listing posted messages").await?;
+        Ok(items.into_iter().filter_map(|c| c.channel).collect())
     }
 
     /// Claims the first post of an incident in a channel, or reports what is there.
@@ -227,7 +244,7 @@ impl DeliveryStore {
         now_ms: i64,
     ) -> Result<Claim, StoreError> {
         let (pk, sk) = msg_key(incident, provider, channel);
-        let until = now_ms + i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
+        let until = now_ms + LEASE_MS;
         // A new claim, or a takeover of a claim whose worker stopped renewing it.
         let sent = std::time::Instant::now();
         let result = self
@@ -254,7 +271,7 @@ impl DeliveryStore {
         // measure of how far ahead a slot must start.
         self.observe_round_trip(sent.elapsed());
         match result {
-            Ok(_) => Ok(Claim::Claimed),
+            Ok(_) => Ok(Claim::Claimed { until }),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let old = old_item(e.err());
                 Ok(match posted(&old, channel) {
@@ -345,7 +362,7 @@ impl DeliveryStore {
         now_ms: i64,
     ) -> Result<EditLock, StoreError> {
         let (pk, sk) = msg_key(incident, provider, channel);
-        let until = now_ms + i64::try_from(LEASE.as_millis()).unwrap_or(30_000);
+        let until = now_ms + LEASE_MS;
         let result = self
             .client()
             .await
@@ -570,44 +587,40 @@ impl DeliveryStore {
         held: Option<&HeldSlot>,
     ) -> Result<Paced, StoreError> {
         if let Some(slot) = held.filter(|h| h.bucket == bucket) {
-            let remaining = slot.at_ms - now_ms();
-            if remaining >= 1000 {
-                return Ok(Paced::Later {
-                    wait: Duration::from_millis(u64::try_from(remaining).unwrap_or(0)),
-                    slot: Some(slot.clone()),
-                });
+            match await_slot(slot.at_ms).await {
+                SlotWait::Later(wait) => {
+                    return Ok(Paced::Later {
+                        wait,
+                        slot: Some(slot.clone()),
+                    });
+                }
+                SlotWait::OnTime => {
+                    self.slots_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    return Ok(Paced::Go);
+                }
+                SlotWait::Late(late) => {
+                    self.slots_missed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::debug!(bucket, late, "missed a held slot");
+                    self.missed_by_ms
+                        .fetch_add(u64::try_from(late).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+                }
             }
-            if remaining > 0 {
-                tokio::time::sleep(Duration::from_millis(u64::try_from(remaining).unwrap_or(0))).await;
-            }
-            let late = now_ms() - slot.at_ms;
-            if late <= LATE_TOLERANCE_MS {
-                self.slots_used.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                return Ok(Paced::Go);
-            }
-            self.slots_missed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            tracing::debug!(bucket, late, "missed a held slot");
-            self.missed_by_ms
-                .fetch_add(u64::try_from(late).unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
         }
         for _ in 0..5 {
-            let slot = self.reserve(provider, bucket, interval, now_ms()).await?;
-            tracing::trace!(bucket, ahead = slot - now_ms(), "reserved");
-            let remaining = slot - now_ms();
-            if remaining >= 1000 {
-                return Ok(Paced::Later {
-                    wait: Duration::from_millis(u64::try_from(remaining).unwrap_or(0)),
-                    slot: Some(HeldSlot {
-                        bucket: bucket.to_string(),
-                        at_ms: slot,
-                    }),
-                });
-            }
-            if remaining > 0 {
-                tokio::time::sleep(Duration::from_millis(u64::try_from(remaining).unwrap_or(0))).await;
-            }
-            if now_ms() - slot <= LATE_TOLERANCE_MS {
-                return Ok(Paced::Go);
+            let at_ms = self.reserve(provider, bucket, interval, now_ms()).await?;
+            tracing::trace!(bucket, ahead = at_ms - now_ms(), "reserved");
+            match await_slot(at_ms).await {
+                SlotWait::Later(wait) => {
+                    return Ok(Paced::Later {
+                        wait,
+                        slot: Some(HeldSlot {
+                            bucket: bucket.to_string(),
+                            at_ms,
+                        }),
+                    });
+                }
+                SlotWait::OnTime => return Ok(Paced::Go),
+                SlotWait::Late(_) => {}
             }
         }
         Ok(Paced::Later {

@@ -19,19 +19,23 @@ pub struct DeadLetter {
     pub reason: String,
 }
 
+fn describe_job(job: &DeliveryJob, reason: Option<&String>) -> DeadLetter {
+    DeadLetter {
+        incident: job.event().map(|e| e.incident.id.to_string()),
+        job_id: job.job_id.clone(),
+        provider: job.provider.clone(),
+        channel: job.channel.clone(),
+        attempts: job.attempt,
+        reason: reason
+            .or(job.last_error.as_ref())
+            .cloned()
+            .unwrap_or_else(|| "the notifier failed on it repeatedly (no reason recorded)".into()),
+    }
+}
+
 fn describe(body: &str, reason: Option<&String>) -> DeadLetter {
     match serde_json::from_str::<DeliveryJob>(body) {
-        Ok(job) => DeadLetter {
-            incident: job.event().map(|e| e.incident.id.to_string()),
-            job_id: job.job_id,
-            provider: job.provider,
-            channel: job.channel,
-            attempts: job.attempt,
-            reason: reason
-                .cloned()
-                .or(job.last_error)
-                .unwrap_or_else(|| "the notifier failed on it repeatedly (no reason recorded)".into()),
-        },
+        Ok(job) => describe_job(&job, reason),
         Err(_) => DeadLetter {
             job_id: "?".into(),
             provider: "?".into(),
@@ -73,12 +77,12 @@ pub async fn redrive(dlq: &Queue, deliveries: &Queue, max: usize) -> Result<Vec<
             break;
         }
         for m in batch {
-            let letter = describe(&m.body, m.attributes.get("reason"));
-            let body = match serde_json::from_str::<DeliveryJob>(&m.body) {
+            let (letter, body) = match serde_json::from_str::<DeliveryJob>(&m.body) {
                 Ok(mut job) => {
+                    let letter = describe_job(&job, m.attributes.get("reason"));
                     job.attempt = 0;
                     job.last_error = None;
-                    serde_json::to_string(&job).map_err(|e| AwsError::Malformed(e.to_string()))?
+                    (letter, crate::sqs::json_body(&job)?)
                 }
                 Err(_) => {
                     // Not ours to replay; leave it for a person to look at.

@@ -36,11 +36,11 @@ const OUTBOX_RETENTION_DAYS: i64 = 7;
 
 type Item = HashMap<String, AttributeValue>;
 
-fn s(v: impl Into<String>) -> AttributeValue {
+pub(crate) fn s(v: impl Into<String>) -> AttributeValue {
     AttributeValue::S(v.into())
 }
 
-fn n(v: impl ToString) -> AttributeValue {
+pub(crate) fn n(v: impl ToString) -> AttributeValue {
     AttributeValue::N(v.to_string())
 }
 
@@ -136,7 +136,7 @@ struct ProviderItem {
 }
 
 /// Every item a query returns, following its pages.
-async fn query_all<T: serde::de::DeserializeOwned>(
+pub(crate) async fn query_all<T: serde::de::DeserializeOwned>(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     what: &str,
 ) -> Result<Vec<T>, StoreError> {
@@ -163,7 +163,7 @@ fn to_item<T: Serialize>(value: &T) -> Result<Item, CommitError> {
     serde_dynamo::to_item(value).map_err(|e| CommitError::Store(corrupt("serialising an item", e)))
 }
 
-fn unavailable(what: &str, err: impl std::error::Error) -> StoreError {
+pub(crate) fn unavailable(what: &str, err: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(format!("{what}: {}", DisplayErrorContext(err)))
 }
 

@@ -15,6 +15,8 @@ pub enum AwsError {
     Malformed(String),
     #[error("configuration: {0}")]
     Config(String),
+    #[error(transparent)]
+    Store(#[from] im_core::StoreError),
 }
 
 impl AwsError {

@@ -107,11 +107,7 @@ impl ProviderDirectory {
 
     /// The provider and its secrets.
     pub async fn resolve(&self, name: &str) -> Result<Option<ResolvedProvider>, AwsError> {
-        let Some(provider) = self
-            .provider(name)
-            .await
-            .map_err(|e| AwsError::Malformed(e.to_string()))?
-        else {
+        let Some(provider) = self.provider(name).await? else {
             return Ok(None);
         };
         let secrets = self.secrets.get(&provider.secret_name).await?;

@@ -29,6 +29,39 @@ pub fn http_client(timeout: Duration) -> Result<reqwest::Client, String> {
         .map_err(|e| format!("building the HTTP client: {e}"))
 }
 
+/// Web API clients for providers: one HTTP connection pool per process, built on first use.
+pub struct SlackClients {
+    http: std::sync::OnceLock<reqwest::Client>,
+    base: String,
+    timeout: Duration,
+}
+
+impl SlackClients {
+    pub fn new(base: impl Into<String>, timeout: Duration) -> Self {
+        Self {
+            http: std::sync::OnceLock::new(),
+            base: base.into(),
+            timeout,
+        }
+    }
+
+    /// A client with the provider's bot token.
+    pub fn for_provider(&self, resolved: &crate::ResolvedProvider) -> Result<SlackClient, ChatError> {
+        let token = resolved
+            .secrets
+            .get("bot_token")
+            .ok_or_else(|| ChatError::Permanent("the provider has no bot_token".into()))?;
+        let http = match self.http.get() {
+            Some(h) => h.clone(),
+            None => {
+                let built = http_client(self.timeout).map_err(ChatError::Permanent)?;
+                self.http.get_or_init(|| built).clone()
+            }
+        };
+        Ok(SlackClient::new(http, &self.base, token.clone()))
+    }
+}
+
 /// A client for one workspace (one bot token).
 #[derive(Clone)]
 pub struct SlackClient {

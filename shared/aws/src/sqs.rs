@@ -15,6 +15,11 @@ use crate::clients::AwsClients;
 use crate::config::QueueRef;
 use crate::error::AwsError;
 
+/// A message body as JSON (what the queues carry).
+pub fn json_body(value: &impl serde::Serialize) -> Result<String, AwsError> {
+    serde_json::to_string(value).map_err(|e| AwsError::Malformed(format!("serialising a message: {e}")))
+}
+
 /// A queue whose URL is resolved on first use when it was configured by name.
 pub struct Queue {
     clients: Arc<AwsClients>,

@@ -365,6 +365,41 @@ impl fmt::Display for Hint {
 }
 
 impl Incident {
+    /// A newly declared incident: open, commanded by whoever declared it, version 1.
+    pub fn declared(
+        id: IncidentId,
+        title: String,
+        severity: Severity,
+        by: UserRef,
+        at: OffsetDateTime,
+        origin: Origin,
+    ) -> Self {
+        Self {
+            id,
+            title,
+            description: None,
+            severity,
+            status: Status::Open,
+            service: None,
+            assignee: None,
+            commander: Some(by.clone()),
+            declared_by: by,
+            declared_at: at,
+            acknowledged_at: None,
+            acknowledged_by: None,
+            resolved_at: None,
+            resolved_by: None,
+            resolution: None,
+            closed_at: None,
+            closed_by: None,
+            updated_at: at,
+            origin,
+            war_room: None,
+            sla_breaches: Vec::new(),
+            version: 1,
+        }
+    }
+
     /// Applies a lifecycle transition, or explains why it is not allowed.
     pub fn transition(
         &mut self,

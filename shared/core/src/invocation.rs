@@ -71,6 +71,17 @@ pub struct Invocation {
 }
 
 impl Invocation {
+    /// A chat command typed as `<prefix> <text>` (how the timeline records it).
+    pub fn chat(actor: Actor, prefix: &str, text: &str, idempotency_key: Option<String>) -> Self {
+        Self {
+            actor,
+            interface: Interface::Chatops,
+            prefix: prefix.to_string(),
+            command_line: format!("{prefix} {text}").trim().to_string(),
+            idempotency_key,
+        }
+    }
+
     /// `chatops:U123`
     pub fn actor_label(&self) -> String {
         format!("{}:{}", self.interface, self.actor.user.id)

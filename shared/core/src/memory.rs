@@ -169,34 +169,19 @@ impl Clock for FixedClock {
 /// A plain incident for tests: `INC-2026-<seq>`, declared 2026-11-27 10:00 UTC by U1 in slack
 /// provider `acme`, channel `C_ORIGIN`, version 1.
 pub fn incident(seq: u64, severity: crate::Severity, status: crate::Status) -> Incident {
-    let at = time::macros::datetime!(2026-11-27 10:00 UTC);
-    let user = crate::UserRef::new("U1", Some("alice".into()));
     Incident {
-        id: IncidentId::new(2026, seq),
-        title: "Database connection timeout".into(),
-        description: None,
-        severity,
         status,
-        service: None,
-        assignee: None,
-        commander: Some(user.clone()),
-        declared_by: user,
-        declared_at: at,
-        acknowledged_at: None,
-        acknowledged_by: None,
-        resolved_at: None,
-        resolved_by: None,
-        resolution: None,
-        closed_at: None,
-        closed_by: None,
-        updated_at: at,
-        origin: crate::Origin {
-            platform: "slack".into(),
-            provider: "acme".into(),
-            channel: Some("C_ORIGIN".into()),
-        },
-        war_room: None,
-        sla_breaches: Vec::new(),
-        version: 1,
+        ..Incident::declared(
+            IncidentId::new(2026, seq),
+            "Database connection timeout".into(),
+            severity,
+            crate::UserRef::new("U1", Some("alice".into())),
+            time::macros::datetime!(2026-11-27 10:00 UTC),
+            crate::Origin {
+                platform: "slack".into(),
+                provider: "acme".into(),
+                channel: Some("C_ORIGIN".into()),
+            },
+        )
     }
 }

@@ -352,28 +352,16 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 Err(e) => return Outcome::unavailable(e),
             };
             let incident = Incident {
-                id,
-                title: declare.title.clone(),
                 description: declare.description.clone(),
-                severity: declare.severity.unwrap_or(settings.default_severity),
-                status: Status::Open,
                 service: declare.service.clone(),
-                assignee: None,
-                commander: Some(by.clone()),
-                declared_by: by.clone(),
-                declared_at: at,
-                acknowledged_at: None,
-                acknowledged_by: None,
-                resolved_at: None,
-                resolved_by: None,
-                resolution: None,
-                closed_at: None,
-                closed_by: None,
-                updated_at: at,
-                origin: inv.actor.origin(),
-                war_room: None,
-                sla_breaches: Vec::new(),
-                version: 1,
+                ..Incident::declared(
+                    id,
+                    declare.title.clone(),
+                    declare.severity.unwrap_or(settings.default_severity),
+                    by.clone(),
+                    at,
+                    inv.actor.origin(),
+                )
             };
             let effect = Effect {
                 card: CardKind::Declared,

@@ -1,7 +1,7 @@
 use super::*;
 use crate::block_on::block_on;
 use crate::command::parse;
-use crate::invocation::{Actor, Interface};
+use crate::invocation::Actor;
 use crate::memory::{FixedClock, MemoryPublisher, MemoryStore};
 use crate::rbac::Role;
 use time::macros::datetime;
@@ -17,18 +17,13 @@ fn service() -> Svc {
 }
 
 fn inv(user: &str, line: &str) -> Invocation {
-    Invocation {
-        actor: Actor {
-            platform: "slack".into(),
-            provider: "company-slack".into(),
-            user: UserRef::new(user, Some(user.to_lowercase())),
-            channel: Some("C1234567890".into()),
-        },
-        interface: Interface::Chatops,
-        prefix: "/im".into(),
-        command_line: format!("/im {line}"),
-        idempotency_key: None,
-    }
+    let actor = Actor {
+        platform: "slack".into(),
+        provider: "company-slack".into(),
+        user: UserRef::new(user, Some(user.to_lowercase())),
+        channel: Some("C1234567890".into()),
+    };
+    Invocation::chat(actor, "/im", line, None)
 }
 
 fn run_as(svc: &Svc, policy: &AccessPolicy, user: &str, line: &str) -> Outcome {
