@@ -189,6 +189,22 @@ impl DeliveryStore {
         self.clients.dynamo().await
     }
 
+    /// An update of the posted-message record of an incident in a channel.
+    async fn update_message(
+        &self,
+        incident: &IncidentId,
+        provider: &str,
+        channel: &str,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        let (pk, sk) = msg_key(incident, provider, channel);
+        self.client()
+            .await
+            .update_item()
+            .table_name(&self.table)
+            .key("PK", pk)
+            .key("SK", sk)
+    }
+
     /// The posted message for an incident in a channel, if any.
     pub async fn posted(
         &self,
@@ -243,17 +259,12 @@ impl DeliveryStore {
         job: &str,
         now_ms: i64,
     ) -> Result<Claim, StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
         let until = now_ms + LEASE_MS;
         // A new claim, or a takeover of a claim whose worker stopped renewing it.
         let sent = std::time::Instant::now();
         let result = self
-            .client()
+            .update_message(incident, provider, channel)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", pk)
-            .key("SK", sk)
             .update_expression("SET claim = :job, claim_until = :until, channel = :channel, provider = :provider, item_type = :t")
             .condition_expression(
                 "attribute_not_exists(message_id) AND (attribute_not_exists(claim_until) OR claim_until < :now OR claim = :job)",
@@ -296,19 +307,14 @@ impl DeliveryStore {
         job: &str,
         done: bool,
     ) -> Result<bool, StoreError> {
-        let (pk, sk) = msg_key(incident, provider, &message.channel);
         let update = if done {
             "SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until"
         } else {
             "SET message_id = :id, version = :v REMOVE claim, claim_until"
         };
         let mut request = self
-            .client()
+            .update_message(incident, provider, &message.channel)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", pk)
-            .key("SK", sk)
             .update_expression(update)
             .condition_expression("claim = :job AND attribute_not_exists(message_id)")
             .expression_attribute_values(":id", s(&message.id))
@@ -361,15 +367,10 @@ impl DeliveryStore {
         version: u64,
         now_ms: i64,
     ) -> Result<EditLock, StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
         let until = now_ms + LEASE_MS;
         let result = self
-            .client()
+            .update_message(incident, provider, channel)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", pk)
-            .key("SK", sk)
             .update_expression("SET edit_until = :until, edit_version = :v")
             .condition_expression(
                 "attribute_exists(message_id) AND version < :v AND (attribute_not_exists(edit_until) OR edit_until < :now)",
@@ -443,14 +444,9 @@ impl DeliveryStore {
         version: u64,
         what: &str,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
         let result = self
-            .client()
+            .update_message(incident, provider, channel)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", pk)
-            .key("SK", sk)
             .update_expression(update)
             .condition_expression(condition)
             .expression_attribute_values(":v", n(version))
@@ -471,13 +467,8 @@ impl DeliveryStore {
         channel: &str,
         job: &str,
     ) -> Result<(), StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
-        self.client()
+        self.update_message(incident, provider, channel)
             .await
-            .update_item()
-            .table_name(&self.table)
-            .key("PK", pk)
-            .key("SK", sk)
             .update_expression("ADD jobs :jobs")
             .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
             .send()
