@@ -1,17 +1,17 @@
 //! The `/im` command grammar, shared by every platform.
 //!
-//! Input is the text after the slash command, as the platform delivers it: Slack escapes `&`, `<`
-//! and `>` as entities and sends user and channel references as `<@U123|alice>` / `<#C123|ops>`;
-//! phones and desktop clients turn quotes into smart quotes and `--` into an em dash. All of that
-//! is undone here, so `declare --sev SEV-2 “Payment down”` means what the person meant.
+//! Input is the text after the slash command as [`Segment`]s: plain text and the user and channel
+//! references the platform marked up (each adapter undoes its own markup and escaping). Phones
+//! and desktop clients turn quotes into smart quotes and `--` into an em dash; that is undone
+//! here, so `declare --sev SEV-2 “Payment down”` means what the person meant.
 
 use std::fmt;
 
 use crate::incident::{IncidentId, Severity, UserRef};
 
-/// Longest title we accept: Slack's header block holds 150 characters.
+/// Longest title we accept: it must fit a card's header on every platform (Slack's holds 150).
 pub const MAX_TITLE: usize = 150;
-/// Longest note or description: one Slack section.
+/// Longest note or description: one section of a card on every platform.
 pub const MAX_TEXT: usize = 3000;
 /// Longest service name.
 pub const MAX_SERVICE: usize = 64;
@@ -219,6 +219,22 @@ impl Command {
     }
 }
 
+impl Command {
+    /// The name RBAC knows the command by (`ack`, `service` …; custom commands are checked by
+    /// the service as `custom:<name>`), and whether it changes anything. Every command has one:
+    /// nothing bypasses the policy.
+    pub fn policy(&self) -> (&str, bool) {
+        match self {
+            Command::SetService { .. } => ("service", true),
+            Command::Custom { name, .. } => (name.as_str(), true),
+            other => match other.verb() {
+                Some(verb) => (verb.name(), verb.is_change()),
+                None => ("unknown", true),
+            },
+        }
+    }
+}
+
 /// A command that could not be understood: the reply is the usage line of `verb`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{problem}")]
@@ -272,96 +288,142 @@ fn is_single_quote(c: char) -> bool {
     matches!(c, '\'' | '‘' | '’' | '‚' | '‛')
 }
 
-/// Undoes Slack's escaping of `&`, `<` and `>` (the only three it escapes).
-pub fn unescape_entities(text: &str) -> String {
-    if !text.contains('&') {
-        return text.to_string();
-    }
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+/// A piece of command text as a platform adapter delivers it: plain text, or a reference the
+/// platform marked up (a user or channel mention). Adapters undo their own markup and escaping
+/// (Slack's `<@U123|alice>` and `&lt;`, Discord's `<@123>`, Teams' `<at>…</at>`); the grammar
+/// only ever sees these.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Segment {
+    Text(String),
+    User(UserRef),
+    Channel { id: String, name: Option<String> },
 }
 
-/// `<@U123|alice>` → user, `<#C123|ops>` → channel, `<!here>` → `@here`, `<https://x|label>` → label.
-fn reference(inner: &str) -> Token {
-    let (target, label) = match inner.split_once('|') {
-        Some((t, l)) => (t, Some(unescape_entities(l))),
-        None => (inner, None),
-    };
-    if let Some(id) = target.strip_prefix('@') {
-        Token::User(UserRef::new(id, label))
-    } else if let Some(id) = target.strip_prefix('#') {
-        Token::Channel {
-            id: id.to_string(),
-            name: label,
+impl Segment {
+    pub fn text(s: impl Into<String>) -> Self {
+        Segment::Text(s.into())
+    }
+
+    /// As a person would read it: `@alice`, `#ops`.
+    pub fn plain_text(&self) -> String {
+        match self {
+            Segment::Text(t) => t.clone(),
+            Segment::User(u) => format!("@{}", u.display()),
+            Segment::Channel { id, name } => format!("#{}", name.as_deref().unwrap_or(id)),
         }
-    } else if let Some(special) = target.strip_prefix('!') {
-        let name = special.split('^').next().unwrap_or(special);
-        Token::Word(label.unwrap_or_else(|| format!("@{name}")))
-    } else {
-        Token::Word(label.unwrap_or_else(|| unescape_entities(target)))
     }
 }
 
-fn tokenize(text: &str) -> Result<Vec<Token>, String> {
-    let chars: Vec<char> = text.chars().collect();
+/// Segments read as one line of text (for the timeline's `command`).
+pub fn plain_text(segments: &[Segment]) -> String {
+    segments.iter().map(Segment::plain_text).collect()
+}
+
+/// The lexer's input: characters, and references that are one token each.
+#[derive(Clone, Debug)]
+enum Item {
+    Char(char),
+    Atom(Token),
+}
+
+impl Item {
+    fn is_whitespace(&self) -> bool {
+        matches!(self, Item::Char(c) if c.is_whitespace())
+    }
+
+    fn char(&self) -> Option<char> {
+        match self {
+            Item::Char(c) => Some(*c),
+            Item::Atom(_) => None,
+        }
+    }
+}
+
+fn items(segments: &[Segment]) -> Vec<Item> {
+    let mut out = Vec::new();
+    for segment in segments {
+        match segment {
+            Segment::Text(t) => out.extend(t.chars().map(Item::Char)),
+            Segment::User(u) => out.push(Item::Atom(Token::User(u.clone()))),
+            Segment::Channel { id, name } => out.push(Item::Atom(Token::Channel {
+                id: id.clone(),
+                name: name.clone(),
+            })),
+        }
+    }
+    out
+}
+
+/// Characters and references inside quotes read as text.
+fn text_of(items: &[Item]) -> String {
+    items
+        .iter()
+        .map(|i| match i {
+            Item::Char(c) => c.to_string(),
+            Item::Atom(t) => t.text(),
+        })
+        .collect()
+}
+
+fn tokenize(segments: &[Segment]) -> Result<Vec<Token>, String> {
+    let chars = items(segments);
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let c = chars[i];
+        let c = match &chars[i] {
+            Item::Atom(token) => {
+                tokens.push(token.clone());
+                i += 1;
+                continue;
+            }
+            Item::Char(c) => *c,
+        };
         if c.is_whitespace() {
             i += 1;
             continue;
         }
-        if c == '<'
-            && let Some(len) = chars[i + 1..].iter().position(|&c| c == '>')
-        {
-            let inner: String = chars[i + 1..i + 1 + len].iter().collect();
-            if !inner.is_empty() && !inner.contains(char::is_whitespace) {
-                tokens.push(reference(&inner));
-                i += len + 2;
-                continue;
-            }
-        }
         if is_double_quote(c) {
-            let mut value = String::new();
+            let mut value = Vec::new();
             let mut j = i + 1;
             let mut closed = false;
             while j < chars.len() {
-                let d = chars[j];
-                if d == '\\' && j + 1 < chars.len() && (is_double_quote(chars[j + 1]) || chars[j + 1] == '\\') {
-                    value.push(chars[j + 1]);
+                let d = chars[j].char();
+                let next = chars.get(j + 1).and_then(Item::char);
+                if d == Some('\\') && next.is_some_and(|n| is_double_quote(n) || n == '\\') {
+                    value.push(chars[j + 1].clone());
                     j += 2;
                     continue;
                 }
-                if is_double_quote(d) {
+                if d.is_some_and(is_double_quote) {
                     closed = true;
                     break;
                 }
-                value.push(d);
+                value.push(chars[j].clone());
                 j += 1;
             }
             if !closed {
                 return Err("a quote is not closed".to_string());
             }
-            tokens.push(Token::Quoted(unescape_entities(&value)));
+            tokens.push(Token::Quoted(text_of(&value)));
             i = j + 1;
             continue;
         }
         if is_single_quote(c) {
             // Only a quote if a closing quote ends a word later on; otherwise an apostrophe.
-            let close = (i + 1..chars.len())
-                .find(|&j| is_single_quote(chars[j]) && chars.get(j + 1).is_none_or(|n| n.is_whitespace()));
+            let close = (i + 1..chars.len()).find(|&j| {
+                chars[j].char().is_some_and(is_single_quote) && chars.get(j + 1).is_none_or(Item::is_whitespace)
+            });
             if let Some(j) = close {
-                let value: String = chars[i + 1..j].iter().collect();
-                tokens.push(Token::Quoted(unescape_entities(&value)));
+                tokens.push(Token::Quoted(text_of(&chars[i + 1..j])));
                 i = j + 1;
                 continue;
             }
         }
         let start = i;
-        while i < chars.len() && !chars[i].is_whitespace() {
+        while i < chars.len() && matches!(chars[i], Item::Char(c) if !c.is_whitespace()) {
             i += 1;
         }
-        let mut word: String = chars[start..i].iter().collect();
+        let mut word = text_of(&chars[start..i]);
         // Clients turn `--sev` into `—sev` or `–sev`.
         for dash in ['—', '–'] {
             if let Some(rest) = word.strip_prefix(dash)
@@ -370,16 +432,21 @@ fn tokenize(text: &str) -> Result<Vec<Token>, String> {
                 word = format!("--{rest}");
             }
         }
-        tokens.push(Token::Word(unescape_entities(&word)));
+        tokens.push(Token::Word(word));
     }
     Ok(tokens)
 }
 
-/// Parses the text after `/im`.
+/// Parses plain command text (the text after `/im`, with no platform markup).
 pub fn parse(text: &str) -> Result<Command, UsageError> {
-    let tokens = tokenize(text).map_err(|problem| {
+    parse_segments(&[Segment::text(text)])
+}
+
+/// Parses the text after `/im` as a platform adapter delivered it.
+pub fn parse_segments(segments: &[Segment]) -> Result<Command, UsageError> {
+    let tokens = tokenize(segments).map_err(|problem| {
         // Name the verb if the first word is one, so the reply is that verb's usage line.
-        let verb = text
+        let verb = plain_text(segments)
             .split_whitespace()
             .next()
             .and_then(Verb::from_word)
@@ -584,10 +651,7 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
         .map(|s| Severity::parse(&s).map_err(|e| usage(verb, e.to_string())))
         .transpose()?;
     if let Some(s) = &service
-        && (s.chars().count() > MAX_SERVICE
-            || !s
-                .chars()
-                .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/')))
+        && (s.chars().count() > MAX_SERVICE || !valid_service(s))
     {
         return Err(usage(
             verb,
@@ -625,6 +689,14 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
         service,
         description,
     })
+}
+
+/// Letters, digits and `- _ . /` and spaces: what a service name may hold.
+pub fn valid_service(s: &str) -> bool {
+    !s.trim().is_empty()
+        && s
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/'))
 }
 
 /// The first sentence of a description, cut at [`DERIVED_TITLE`] characters on a word boundary.
@@ -753,17 +825,13 @@ mod tests {
                 declare("Login broken", None, Some("auth"), None),
             ),
             (
-                "declare R&amp;D wiki &lt;down&gt;",
+                "declare R&D wiki <down>",
                 declare("R&D wiki <down>", None, None, None),
             ),
             ("declare Can't log in", declare("Can't log in", None, None, None)),
             (
                 "declare -- --sev is part of the title",
                 declare("--sev is part of the title", None, None, None),
-            ),
-            (
-                "declare Outage in <#C123|ops> reported by <@U42|carol>",
-                declare("Outage in #ops reported by @carol", None, None, None),
             ),
             ("declare   spaced    out   ", declare("spaced out", None, None, None)),
             (
@@ -855,20 +923,6 @@ mod tests {
                 },
             ),
             (
-                "assign INC-2026-001 <@U123|alice>",
-                Command::Assign {
-                    id: id("INC-2026-001"),
-                    assignee: Assignee::User(UserRef::new("U123", Some("alice".into()))),
-                },
-            ),
-            (
-                "assign INC-2026-001 <@U123>",
-                Command::Assign {
-                    id: id("INC-2026-001"),
-                    assignee: Assignee::User(UserRef::new("U123", None)),
-                },
-            ),
-            (
                 "assign INC-2026-001 @bob",
                 Command::Assign {
                     id: id("INC-2026-001"),
@@ -937,7 +991,6 @@ mod tests {
         fails("escalate INC-2026-001 SEV-1 now", Verb::Escalate, "unexpected");
         fails("escalate", Verb::Escalate, "needs an incident id");
         fails("assign INC-2026-001", Verb::Assign, "who to assign");
-        fails("assign INC-2026-001 <#C1|ops>", Verb::Assign, "not a channel");
         fails("assign INC-2026-001 @a @b", Verb::Assign, "unexpected");
         fails("update INC-2026-001", Verb::Update, "note text");
         fails("update", Verb::Update, "needs an incident id");
@@ -946,6 +999,58 @@ mod tests {
             &format!("update INC-2026-001 {}", "y".repeat(3001)),
             Verb::Update,
             "too long",
+        );
+    }
+
+    #[test]
+    fn references_from_the_platform_are_tokens() {
+        let alice = UserRef::new("U123", Some("alice".into())).on("acme");
+        let segs = |parts: Vec<Segment>| parse_segments(&parts);
+        assert_eq!(
+            segs(vec![Segment::text("assign INC-2026-001 "), Segment::User(alice.clone())]),
+            Ok(Command::Assign {
+                id: id("INC-2026-001"),
+                assignee: Assignee::User(alice.clone()),
+            })
+        );
+        assert_eq!(
+            segs(vec![
+                Segment::text("declare Outage in "),
+                Segment::Channel {
+                    id: "C123".into(),
+                    name: Some("ops".into())
+                },
+                Segment::text(" reported by "),
+                Segment::User(UserRef::new("U42", Some("carol".into()))),
+            ]),
+            Ok(declare("Outage in #ops reported by @carol", None, None, None))
+        );
+        // A reference inside quotes is part of the quoted text.
+        assert_eq!(
+            segs(vec![
+                Segment::text("update INC-2026-001 \"paged "),
+                Segment::User(alice.clone()),
+                Segment::text(" twice\""),
+            ]),
+            Ok(Command::Update {
+                id: id("INC-2026-001"),
+                note: "paged @alice twice".into()
+            })
+        );
+        assert_eq!(
+            segs(vec![
+                Segment::text("assign INC-2026-001 "),
+                Segment::Channel {
+                    id: "C1".into(),
+                    name: Some("ops".into())
+                }
+            ])
+            .map_err(|e| e.problem),
+            Err("assign to a person, not a channel".into())
+        );
+        assert_eq!(
+            plain_text(&[Segment::text("ack "), Segment::User(alice)]),
+            "ack @alice"
         );
     }
 

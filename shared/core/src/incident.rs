@@ -204,17 +204,36 @@ impl Action {
 }
 
 /// A person on a chat platform. `id` is the platform's user id where we know it
-/// (`U123ABC` on Slack), otherwise the name as typed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// (`U123ABC` on Slack), otherwise the name as typed. `provider` is the connected workspace the
+/// id belongs to: a renderer mentions the person only in that workspace, and shows the name
+/// everywhere else (a Slack id means nothing in Discord).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserRef {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
 }
 
 impl UserRef {
     pub fn new(id: impl Into<String>, name: Option<String>) -> Self {
-        Self { id: id.into(), name }
+        Self {
+            id: id.into(),
+            name,
+            provider: None,
+        }
+    }
+
+    /// The same person, as a user of `provider`.
+    pub fn on(mut self, provider: &str) -> Self {
+        self.provider = Some(provider.to_string());
+        self
+    }
+
+    /// Whether the id is a user id of `provider` (a mention can be rendered there).
+    pub fn belongs_to(&self, provider: &str) -> bool {
+        self.provider.as_deref() == Some(provider)
     }
 
     /// What to show a person: the name if we have it, else the id.
@@ -318,8 +337,8 @@ pub enum Refusal {
     SameAssignee { id: IncidentId, who: String },
     #[error("{id} is already on service {service}.")]
     SameService { id: IncidentId, service: String },
-    #[error("{id} already has a war room: <#{channel}>.")]
-    WarRoomExists { id: IncidentId, channel: String },
+    #[error("{id} already has a war room: #{name}.")]
+    WarRoomExists { id: IncidentId, name: String },
     #[error("{id}: the {target} SLA breach is already recorded.")]
     AlreadyBreached { id: IncidentId, target: String },
     #[error("{id} no longer breaches its SLA.")]

@@ -1,10 +1,18 @@
-//! im-core: the incident domain, the `/im` command grammar, use cases and ports, platform
-//! payload types, signature verifiers and message rendering. No AWS, no HTTP client, no async
+//! im-core: the incident domain, the `/im` command grammar, use cases and ports, the neutral
+//! message model, the incident card and its actions, routing and the delivery algorithm, and the
+//! platform seam (inbound and outbound). No platform syntax, no AWS, no HTTP client, no async
 //! runtime: `cargo tree -p im-core -e normal` shows it.
 
+pub mod action;
+pub mod card;
+pub mod chat;
 pub mod command;
+pub mod delivery;
+pub mod directory;
+pub mod inbound;
 pub mod incident;
 pub mod invocation;
+pub mod message;
 pub mod notify;
 pub mod ports;
 pub mod provider;
@@ -12,7 +20,6 @@ pub mod rbac;
 pub mod reply;
 pub mod service;
 pub mod sla;
-pub mod slack;
 pub mod template;
 pub mod timeline;
 

@@ -185,3 +185,507 @@ pub fn incident(seq: u64, severity: crate::Severity, status: crate::Status) -> I
         )
     }
 }
+
+// ---- the delivery ports ----
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use crate::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, RoomAdmin};
+use crate::delivery::{Claim, Directory, EditLock, Ledger, MessageKey, Pacer, Paced, Posted, Target, Timer};
+use crate::message::Doc;
+use crate::notify::HeldSlot;
+
+/// Virtual time: sleeping advances it at once, so tests of waits take no time.
+#[derive(Default)]
+pub struct VirtualTimer {
+    now: AtomicI64,
+}
+
+impl VirtualTimer {
+    pub fn at(ms: i64) -> Arc<Self> {
+        Arc::new(Self { now: AtomicI64::new(ms) })
+    }
+
+    pub fn advance(&self, d: Duration) {
+        self.now
+            .fetch_add(i64::try_from(d.as_millis()).unwrap_or(0), Ordering::SeqCst);
+    }
+}
+
+impl Timer for VirtualTimer {
+    fn now_ms(&self) -> i64 {
+        self.now.load(Ordering::SeqCst)
+    }
+
+    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
+        self.advance(d);
+        Box::pin(async {})
+    }
+}
+
+#[derive(Default, Clone, Debug)]
+struct Record {
+    message: Option<MessageRef>,
+    version: u64,
+    jobs: Vec<String>,
+    claim: Option<(String, i64)>,
+    edit: Option<(u64, i64)>,
+}
+
+/// Posted-message records with the conditions of the DynamoDB ones.
+#[derive(Default)]
+pub struct MemoryLedger {
+    records: Mutex<HashMap<MessageKey, Record>>,
+    marks: Mutex<HashSet<String>>,
+}
+
+fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
+    Box::pin(std::future::ready(value))
+}
+
+impl MemoryLedger {
+    fn records(&self) -> std::sync::MutexGuard<'_, HashMap<MessageKey, Record>> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The version a channel's message shows, if it has one.
+    pub fn version(&self, key: &MessageKey) -> Option<u64> {
+        self.records().get(key).filter(|r| r.message.is_some()).map(|r| r.version)
+    }
+}
+
+impl Ledger for MemoryLedger {
+    fn posted<'a>(&'a self, key: &'a MessageKey) -> BoxFuture<'a, Result<Option<Posted>, StoreError>> {
+        let found = self.records().get(key).and_then(|r| {
+            r.message.clone().map(|message| Posted {
+                message,
+                version: r.version,
+                jobs: r.jobs.clone(),
+            })
+        });
+        ready(Ok(found))
+    }
+
+    fn posted_channels<'a>(
+        &'a self,
+        incident: &'a IncidentId,
+        provider: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        let mut channels: Vec<String> = self
+            .records()
+            .keys()
+            .filter(|k| &k.incident == incident && k.provider == provider)
+            .map(|k| k.channel.clone())
+            .collect();
+        channels.sort();
+        ready(Ok(channels))
+    }
+
+    fn claim<'a>(&'a self, key: &'a MessageKey, job: &'a str, now_ms: i64) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        let mut records = self.records();
+        let r = records.entry(key.clone()).or_default();
+        let answer = if let Some(message) = &r.message {
+            Claim::Posted(Posted {
+                message: message.clone(),
+                version: r.version,
+                jobs: r.jobs.clone(),
+            })
+        } else if r.claim.as_ref().is_none_or(|(holder, until)| *until < now_ms || holder == job) {
+            let until = now_ms + crate::delivery::LEASE_MS;
+            r.claim = Some((job.to_string(), until));
+            Claim::Claimed { until }
+        } else {
+            Claim::Busy
+        };
+        ready(Ok(answer))
+    }
+
+    fn finish_post<'a>(
+        &'a self,
+        key: &'a MessageKey,
+        message: &'a MessageRef,
+        version: u64,
+        job: &'a str,
+        done: bool,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let mut records = self.records();
+        let r = records.entry(key.clone()).or_default();
+        let ours = r.message.is_none() && r.claim.as_ref().is_some_and(|(holder, _)| holder == job);
+        if ours {
+            r.message = Some(message.clone());
+            r.version = version;
+            r.claim = None;
+            if done {
+                r.jobs.push(job.to_string());
+            }
+        }
+        ready(Ok(ours))
+    }
+
+    fn release<'a>(&'a self, key: &'a MessageKey, job: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut records = self.records();
+        if records
+            .get(key)
+            .is_some_and(|r| r.message.is_none() && r.claim.as_ref().is_some_and(|(h, _)| h == job))
+        {
+            records.remove(key);
+        }
+        ready(Ok(()))
+    }
+
+    fn lock_edit<'a>(
+        &'a self,
+        key: &'a MessageKey,
+        version: u64,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<EditLock, StoreError>> {
+        let mut records = self.records();
+        let answer = match records.get_mut(key) {
+            Some(r) if r.message.is_some() && r.version < version => {
+                if r.edit.is_none_or(|(_, until)| until < now_ms) {
+                    r.edit = Some((version, now_ms + crate::delivery::LEASE_MS));
+                    EditLock::Locked
+                } else {
+                    EditLock::Busy
+                }
+            }
+            Some(r) if r.message.is_some() => EditLock::Stale,
+            _ => EditLock::Busy,
+        };
+        ready(Ok(answer))
+    }
+
+    fn finish_edit<'a>(&'a self, key: &'a MessageKey, version: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        if let Some(r) = self.records().get_mut(key)
+            && r.edit.is_some_and(|(v, _)| v == version)
+            && r.version < version
+        {
+            r.version = version;
+            r.edit = None;
+        }
+        ready(Ok(()))
+    }
+
+    fn unlock_edit<'a>(&'a self, key: &'a MessageKey, version: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        if let Some(r) = self.records().get_mut(key)
+            && r.edit.is_some_and(|(v, _)| v == version)
+        {
+            r.edit = None;
+        }
+        ready(Ok(()))
+    }
+
+    fn mark_job<'a>(&'a self, key: &'a MessageKey, job: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        let mut records = self.records();
+        let r = records.entry(key.clone()).or_default();
+        if !r.jobs.iter().any(|j| j == job) {
+            r.jobs.push(job.to_string());
+        }
+        ready(Ok(()))
+    }
+
+    fn mark_once<'a>(&'a self, name: &'a str, _expires_at: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let fresh = self
+            .marks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string());
+        ready(Ok(fresh))
+    }
+
+    fn is_marked<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        ready(Ok(self.marks.lock().unwrap_or_else(|p| p.into_inner()).contains(name)))
+    }
+
+    fn unmark<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.marks.lock().unwrap_or_else(|p| p.into_inner()).remove(name);
+        ready(Ok(()))
+    }
+}
+
+/// Slots one `interval` apart per bucket, in virtual time: waits under a second are slept,
+/// longer ones reserved and handed back.
+pub struct MemoryPacer {
+    timer: Arc<VirtualTimer>,
+    next: Mutex<HashMap<String, i64>>,
+}
+
+impl MemoryPacer {
+    pub fn new(timer: Arc<VirtualTimer>) -> Self {
+        Self {
+            timer,
+            next: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Pacer for MemoryPacer {
+    fn pace<'a>(
+        &'a self,
+        provider: &'a str,
+        rule: &'a PaceRule,
+        held: Option<&'a HeldSlot>,
+    ) -> BoxFuture<'a, Result<Paced, StoreError>> {
+        let now = self.timer.now_ms();
+        let at = match held.filter(|h| h.bucket == rule.bucket && h.at_ms >= now) {
+            Some(h) => h.at_ms,
+            None => {
+                let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+                let slot = next.entry(format!("{provider}#{}", rule.bucket)).or_insert(now);
+                let at = (*slot).max(now);
+                *slot = at + i64::try_from(rule.interval.as_millis()).unwrap_or(1000);
+                at
+            }
+        };
+        let wait = at - now;
+        let answer = if wait >= 1000 {
+            Paced::Later {
+                wait: Duration::from_millis(u64::try_from(wait).unwrap_or(0)),
+                slot: Some(HeldSlot {
+                    bucket: rule.bucket.clone(),
+                    at_ms: at,
+                }),
+            }
+        } else {
+            self.timer.advance(Duration::from_millis(u64::try_from(wait).unwrap_or(0)));
+            Paced::Go
+        };
+        ready(Ok(answer))
+    }
+}
+
+/// What a fake platform was asked to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Sent {
+    Post { channel: String, id: String, doc: Doc },
+    Update { channel: String, id: String, doc: Doc },
+    Reply { channel: String, parent: String, doc: Doc },
+    CreateChannel { name: String, id: String },
+    Invite { channel: String, user: String },
+    Pin { channel: String, id: String },
+    Archive { channel: String },
+}
+
+/// A recording platform: answers from a queue of injected failures, else succeeds. Paced one
+/// post per interval per channel and one edit per interval per provider (100 ms unless set).
+pub struct FakeMessenger {
+    pub sent: Mutex<Vec<Sent>>,
+    failures: Mutex<VecDeque<ChatError>>,
+    next_id: AtomicI64,
+    taken: Mutex<HashSet<String>>,
+    interval_ms: AtomicI64,
+    pub rooms: bool,
+}
+
+impl Default for FakeMessenger {
+    fn default() -> Self {
+        Self {
+            sent: Mutex::new(Vec::new()),
+            failures: Mutex::new(VecDeque::new()),
+            next_id: AtomicI64::new(0),
+            taken: Mutex::new(HashSet::new()),
+            interval_ms: AtomicI64::new(100),
+            rooms: true,
+        }
+    }
+}
+
+impl FakeMessenger {
+    /// The next calls fail with these errors, in order.
+    pub fn fail_next(&self, errors: impl IntoIterator<Item = ChatError>) {
+        self.failures.lock().unwrap_or_else(|p| p.into_inner()).extend(errors);
+    }
+
+    pub fn pace_every(&self, interval: Duration) {
+        self.interval_ms
+            .store(i64::try_from(interval.as_millis()).unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// Channel names that already exist.
+    pub fn take_names(&self, names: &[&str]) {
+        let mut taken = self.taken.lock().unwrap_or_else(|p| p.into_inner());
+        taken.extend(names.iter().map(|n| n.to_string()));
+    }
+
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    fn call(&self, record: impl FnOnce(String) -> Sent) -> Result<String, ChatError> {
+        if let Some(e) = self.failures.lock().unwrap_or_else(|p| p.into_inner()).pop_front() {
+            return Err(e);
+        }
+        let id = format!("m{}", self.next_id.fetch_add(1, Ordering::SeqCst) + 1);
+        self.sent
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(record(id.clone()));
+        Ok(id)
+    }
+}
+
+impl Messenger for FakeMessenger {
+    fn platform(&self) -> &str {
+        "fake"
+    }
+
+    fn post<'a>(&'a self, channel: &'a str, doc: &'a Doc, _key: &'a str) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
+        let result = self
+            .call(|id| Sent::Post {
+                channel: channel.into(),
+                id,
+                doc: doc.clone(),
+            })
+            .map(|id| MessageRef::new(channel, id));
+        ready(result)
+    }
+
+    fn update<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<(), ChatError>> {
+        let result = self
+            .call(|_| Sent::Update {
+                channel: target.channel.clone(),
+                id: target.id.clone(),
+                doc: doc.clone(),
+            })
+            .map(|_| ());
+        ready(result)
+    }
+
+    fn reply<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
+        let result = self
+            .call(|_| Sent::Reply {
+                channel: target.channel.clone(),
+                parent: target.id.clone(),
+                doc: doc.clone(),
+            })
+            .map(|id| MessageRef::new(&target.channel, id));
+        ready(result)
+    }
+
+    fn pace(&self, op: Op<'_>) -> Option<PaceRule> {
+        let second = Duration::from_millis(u64::try_from(self.interval_ms.load(Ordering::SeqCst)).unwrap_or(0));
+        Some(match op {
+            Op::Post { channel } | Op::Reply { channel } => PaceRule {
+                bucket: format!("post:{channel}"),
+                interval: second,
+            },
+            Op::Update { .. } => PaceRule {
+                bucket: "update".into(),
+                interval: second,
+            },
+        })
+    }
+
+    fn rooms(&self) -> Option<&dyn RoomAdmin> {
+        if self.rooms { Some(self) } else { None }
+    }
+}
+
+impl RoomAdmin for FakeMessenger {
+    fn max_name(&self) -> usize {
+        80
+    }
+
+    fn create_channel<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, ChatError>> {
+        if !self.taken.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string()) {
+            return ready(Err(ChatError::NameTaken));
+        }
+        let result = self.call(|id| Sent::CreateChannel {
+            name: name.into(),
+            id: format!("C_{id}"),
+        });
+        ready(result.map(|id| format!("C_{id}")))
+    }
+
+    fn invite<'a>(&'a self, channel: &'a str, user: &'a crate::UserRef) -> BoxFuture<'a, Result<(), ChatError>> {
+        let result = self
+            .call(|_| Sent::Invite {
+                channel: channel.into(),
+                user: user.id.clone(),
+            })
+            .map(|_| ());
+        ready(result)
+    }
+
+    fn pin<'a>(&'a self, target: &'a MessageRef) -> BoxFuture<'a, Result<(), ChatError>> {
+        let result = self
+            .call(|_| Sent::Pin {
+                channel: target.channel.clone(),
+                id: target.id.clone(),
+            })
+            .map(|_| ());
+        ready(result)
+    }
+
+    fn archive<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), ChatError>> {
+        let result = self
+            .call(|_| Sent::Archive {
+                channel: channel.into(),
+            })
+            .map(|_| ());
+        ready(result)
+    }
+}
+
+/// Providers by name, each with its messenger.
+#[derive(Default)]
+pub struct MemoryDirectory {
+    pub targets: Mutex<HashMap<String, Target>>,
+    /// What `refresh` answers (and how often it was asked).
+    pub refresh_helps: Mutex<bool>,
+    pub refreshes: AtomicI64,
+}
+
+impl MemoryDirectory {
+    pub fn with(provider: crate::provider::Provider, messenger: Arc<dyn Messenger>) -> Self {
+        let directory = Self::default();
+        directory.targets.lock().unwrap_or_else(|p| p.into_inner()).insert(
+            provider.name.clone(),
+            Target {
+                provider: Arc::new(provider),
+                messenger,
+            },
+        );
+        directory
+    }
+}
+
+impl Directory for MemoryDirectory {
+    fn target<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, Result<Result<Target, ChatError>, StoreError>> {
+        let found = self
+            .targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(provider)
+            .cloned()
+            .ok_or_else(|| ChatError::Permanent(format!("provider `{provider}` not found")));
+        ready(Ok(found))
+    }
+
+    fn refresh<'a>(&'a self, _provider: &'a str) -> BoxFuture<'a, bool> {
+        self.refreshes.fetch_add(1, Ordering::SeqCst);
+        ready(*self.refresh_helps.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// A provider record for tests: `acme` on `platform`, routed by `config`.
+pub fn provider(name: &str, platform: &str, config: serde_json::Value) -> crate::provider::Provider {
+    let platform = crate::provider::Platform::parse(platform)
+        .or_else(|_| crate::provider::Platform::named(platform))
+        .unwrap_or(crate::provider::Platform::SLACK);
+    let (map, _) = crate::provider::ProviderConfig::split(config).unwrap_or_default();
+    let config = crate::provider::ProviderConfig::for_platform(map, platform.spec()).unwrap_or_default();
+    let at = time::macros::datetime!(2026-11-27 10:00 UTC);
+    crate::provider::Provider {
+        name: name.into(),
+        platform,
+        status: crate::provider::ProviderStatus::Active,
+        config,
+        secret_name: format!("im/chatops/{name}"),
+        created_at: at,
+        updated_at: at,
+    }
+}

@@ -105,8 +105,10 @@ pub fn route(provider: &str, config: &ProviderConfig, event: &IncidentEvent, pos
 pub enum Payload {
     /// An incident change: post the incident's message, or edit it and reply in its thread.
     Incident { event: Box<IncidentEvent> },
-    /// Plain text (weekly summary, custom message, broadcast).
+    /// Plain text (custom message, broadcast): shown literally on every platform.
     Text { text: String },
+    /// The weekly summary, rendered for each platform.
+    Summary { summary: crate::sla::Summary },
 }
 
 /// One delivery to one channel of one provider, as sent on the `deliveries` queue.
@@ -164,7 +166,7 @@ impl DeliveryJob {
     pub fn event(&self) -> Option<&IncidentEvent> {
         match &self.payload {
             Payload::Incident { event } => Some(event),
-            Payload::Text { .. } => None,
+            Payload::Text { .. } | Payload::Summary { .. } => None,
         }
     }
 }
@@ -179,43 +181,6 @@ pub fn backoff(attempt: u32, base: Duration, cap: Duration, jitter: f64) -> Dura
     let capped = exp.min(cap);
     capped.mul_f64(0.5 + 0.5 * jitter.clamp(0.0, 1.0))
 }
-
-/// How a chat platform call failed, which decides what happens to the job.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ChatError {
-    /// 429: wait this long and try again; does not use up the retry budget.
-    #[error("rate limited for {0:?}")]
-    RateLimited(Duration),
-    /// 5xx, connection failure, timeout before sending: retry with backoff.
-    #[error("transient: {0}")]
-    Transient(String),
-    /// The request may have been delivered but the answer was lost (timeout after sending).
-    #[error("no answer (the message may have been delivered): {0}")]
-    Unknown(String),
-    /// Will not succeed on retry (`channel_not_found`, `not_in_channel`, `invalid_auth` …).
-    #[error("permanent: {0}")]
-    Permanent(String),
-    /// A channel name is taken (war rooms pick another).
-    #[error("name taken")]
-    NameTaken,
-}
-
-/// Slack `error` codes that retrying will not fix.
-pub const PERMANENT_SLACK_ERRORS: &[&str] = &[
-    "channel_not_found",
-    "not_in_channel",
-    "invalid_auth",
-    "account_inactive",
-    "token_revoked",
-    "is_archived",
-    "msg_too_long",
-    "no_text",
-    "invalid_blocks",
-    "missing_scope",
-    "not_authed",
-    "cant_update_message",
-    "message_not_found",
-];
 
 #[cfg(test)]
 mod tests {

@@ -49,7 +49,7 @@ impl Change {
     }
 }
 
-pub trait IncidentStore: Send + Sync {
+pub trait IncidentStore: Send + Sync + 'static {
     /// Next id from the year's atomic counter.
     fn allocate_id(&self, year: i32) -> impl Future<Output = Result<IncidentId, StoreError>> + Send;
     fn get(&self, id: &IncidentId) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send;
@@ -95,77 +95,4 @@ impl Clock for SystemClock {
         let now = OffsetDateTime::now_utc();
         now.replace_nanosecond(0).unwrap_or(now)
     }
-}
-
-/// A message a chat client posted (Slack `ts`, Discord message id, Teams activity id …).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct MessageRef {
-    pub channel: String,
-    pub id: String,
-}
-
-/// An incident as a notification, platform-neutral: each client renders it for its platform
-/// (headline from the provider's template for that platform, buttons, menus).
-#[derive(Clone, Copy, Debug)]
-pub struct IncidentMessage<'a> {
-    pub incident: &'a Incident,
-    pub kind: crate::timeline::EventKind,
-    pub note: Option<&'a str>,
-    pub previous_severity: Option<crate::incident::Severity>,
-    pub templates: &'a crate::template::TemplateSet,
-    pub services: &'a [String],
-    pub now: OffsetDateTime,
-}
-
-impl<'a> IncidentMessage<'a> {
-    /// The message for `incident` on a provider, with that provider's templates and services.
-    pub fn new(
-        incident: &'a Incident,
-        kind: crate::timeline::EventKind,
-        config: &'a crate::provider::ProviderConfig,
-        now: OffsetDateTime,
-    ) -> Self {
-        Self {
-            incident,
-            kind,
-            note: None,
-            previous_severity: None,
-            templates: &config.templates,
-            services: &config.services,
-            now,
-        }
-    }
-}
-
-/// Posting to one chat workspace. Slack implements it now; Teams, Discord and Mattermost next.
-pub trait ChatClient: Send + Sync {
-    /// A new top-level incident message.
-    fn post(
-        &self,
-        channel: &str,
-        message: &IncidentMessage<'_>,
-    ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
-    /// Replaces an incident message with a newer render.
-    fn update(
-        &self,
-        target: &MessageRef,
-        message: &IncidentMessage<'_>,
-    ) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
-    /// A reply in the message's thread.
-    fn reply(
-        &self,
-        target: &MessageRef,
-        text: &str,
-    ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
-    /// A plain-text message (summaries, announcements).
-    fn post_text(
-        &self,
-        channel: &str,
-        text: &str,
-    ) -> impl Future<Output = Result<MessageRef, crate::notify::ChatError>> + Send;
-    /// Creates a channel; [`crate::notify::ChatError::NameTaken`] if the name is in use.
-    fn create_channel(&self, name: &str) -> impl Future<Output = Result<String, crate::notify::ChatError>> + Send;
-    fn invite(&self, channel: &str, user: &str) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
-    fn pin(&self, target: &MessageRef) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
-    fn archive(&self, channel: &str) -> impl Future<Output = Result<(), crate::notify::ChatError>> + Send;
 }

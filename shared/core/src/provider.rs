@@ -1,9 +1,11 @@
 //! A provider is one connected chat workspace (a Slack workspace, a Teams tenant …).
 //! Its record holds non-secret configuration; tokens live in a secret named by the record.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
+use secrecy::SecretString;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -12,53 +14,196 @@ use crate::incident::Severity;
 use crate::rbac::AccessPolicy;
 use crate::template::TemplateSet;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Platform {
-    Slack,
-    Teams,
-    Discord,
-    Mattermost,
-}
+/// A chat platform, by name (`slack`, `discord` …). Open: a platform adapter registered at run
+/// time (through [`PlatformSpec`]) is as much a platform as the built-in four.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Platform(Cow<'static, str>);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("`{0}` is not a platform (slack, teams, discord, mattermost)")]
 pub struct UnknownPlatform(pub String);
 
 impl Platform {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Slack => "slack",
-            Self::Teams => "teams",
-            Self::Discord => "discord",
-            Self::Mattermost => "mattermost",
+    pub const SLACK: Platform = Platform(Cow::Borrowed("slack"));
+    pub const TEAMS: Platform = Platform(Cow::Borrowed("teams"));
+    pub const DISCORD: Platform = Platform(Cow::Borrowed("discord"));
+    pub const MATTERMOST: Platform = Platform(Cow::Borrowed("mattermost"));
+
+    /// A platform named by an adapter (lowercase letters, digits and `-`).
+    pub fn named(name: &str) -> Result<Self, UnknownPlatform> {
+        let ok = !name.is_empty()
+            && name.len() <= 32
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if ok {
+            Ok(Self(Cow::Owned(name.to_string())))
+        } else {
+            Err(UnknownPlatform(name.to_string()))
         }
     }
 
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// One of the built-in platforms, by name or alias.
     pub fn parse(s: &str) -> Result<Self, UnknownPlatform> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "slack" => Ok(Self::Slack),
-            "teams" | "msteams" | "microsoft-teams" => Ok(Self::Teams),
-            "discord" => Ok(Self::Discord),
-            "mattermost" => Ok(Self::Mattermost),
+            "slack" => Ok(Self::SLACK),
+            "teams" | "msteams" | "microsoft-teams" => Ok(Self::TEAMS),
+            "discord" => Ok(Self::DISCORD),
+            "mattermost" => Ok(Self::MATTERMOST),
             _ => Err(UnknownPlatform(s.to_string())),
         }
     }
 
-    /// Keys of the provider's secret that this platform needs to verify requests.
-    pub fn required_secrets(&self) -> &'static [&'static str] {
-        match self {
-            Self::Slack => &["signing_secret"],
-            Self::Teams => &["app_password"],
-            Self::Discord => &["public_key"],
-            Self::Mattermost => &["command_token"],
-        }
+    /// The built-in platform's configuration table, if it is one.
+    pub fn spec(&self) -> Option<&'static PlatformSpec> {
+        SPECS.iter().find(|s| s.name == self.as_str())
     }
 }
 
 impl fmt::Display for Platform {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.write_str(&self.0)
+    }
+}
+
+/// Which inbound field a configuration key binds a provider to (tenant binding: a validly signed
+/// request from another workspace, server or app is refused).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TenantField {
+    /// Slack team, Discord guild, Teams tenant, Mattermost team.
+    Workspace,
+    /// Slack app, Discord application, Teams bot app id.
+    App,
+}
+
+/// A platform's configuration keys and secret keys: one table per platform, used to check
+/// configurations, split secrets out of them, and bind inbound requests to their provider.
+#[derive(Debug)]
+pub struct PlatformSpec {
+    pub name: &'static str,
+    /// How people write it: `Slack`, `Microsoft Teams`.
+    pub title: &'static str,
+    /// Non-secret keys of this platform, with what they mean.
+    pub config_keys: &'static [(&'static str, &'static str)],
+    /// Keys stored only in the provider's secret, with what they mean.
+    pub secret_keys: &'static [(&'static str, &'static str)],
+    /// Secrets (or config keys) a provider must have to verify inbound requests.
+    pub inbound_keys: &'static [&'static str],
+    /// Configuration keys that bind inbound requests to the provider, when set.
+    pub tenant_keys: &'static [(&'static str, TenantField)],
+}
+
+impl PlatformSpec {
+    pub fn is_secret(&self, key: &str) -> bool {
+        self.secret_keys.iter().any(|(k, _)| *k == key)
+    }
+
+    pub fn is_config_key(&self, key: &str) -> bool {
+        self.config_keys.iter().any(|(k, _)| *k == key)
+    }
+}
+
+/// The built-in platforms' tables (shown in the README's "Provider configuration").
+pub const SPECS: &[PlatformSpec] = &[
+    PlatformSpec {
+        name: "slack",
+        title: "Slack",
+        config_keys: &[
+            ("team_id", "the workspace id (T…); learned through auth.test at add when not given"),
+            ("api_app_id", "the Slack app's id (A…); learned through auth.test at add when not given"),
+        ],
+        secret_keys: &[
+            ("bot_token", "Bot User OAuth Token (xoxb-…)"),
+            ("signing_secret", "the app's Signing Secret (Basic Information)"),
+        ],
+        inbound_keys: &["signing_secret"],
+        tenant_keys: &[("team_id", TenantField::Workspace), ("api_app_id", TenantField::App)],
+    },
+    PlatformSpec {
+        name: "discord",
+        title: "Discord",
+        config_keys: &[
+            ("application_id", "the application's id"),
+            ("guild_id", "the server (guild) the bot serves"),
+            ("public_key", "the application's public key (64 hex characters)"),
+        ],
+        secret_keys: &[("bot_token", "the bot's token")],
+        inbound_keys: &["public_key"],
+        tenant_keys: &[("guild_id", TenantField::Workspace), ("application_id", TenantField::App)],
+    },
+    PlatformSpec {
+        name: "teams",
+        title: "Microsoft Teams",
+        config_keys: &[
+            ("app_id", "the bot's Microsoft App ID"),
+            ("tenant_id", "the Microsoft 365 tenant the bot serves"),
+        ],
+        secret_keys: &[("app_password", "the bot's client secret")],
+        inbound_keys: &["app_id"],
+        tenant_keys: &[("tenant_id", TenantField::Workspace), ("app_id", TenantField::App)],
+    },
+    PlatformSpec {
+        name: "mattermost",
+        title: "Mattermost",
+        config_keys: &[
+            ("server_url", "the Mattermost server, https://chat.example.com"),
+            ("team_id", "the team the commands come from"),
+        ],
+        secret_keys: &[
+            ("bot_token", "a bot account's access token"),
+            ("command_token", "the slash command's token"),
+            ("action_secret", "the secret our buttons carry (generated when not given)"),
+            ("webhook_url", "an incoming webhook URL (notifications without a bot)"),
+        ],
+        inbound_keys: &["command_token"],
+        tenant_keys: &[("team_id", TenantField::Workspace)],
+    },
+];
+
+/// The built-in table of `platform`.
+pub fn spec(platform: &str) -> Option<&'static PlatformSpec> {
+    SPECS.iter().find(|s| s.name == platform)
+}
+
+/// The key/value pairs of one provider's secret. `Debug` shows the keys only.
+#[derive(Clone, Default)]
+pub struct ProviderSecrets {
+    values: BTreeMap<String, SecretString>,
+}
+
+impl fmt::Debug for ProviderSecrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProviderSecrets")
+            .field("keys", &self.values.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl ProviderSecrets {
+    /// From the secret's JSON object of strings.
+    pub fn from_json(json: &str) -> Result<Self, String> {
+        let map: BTreeMap<String, String> =
+            serde_json::from_str(json).map_err(|_| "a provider secret must be a JSON object of strings".to_string())?;
+        Ok(Self::from_map(map))
+    }
+
+    pub fn from_map(map: BTreeMap<String, String>) -> Self {
+        Self {
+            values: map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect(),
+        }
+    }
+
+    pub fn get(&self, key: &str) -> Option<&SecretString> {
+        self.values.get(key)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.values.keys().map(String::as_str)
     }
 }
 
@@ -79,12 +224,12 @@ impl ProviderStatus {
     }
 }
 
-/// Keys that are secrets: accepted in `--config` for convenience, stored only in Secrets Manager.
+/// Keys that are secrets on some platform: accepted in `--config` for convenience, stored only in
+/// Secrets Manager (whatever the provider's platform, so a token never lands in the table).
 pub const SECRET_KEYS: &[&str] = &[
     "bot_token",
     "signing_secret",
     "app_password",
-    "public_key",
     "command_token",
     "action_secret",
     "webhook_url",
@@ -94,9 +239,10 @@ fn yes() -> bool {
     true
 }
 
-/// Keys [`ProviderConfig`] understands. Input with any other key is refused (a typo is caught
-/// when the provider is configured, not when a notification goes nowhere); stored records are
-/// read leniently so a key added by a newer version never makes a provider unreadable.
+/// Keys [`ProviderConfig`] understands on every platform; each platform adds its own
+/// ([`PlatformSpec::config_keys`]). Input with any other key is refused (a typo is caught when
+/// the provider is configured, not when a notification goes nowhere); stored records are read
+/// leniently so a key added by a newer version never makes a provider unreadable.
 pub const CONFIG_KEYS: &[&str] = &[
     "default_channel",
     "enable_slash_commands",
@@ -142,6 +288,9 @@ pub struct ProviderConfig {
     /// Archive an incident's war room when the incident is closed.
     #[serde(default)]
     pub archive_war_room_on_close: bool,
+    /// The platform's own keys (`team_id`, `guild_id` …), see [`PlatformSpec::config_keys`].
+    #[serde(flatten)]
+    pub platform: BTreeMap<String, Value>,
 }
 
 impl Default for ProviderConfig {
@@ -157,6 +306,7 @@ impl Default for ProviderConfig {
             rbac: AccessPolicy::default(),
             templates: TemplateSet::default(),
             archive_war_room_on_close: false,
+            platform: BTreeMap::new(),
         }
     }
 }
@@ -209,13 +359,24 @@ impl ProviderConfig {
         Ok((map, secrets))
     }
 
-    /// Parses and checks non-secret configuration.
+    /// Parses and checks non-secret configuration with the keys common to every platform.
     pub fn from_map(map: Map<String, Value>) -> Result<Self, ConfigError> {
-        if let Some(key) = map.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())) {
+        Self::for_platform(map, None)
+    }
+
+    /// Parses and checks non-secret configuration for a platform (its own keys allowed).
+    pub fn for_platform(map: Map<String, Value>, spec: Option<&PlatformSpec>) -> Result<Self, ConfigError> {
+        let own = |k: &str| spec.is_some_and(|s| s.is_config_key(k));
+        if let Some(key) = map.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str()) && !own(k)) {
+            let mut known: Vec<&str> = CONFIG_KEYS.to_vec();
+            known.extend(spec.iter().flat_map(|s| s.config_keys.iter().map(|(k, _)| *k)));
             return Err(ConfigError::UnknownKey {
                 key: key.clone(),
-                known: CONFIG_KEYS.join(", "),
+                known: known.join(", "),
             });
+        }
+        if let Some((key, _)) = map.iter().find(|(k, v)| own(k) && !v.is_string() && !v.is_null()) {
+            return Err(ConfigError::Invalid(format!("`{key}` must be a string")));
         }
         let config: ProviderConfig =
             serde_json::from_value(Value::Object(map)).map_err(|e| ConfigError::Invalid(e.to_string()))?;
@@ -231,6 +392,11 @@ impl ProviderConfig {
         }
         config.templates.validate().map_err(ConfigError::Template)?;
         Ok(config)
+    }
+
+    /// A platform key's value (`team_id` …), if set.
+    pub fn platform_key(&self, key: &str) -> Option<&str> {
+        self.platform.get(key).and_then(Value::as_str).filter(|v| !v.is_empty())
     }
 
     /// How many distinct channels the configuration names (for `im chatops list`).
@@ -344,6 +510,37 @@ mod tests {
                 .get(crate::EventKind::IncidentCreated, "slack")
                 .is_some()
         );
+    }
+
+    #[test]
+    fn platform_keys_belong_to_their_platform() {
+        let map = |v: Value| ProviderConfig::split(v).expect("object").0;
+        let slack = spec("slack");
+        let config = ProviderConfig::for_platform(map(json!({"team_id": "T1", "default_channel": "C1"})), slack)
+            .expect("valid");
+        assert_eq!(config.platform_key("team_id"), Some("T1"));
+        assert_eq!(config.platform_key("api_app_id"), None);
+        let err = ProviderConfig::for_platform(map(json!({"guild_id": "1"})), slack).expect_err("not slack's");
+        assert!(err.to_string().contains("`guild_id`") && err.to_string().contains("team_id"), "{err}");
+        assert!(ProviderConfig::from_map(map(json!({"team_id": "T1"}))).is_err(), "no platform, no platform keys");
+        assert!(ProviderConfig::for_platform(map(json!({"team_id": 5})), slack).is_err());
+        let back: ProviderConfig =
+            serde_json::from_value(serde_json::to_value(&config).expect("json")).expect("stored records read back");
+        assert_eq!(back, config);
+        assert_eq!(Platform::parse("MSTeams"), Ok(Platform::TEAMS));
+        assert_eq!(Platform::SLACK.spec().map(|s| s.title), Some("Slack"));
+        assert!(Platform::named("echo").is_ok_and(|p| p.spec().is_none()));
+        assert!(Platform::named("Echo!").is_err());
+        let stored: Platform = serde_json::from_value(json!("discord")).expect("platform");
+        assert_eq!(stored, Platform::DISCORD);
+    }
+
+    #[test]
+    fn secrets_never_show_in_debug() {
+        let secrets = ProviderSecrets::from_json(r#"{"bot_token": "xoxb-secret-value"}"#).expect("json");
+        let shown = format!("{secrets:?}");
+        assert!(shown.contains("bot_token") && !shown.contains("xoxb-secret-value"), "{shown}");
+        assert!(ProviderSecrets::from_json("[1]").is_err());
     }
 
     #[test]

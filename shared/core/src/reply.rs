@@ -1,10 +1,15 @@
-//! Platform-neutral replies. Each platform renders them (Block Kit, Adaptive Cards, embeds …);
-//! [`Reply::text`] is the plain-text form every platform uses as its fallback.
+//! Platform-neutral replies. [`Reply::doc`] builds the message in the neutral model, which each
+//! platform renders (Block Kit, Adaptive Cards, embeds …); [`Reply::text`] is the plain-text form
+//! every platform uses as its fallback.
 
 use std::fmt::Write as _;
 
+use time::OffsetDateTime;
+
+use crate::card::{id_and_title, incident_blocks, timeline_line};
 use crate::command::Verb;
 use crate::incident::{Incident, Severity};
+use crate::message::{Block, Doc, Text, relative};
 use crate::timeline::TimelineEntry;
 
 /// What happened, for the headline of an incident card.
@@ -177,6 +182,86 @@ impl Reply {
             }
             Reply::Text { text, .. } => text.clone(),
         }
+    }
+}
+
+impl Reply {
+    /// The reply as a message in the neutral model.
+    pub fn doc(&self, now: OffsetDateTime) -> Doc {
+        let mut doc = Doc::new(self.text());
+        match self {
+            Reply::Card { kind, incident, note } => {
+                doc.push(Block::Header(kind.headline()));
+                doc.blocks.extend(incident_blocks(incident, now));
+                if let Some(note) = note {
+                    doc.push(Block::Context(Text::new().plain("📝 ").plain(note.clone())));
+                }
+            }
+            Reply::Status { incident, recent } => {
+                doc.push(Block::Header(format!("{} — {}", incident.id, incident.status)));
+                doc.blocks.extend(incident_blocks(incident, now));
+                if !recent.is_empty() {
+                    doc.push(Block::Context("Latest timeline entries".into()));
+                    doc.push(Block::Lines(recent.iter().map(timeline_line).collect()));
+                }
+            }
+            Reply::List { incidents } if incidents.is_empty() => doc.push(Block::Paragraph("No open incidents. 🎉".into())),
+            Reply::List { incidents } => {
+                doc.push(Block::Header(format!("Open incidents ({})", incidents.len())));
+                let lines = incidents
+                    .iter()
+                    .map(|i| {
+                        let mut line = Text::new()
+                            .bold(i.id.as_str())
+                            .plain(" ")
+                            .code(i.severity.as_str())
+                            .plain(" ")
+                            .plain(i.title.clone())
+                            .plain(format!(" — {} · {}", i.status, relative(i.declared_at, now)));
+                        if let Some(a) = &i.assignee {
+                            line = line.plain(" · ").user(a);
+                        }
+                        line
+                    })
+                    .collect();
+                doc.push(Block::Lines(lines));
+            }
+            Reply::Timeline { incident, entries } => {
+                doc.push(Block::Header(format!("Timeline of {}", incident.id)));
+                doc.push(Block::Paragraph(id_and_title(incident)));
+                if entries.is_empty() {
+                    doc.push(Block::Paragraph("No entries yet.".into()));
+                } else {
+                    doc.push(Block::Lines(entries.iter().map(timeline_line).collect()));
+                }
+            }
+            Reply::Help { entries } => {
+                doc.push(Block::Paragraph(Text::new().bold("Incident commands")));
+                doc.push(Block::Lines(
+                    entries
+                        .iter()
+                        .map(|e| {
+                            Text::new()
+                                .code(e.usage.clone())
+                                .plain("\n      ")
+                                .plain(e.summary.clone())
+                        })
+                        .collect(),
+                ));
+            }
+            Reply::Usage { usage, problem } => doc.push(Block::Paragraph(
+                Text::new()
+                    .plain("⚠️ ")
+                    .plain(problem.clone())
+                    .plain("\nUsage: ")
+                    .code(usage.clone()),
+            )),
+            Reply::Refused { message } => {
+                doc.push(Block::Paragraph(Text::new().plain("⛔ ").plain(message.clone())))
+            }
+            Reply::Unavailable { .. } | Reply::Text { .. } => doc.push(Block::Paragraph(self.text().into())),
+        }
+        doc
     }
 }
 

@@ -138,12 +138,13 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         let allowed = match &command {
             Command::Custom { name, .. } => match self.custom.get(name) {
                 Some(c) => settings.policy.check(user, &format!("custom:{name}"), c.changes()),
+                // Not a command: the answer says so, and nothing runs.
                 None => Ok(()),
             },
-            other => match other.verb() {
-                Some(verb) => settings.policy.check_verb(user, verb),
-                None => Ok(()),
-            },
+            other => {
+                let (name, changes) = other.policy();
+                settings.policy.check(user, name, changes)
+            }
         };
         if let Err(denied) = allowed {
             return Outcome::refused(denied.to_string());
@@ -259,7 +260,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
             {
                 return Err(Refusal::WarRoomExists {
                     id: inc.id.clone(),
-                    channel: existing.channel.clone(),
+                    name: existing.name.clone(),
                 });
             }
             inc.set_war_room(room.clone(), at)?;

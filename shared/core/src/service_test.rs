@@ -86,7 +86,7 @@ fn every_change_is_audited_in_the_documented_shape() {
     let ack = run(&svc, "ack INC-2026-001 \"Investigating MySQL cluster\"");
     assert_eq!(card(&ack).status, Status::Acknowledged);
     run(&svc, "escalate INC-2026-001 SEV-1");
-    run(&svc, "assign INC-2026-001 <@U9|bob>");
+    run(&svc, "assign INC-2026-001 U9");
     run(&svc, "update INC-2026-001 Failover started");
     svc.clock().advance(Duration::minutes(30));
     let resolved = run(&svc, "resolve INC-2026-001 \"Fixed by restarting MySQL primary\"");
@@ -208,6 +208,22 @@ fn permissions_are_checked_before_anything_happens() {
     run_as(&svc, &policy, "U_LEAD", "declare DB down");
     assert_eq!(policy.role_of("U_LEAD"), Role::Commander);
     assert_eq!(svc_events(&svc).len(), 1);
+
+    // A change without a slash verb (the service menu) is checked like any other.
+    let set_service = |user: &str| {
+        let settings = Settings {
+            policy: &policy,
+            default_severity: Severity::Sev3,
+        };
+        let command = Command::SetService {
+            id: IncidentId::new(2026, 1),
+            service: "payments".into(),
+        };
+        block_on(svc.execute(&inv(user, "[Service: payments] INC-2026-001"), &settings, command))
+    };
+    assert!(set_service("U_NOBODY").reply.text().contains("responder role to run `service`"));
+    assert_eq!(svc_events(&svc).len(), 1, "refused: nothing changed");
+    assert!(matches!(set_service("U_LEAD").reply, Reply::Card { .. }));
 }
 
 #[test]

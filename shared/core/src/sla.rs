@@ -1,11 +1,13 @@
 //! SLA targets, breach detection and the weekly summary.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
+
+use serde::{Deserialize, Serialize};
 
 use time::{Duration, OffsetDateTime};
 
 use crate::incident::{Incident, Severity, Status};
+use crate::message::{Block, Doc, Fact, Text};
 use crate::template::human_duration;
 
 /// Acknowledge and resolve targets per severity.
@@ -100,9 +102,11 @@ impl SlaTargets {
 }
 
 /// Counts and mean times for incidents declared in a period.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
+    #[serde(with = "time::serde::rfc3339")]
     pub from: OffsetDateTime,
+    #[serde(with = "time::serde::rfc3339")]
     pub to: OffsetDateTime,
     pub by_severity: BTreeMap<Severity, usize>,
     pub mean_time_to_acknowledge: Option<Duration>,
@@ -139,27 +143,33 @@ impl Summary {
         self.by_severity.values().sum()
     }
 
-    /// Slack mrkdwn.
-    pub fn text(&self) -> String {
+    /// The summary as a message.
+    pub fn doc(&self) -> Doc {
         let day = time::macros::format_description!("[year]-[month]-[day]");
-        let mut s = format!(
-            "📊 *Weekly incident summary* ({} – {})\n*{} incident{}*",
+        let title = format!(
+            "Weekly incident summary ({} – {})",
             self.from.format(&day).unwrap_or_default(),
             (self.to - Duration::seconds(1)).format(&day).unwrap_or_default(),
-            self.total(),
-            if self.total() == 1 { "" } else { "s" }
         );
         let counts: Vec<String> = self.by_severity.iter().map(|(s, n)| format!("{s}: {n}")).collect();
-        let _ = write!(s, " — {}", counts.join(" · "));
+        let total = Text::new()
+            .bold(format!(
+                "{} incident{}",
+                self.total(),
+                if self.total() == 1 { "" } else { "s" }
+            ))
+            .plain(format!(" — {}", counts.join(" · ")));
         let show = |d: Option<Duration>| d.map(human_duration).unwrap_or_else(|| "—".into());
-        let _ = write!(
-            s,
-            "\n*Mean time to acknowledge:* {}  |  *Mean time to resolve:* {}  |  *Still open:* {}",
-            show(self.mean_time_to_acknowledge),
-            show(self.mean_time_to_resolve),
-            self.open
-        );
-        s
+        let mut doc = Doc::new(format!("📊 {title}: {}", total.plain_text()));
+        doc.push(Block::Paragraph(
+            Text::new().plain("📊 ").bold(title).plain("\n").extend(total),
+        ));
+        doc.push(Block::Facts(vec![vec![
+            Fact::new("Mean time to acknowledge", show(self.mean_time_to_acknowledge)),
+            Fact::new("Mean time to resolve", show(self.mean_time_to_resolve)),
+            Fact::new("Still open", self.open.to_string()),
+        ]]));
+        doc
     }
 }
 
@@ -232,9 +242,14 @@ mod tests {
         assert_eq!(s.total(), 2);
         assert_eq!(s.mean_time_to_acknowledge, Some(Duration::minutes(7)));
         assert_eq!(s.mean_time_to_resolve, Some(Duration::hours(1)));
-        let text = s.text();
+        let text = s.doc().plain_text();
         assert!(text.contains("(2026-11-23 – 2026-11-29)"), "{text}");
-        assert!(text.contains("SEV-1: 1 · SEV-2: 1 · SEV-3: 0 · SEV-4: 0"), "{text}");
-        assert!(text.contains("*Mean time to acknowledge:* 7m 0s"), "{text}");
+        assert!(text.contains("2 incidents — SEV-1: 1 · SEV-2: 1 · SEV-3: 0 · SEV-4: 0"), "{text}");
+        assert!(
+            text.contains("Mean time to acknowledge: 7m 0s | Mean time to resolve: 1h 0m | Still open: 1"),
+            "{text}"
+        );
+        let back: Summary = serde_json::from_value(serde_json::to_value(&s).expect("json")).expect("parse");
+        assert_eq!(back, s, "summaries travel on the deliveries queue");
     }
 }

@@ -42,6 +42,8 @@ pub enum EventEnvelope {
         #[serde(default)]
         team_id: Option<String>,
         #[serde(default)]
+        api_app_id: Option<String>,
+        #[serde(default)]
         event_time: Option<i64>,
         event: Value,
     },

@@ -10,6 +10,11 @@ use subtle::ConstantTimeEq;
 /// Largest accepted difference between the request timestamp and our clock.
 pub const MAX_SKEW_SECONDS: i64 = 300;
 
+/// Shortest signing secret we trust (Slack's are 32 hex characters): a shorter one is a
+/// configuration mistake (a placeholder, a truncated paste), and verifying with it would
+/// accept requests signed by anyone who guesses it.
+pub const MIN_SECRET_CHARS: usize = 32;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum SignatureError {
     #[error("missing X-Slack-Signature or X-Slack-Request-Timestamp")]
@@ -20,6 +25,8 @@ pub enum SignatureError {
     Stale,
     #[error("signature does not match")]
     Mismatch,
+    #[error("the signing secret is shorter than {MIN_SECRET_CHARS} characters")]
+    WeakSecret,
 }
 
 fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Hmac<Sha256> {
@@ -50,6 +57,9 @@ pub fn verify(
     body: &[u8],
     now: i64,
 ) -> Result<(), SignatureError> {
+    if secret.expose_secret().trim().chars().count() < MIN_SECRET_CHARS {
+        return Err(SignatureError::WeakSecret);
+    }
     let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
         return Err(SignatureError::MissingHeaders);
     };
@@ -121,7 +131,7 @@ mod tests {
             verify(&secret(), Some(TS), Some(EXPECTED), other_body.as_bytes(), now),
             Err(SignatureError::Mismatch)
         );
-        let wrong = SecretString::from("another-secret");
+        let wrong = SecretString::from("another-secret-of-32-characters!");
         assert_eq!(
             verify(&wrong, Some(TS), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::Mismatch)
@@ -146,6 +156,29 @@ mod tests {
         assert_eq!(
             verify(&secret(), Some("yesterday"), Some(EXPECTED), BODY.as_bytes(), now),
             Err(SignatureError::BadTimestamp)
+        );
+    }
+
+    #[test]
+    fn a_short_signing_secret_verifies_nothing() {
+        let now = 1531420618;
+        let short = "s3cret";
+        let signature = sign(short, now, BODY.as_bytes());
+        assert_eq!(
+            verify(&SecretString::from(short), Some(TS), Some(&signature), BODY.as_bytes(), now),
+            Err(SignatureError::WeakSecret),
+            "even a correct signature with a weak secret is refused"
+        );
+        let almost = &SECRET[..31];
+        assert_eq!(
+            verify(
+                &SecretString::from(almost),
+                Some(TS),
+                Some(&sign(almost, now, BODY.as_bytes())),
+                BODY.as_bytes(),
+                now
+            ),
+            Err(SignatureError::WeakSecret)
         );
     }
 }

@@ -1,0 +1,502 @@
+//! The actions an incident card offers and what each one does, once for every platform.
+//!
+//! A platform adapter turns a click or a menu choice into an [`ActionRef`] (action key, incident,
+//! choice); [`ActionRef::resolve`] turns that into what to do: a command through the same use
+//! cases, RBAC and timeline as the slash commands, a read, a form, or the war room.
+//!
+//! Wire form: the key's id (`im:ack`) plus the incident (`INC-2026-001`) and, for menus, the
+//! choice (`INC-2026-001|SEV-2`). [`ActionRef::encode`] packs all three in one string of at most
+//! 100 characters for platforms with one custom id per element (Discord, Teams, Mattermost).
+
+use std::fmt;
+
+use crate::command::{Assignee, Command, MAX_SERVICE, valid_service};
+use crate::incident::{Action, Incident, IncidentId, Severity, Status, UserRef};
+use crate::message::{Choice, Element, Style};
+
+/// Every built-in action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ActionKey {
+    Ack,
+    WarRoom,
+    Details,
+    Escalate,
+    StatusUpdate,
+    Severity,
+    Service,
+    Assign,
+    Transition,
+}
+
+impl ActionKey {
+    pub const ALL: [ActionKey; 9] = [
+        ActionKey::Ack,
+        ActionKey::WarRoom,
+        ActionKey::Details,
+        ActionKey::Escalate,
+        ActionKey::StatusUpdate,
+        ActionKey::Severity,
+        ActionKey::Service,
+        ActionKey::Assign,
+        ActionKey::Transition,
+    ];
+
+    /// The id platforms carry (`im:ack`).
+    pub fn id(self) -> &'static str {
+        match self {
+            ActionKey::Ack => "im:ack",
+            ActionKey::WarRoom => "im:war_room",
+            ActionKey::Details => "im:details",
+            ActionKey::Escalate => "im:escalate",
+            ActionKey::StatusUpdate => "im:status_update",
+            ActionKey::Severity => "im:severity",
+            ActionKey::Service => "im:service",
+            ActionKey::Assign => "im:assign",
+            ActionKey::Transition => "im:transition",
+        }
+    }
+
+    pub fn from_id(id: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.id() == id)
+    }
+
+    /// What a person sees (and the timeline records: `[Acknowledge] INC-2026-001`).
+    pub fn label(self) -> &'static str {
+        match self {
+            ActionKey::Ack => "Acknowledge",
+            ActionKey::WarRoom => "Join War Room",
+            ActionKey::Details => "View Details",
+            ActionKey::Escalate => "Escalate",
+            ActionKey::StatusUpdate => "Status Update",
+            ActionKey::Severity => "Severity",
+            ActionKey::Service => "Service",
+            ActionKey::Assign => "Assign",
+            ActionKey::Transition => "Status",
+        }
+    }
+
+    /// The RBAC name of the action: the command it amounts to.
+    pub fn policy_name(self) -> &'static str {
+        match self {
+            ActionKey::Ack => "ack",
+            ActionKey::WarRoom => "war_room",
+            ActionKey::Details => "status",
+            ActionKey::Escalate | ActionKey::Severity => "escalate",
+            ActionKey::StatusUpdate => "update",
+            ActionKey::Service => "service",
+            ActionKey::Assign => "assign",
+            ActionKey::Transition => "transition",
+        }
+    }
+
+    /// Whether using it changes the incident (RBAC default: responder rather than viewer).
+    pub fn changes(self) -> bool {
+        !matches!(self, ActionKey::Details)
+    }
+}
+
+impl fmt::Display for ActionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// A used element: which action, on which incident, with which choice (menus).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActionRef {
+    pub key: ActionKey,
+    pub incident: IncidentId,
+    pub choice: Option<String>,
+}
+
+/// Longest custom id a platform allows (Discord's is the smallest: 100).
+pub const MAX_CUSTOM_ID: usize = 100;
+
+/// Longest menu value we accept back.
+const MAX_CHOICE: usize = 80;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ActionError {
+    #[error("unknown action `{0}`")]
+    UnknownAction(String),
+    #[error("the action does not name an incident")]
+    NoIncident,
+    #[error("`{0}` is not a valid choice here")]
+    BadChoice(String),
+}
+
+impl ActionRef {
+    pub fn new(key: ActionKey, incident: IncidentId, choice: Option<String>) -> Self {
+        Self { key, incident, choice }
+    }
+
+    /// `im:ack|INC-2026-001` or `im:severity|INC-2026-001|SEV-2`: one string for platforms
+    /// with one id per element; at most [`MAX_CUSTOM_ID`] characters for every built-in value.
+    pub fn encode(&self) -> String {
+        match &self.choice {
+            Some(c) => format!("{}|{}|{c}", self.key.id(), self.incident),
+            None => format!("{}|{}", self.key.id(), self.incident),
+        }
+    }
+
+    /// Reads [`Self::encode`]'s form.
+    pub fn decode(s: &str) -> Result<Self, ActionError> {
+        let mut parts = s.splitn(3, '|');
+        let key = parts.next().unwrap_or("");
+        let key = ActionKey::from_id(key).ok_or_else(|| ActionError::UnknownAction(key.chars().take(40).collect()))?;
+        let incident = parts
+            .next()
+            .and_then(|i| IncidentId::parse(i).ok())
+            .ok_or(ActionError::NoIncident)?;
+        Ok(Self::new(key, incident, parts.next().map(str::to_string)))
+    }
+
+    /// From an action id and a value that is `INC-…` or `INC-…|choice` (Slack's shape), with a
+    /// fallback place for the incident (a block id such as `im:menus:INC-…`) and a chosen user
+    /// for people pickers.
+    pub fn from_parts(action_id: &str, value: Option<&str>, container: Option<&str>) -> Result<Self, ActionError> {
+        let key = ActionKey::from_id(action_id)
+            .ok_or_else(|| ActionError::UnknownAction(action_id.chars().take(40).collect()))?;
+        let (incident, choice) = match value.map(|v| v.split_once('|').unwrap_or((v, ""))) {
+            Some((first, rest)) if IncidentId::parse(first).is_ok() => {
+                (first.to_string(), (!rest.is_empty()).then(|| rest.to_string()))
+            }
+            // A user picker's value is the person; the incident comes from the container.
+            Some((_, _)) => (
+                container.and_then(|c| c.rsplit(':').next()).unwrap_or("").to_string(),
+                value.map(str::to_string),
+            ),
+            None => (
+                container.and_then(|c| c.rsplit(':').next()).unwrap_or("").to_string(),
+                None,
+            ),
+        };
+        let incident = IncidentId::parse(&incident).map_err(|_| ActionError::NoIncident)?;
+        Ok(Self::new(key, incident, choice))
+    }
+
+    /// `[Acknowledge] INC-2026-001`, `[Service: payments] INC-2026-001`: what the timeline
+    /// records as the command.
+    pub fn command_line(&self) -> String {
+        match self.choice.as_deref().filter(|c| !c.is_empty()) {
+            Some(choice) => format!("[{}: {choice}] {}", self.key.label(), self.incident),
+            None => format!("[{}] {}", self.key.label(), self.incident),
+        }
+    }
+
+    /// What the action does, checked like a typed command: menu values are validated (length,
+    /// characters, the provider's `services` list when it has one), and a choice the incident
+    /// does not offer is refused. `current` is the incident as stored (for Escalate).
+    /// `provider` is the provider the person acted through: a picked user belongs to it.
+    pub fn resolve(
+        &self,
+        current: Option<&Incident>,
+        services: &[String],
+        provider: &str,
+    ) -> Result<Resolved, ActionError> {
+        let id = self.incident.clone();
+        let bad = |c: &str| ActionError::BadChoice(c.chars().take(MAX_CHOICE).collect());
+        let choice = self.choice.as_deref().map(str::trim).filter(|c| !c.is_empty());
+        if let Some(c) = choice
+            && (c.chars().count() > MAX_CHOICE || c.chars().any(char::is_control))
+        {
+            return Err(bad(c));
+        }
+        Ok(match self.key {
+            ActionKey::Ack => Resolved::Command(Command::Ack { id, note: None }),
+            ActionKey::Details => Resolved::Command(Command::Status { id }),
+            ActionKey::StatusUpdate => Resolved::StatusForm(id),
+            ActionKey::WarRoom => Resolved::WarRoom(id),
+            ActionKey::Escalate => match current {
+                None => Resolved::NotFound(id),
+                Some(incident) => match next_severity(incident.severity) {
+                    Some(severity) => Resolved::Command(Command::Escalate { id, severity }),
+                    None => Resolved::AlreadyTop(id),
+                },
+            },
+            ActionKey::Severity => {
+                let c = choice.ok_or_else(|| bad(""))?;
+                let severity = Severity::parse(c).map_err(|_| bad(c))?;
+                Resolved::Command(Command::Escalate { id, severity })
+            }
+            ActionKey::Service => {
+                let c = choice.ok_or_else(|| bad(""))?;
+                let offered = services.is_empty() || services.iter().any(|s| s == c);
+                if !offered || c.chars().count() > MAX_SERVICE || !valid_service(c) {
+                    return Err(bad(c));
+                }
+                Resolved::Command(Command::SetService {
+                    id,
+                    service: c.to_string(),
+                })
+            }
+            ActionKey::Assign => {
+                let c = choice.ok_or_else(|| bad(""))?;
+                if !c
+                    .chars()
+                    .all(|ch| ch.is_alphanumeric() || matches!(ch, '-' | '_' | '.' | ':' | '@'))
+                {
+                    return Err(bad(c));
+                }
+                Resolved::Command(Command::Assign {
+                    id,
+                    assignee: Assignee::User(UserRef::new(c, None).on(provider)),
+                })
+            }
+            ActionKey::Transition => match choice {
+                Some("acknowledge") => Resolved::Command(Command::Ack { id, note: None }),
+                Some("resolve") => Resolved::Command(Command::Resolve { id, note: None }),
+                Some("close") => Resolved::Command(Command::Close { id }),
+                other => return Err(bad(other.unwrap_or(""))),
+            },
+        })
+    }
+}
+
+/// What a used element amounts to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// Run through the use cases like a typed command.
+    Command(Command),
+    /// Open the Status Update form (a modal where the platform has one).
+    StatusForm(IncidentId),
+    /// Create or join the incident's war room (slow: done by the interaction worker).
+    WarRoom(IncidentId),
+    /// Escalate on a SEV-1.
+    AlreadyTop(IncidentId),
+    NotFound(IncidentId),
+}
+
+/// The one-level-more-severe severity for the Escalate button.
+pub fn next_severity(current: Severity) -> Option<Severity> {
+    match current {
+        Severity::Sev1 => None,
+        Severity::Sev2 => Some(Severity::Sev1),
+        Severity::Sev3 => Some(Severity::Sev2),
+        Severity::Sev4 => Some(Severity::Sev3),
+    }
+}
+
+fn transition_label(a: Action) -> &'static str {
+    match a {
+        Action::Acknowledge => "Acknowledge",
+        Action::Resolve => "Resolve",
+        Action::Close => "Close",
+    }
+}
+
+/// The buttons an incident offers in its current state (none once closed).
+pub fn buttons(incident: &Incident) -> Vec<Element> {
+    if incident.status == Status::Closed {
+        return Vec::new();
+    }
+    let button = |action: ActionKey, style: Style| Element::Button {
+        action,
+        label: action.label().to_string(),
+        style,
+        incident: incident.id.clone(),
+    };
+    let mut out = Vec::new();
+    if incident.status == Status::Open {
+        out.push(button(ActionKey::Ack, Style::Primary));
+    }
+    out.push(button(ActionKey::WarRoom, Style::Default));
+    out.push(button(ActionKey::Details, Style::Default));
+    if incident.severity > Severity::Sev1 && incident.status.is_active() {
+        out.push(button(ActionKey::Escalate, Style::Danger));
+    }
+    out.push(button(ActionKey::StatusUpdate, Style::Default));
+    out
+}
+
+/// The selection menus an incident offers: severity (while active), service (when the provider
+/// lists services), assignee, and the allowed next status.
+pub fn menus(incident: &Incident, services: &[String]) -> Vec<Element> {
+    if incident.status == Status::Closed {
+        return Vec::new();
+    }
+    let id = &incident.id;
+    let mut out = Vec::new();
+    if incident.status.is_active() {
+        out.push(Element::Select {
+            action: ActionKey::Severity,
+            placeholder: "Severity".into(),
+            options: Severity::ALL
+                .iter()
+                .map(|s| Choice {
+                    label: s.as_str().into(),
+                    value: s.as_str().into(),
+                })
+                .collect(),
+            selected: Some(incident.severity.as_str().into()),
+            incident: id.clone(),
+        });
+    }
+    if !services.is_empty() {
+        out.push(Element::Select {
+            action: ActionKey::Service,
+            placeholder: "Service".into(),
+            options: services
+                .iter()
+                .take(25)
+                .map(|s| Choice {
+                    label: s.clone(),
+                    value: s.clone(),
+                })
+                .collect(),
+            selected: incident.service.clone().filter(|s| services.contains(s)),
+            incident: id.clone(),
+        });
+    }
+    out.push(Element::UserSelect {
+        action: ActionKey::Assign,
+        placeholder: "Assign to…".into(),
+        selected: incident.assignee.clone(),
+        incident: id.clone(),
+    });
+    let next: Vec<Choice> = incident
+        .status
+        .allowed_actions()
+        .iter()
+        .map(|a| Choice {
+            label: transition_label(*a).into(),
+            value: a.verb().into(),
+        })
+        .collect();
+    if !next.is_empty() {
+        out.push(Element::Select {
+            action: ActionKey::Transition,
+            placeholder: "Change status…".into(),
+            options: next,
+            selected: None,
+            incident: id.clone(),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id() -> IncidentId {
+        IncidentId::new(2026, 1)
+    }
+
+    fn incident(status: Status, severity: Severity) -> Incident {
+        crate::memory::incident(1, severity, status)
+    }
+
+    fn keys(elements: &[Element]) -> Vec<&'static str> {
+        elements.iter().map(|e| e.action().id()).collect()
+    }
+
+    #[test]
+    fn open_incident_offers_every_button_and_menu() {
+        let inc = incident(Status::Open, Severity::Sev3);
+        assert_eq!(
+            keys(&buttons(&inc)),
+            ["im:ack", "im:war_room", "im:details", "im:escalate", "im:status_update"]
+        );
+        let services = ["checkout".to_string(), "payments".to_string()];
+        assert_eq!(
+            keys(&menus(&inc, &services)),
+            ["im:severity", "im:service", "im:assign", "im:transition"]
+        );
+        assert_eq!(keys(&menus(&inc, &[])), ["im:severity", "im:assign", "im:transition"]);
+    }
+
+    #[test]
+    fn state_decides_the_actions() {
+        let ack = incident(Status::Acknowledged, Severity::Sev1);
+        assert_eq!(keys(&buttons(&ack)), ["im:war_room", "im:details", "im:status_update"]);
+        let sev2 = incident(Status::Acknowledged, Severity::Sev2);
+        assert!(keys(&buttons(&sev2)).contains(&"im:escalate"));
+        let resolved = incident(Status::Resolved, Severity::Sev2);
+        assert!(!keys(&buttons(&resolved)).contains(&"im:escalate"));
+        assert_eq!(keys(&menus(&resolved, &[])), ["im:assign", "im:transition"]);
+        let closed = incident(Status::Closed, Severity::Sev2);
+        assert!(buttons(&closed).is_empty() && menus(&closed, &["x".into()]).is_empty());
+    }
+
+    #[test]
+    fn encode_decode_round_trip_within_discords_limit() {
+        let a = ActionRef::new(ActionKey::Severity, IncidentId::new(2026, 123_456), Some("SEV-1".into()));
+        assert_eq!(a.encode(), "im:severity|INC-2026-123456|SEV-1");
+        assert_eq!(ActionRef::decode(&a.encode()), Ok(a));
+        let long = ActionRef::new(ActionKey::Transition, IncidentId::new(9999, 999_999_999_999), Some("x".repeat(64)));
+        assert!(long.encode().chars().count() <= MAX_CUSTOM_ID);
+        assert_eq!(
+            ActionRef::decode("im:nope|INC-2026-001"),
+            Err(ActionError::UnknownAction("im:nope".into()))
+        );
+        assert_eq!(ActionRef::decode("im:ack|garbage"), Err(ActionError::NoIncident));
+        assert_eq!(ActionRef::decode("im:ack"), Err(ActionError::NoIncident));
+    }
+
+    #[test]
+    fn slack_shaped_parts() {
+        let a = ActionRef::from_parts("im:severity", Some("INC-2026-001|SEV-2"), None).expect("ok");
+        assert_eq!((a.incident, a.choice.as_deref()), (id(), Some("SEV-2")));
+        let user = ActionRef::from_parts("im:assign", Some("U9"), Some("im:menus:INC-2026-001")).expect("ok");
+        assert_eq!((user.incident, user.choice.as_deref()), (id(), Some("U9")));
+        let plain = ActionRef::from_parts("im:ack", Some("INC-2026-001"), None).expect("ok");
+        assert_eq!(plain.choice, None);
+        assert_eq!(plain.command_line(), "[Acknowledge] INC-2026-001");
+        assert_eq!(
+            ActionRef::from_parts("im:ack", None, Some("im:buttons:INC-2026-001"))
+                .expect("ok")
+                .incident,
+            id()
+        );
+        assert!(ActionRef::from_parts("im:ack", None, None).is_err());
+        assert!(ActionRef::from_parts("x", Some("INC-2026-001"), None).is_err());
+    }
+
+    #[test]
+    fn menu_values_are_checked_like_typed_fields() {
+        let inc = incident(Status::Open, Severity::Sev3);
+        let act = |key, choice: &str| ActionRef::new(key, id(), Some(choice.to_string()));
+        let services = ["checkout".to_string()];
+        assert!(matches!(
+            act(ActionKey::Service, "checkout").resolve(Some(&inc), &services, "acme"),
+            Ok(Resolved::Command(Command::SetService { .. }))
+        ));
+        assert!(act(ActionKey::Service, "payments").resolve(Some(&inc), &services, "acme").is_err(), "not offered");
+        assert!(act(ActionKey::Service, "<!channel>").resolve(Some(&inc), &[], "acme").is_err());
+        assert!(act(ActionKey::Service, &"s".repeat(65)).resolve(Some(&inc), &[], "acme").is_err());
+        assert!(act(ActionKey::Severity, "SEV-9").resolve(Some(&inc), &[], "acme").is_err());
+        assert!(act(ActionKey::Assign, "<@U1> hi").resolve(Some(&inc), &[], "acme").is_err());
+        assert!(act(ActionKey::Assign, "line\nbreak").resolve(Some(&inc), &[], "acme").is_err());
+        assert!(act(ActionKey::Transition, "explode").resolve(Some(&inc), &[], "acme").is_err());
+        assert!(ActionRef::new(ActionKey::Severity, id(), None).resolve(Some(&inc), &[], "acme").is_err());
+        assert_eq!(
+            act(ActionKey::Transition, "close").resolve(Some(&inc), &[], "acme"),
+            Ok(Resolved::Command(Command::Close { id: id() }))
+        );
+        assert_eq!(
+            act(ActionKey::Assign, "U0CAROL").resolve(Some(&inc), &[], "acme"),
+            Ok(Resolved::Command(Command::Assign {
+                id: id(),
+                assignee: Assignee::User(UserRef::new("U0CAROL", None).on("acme"))
+            }))
+        );
+    }
+
+    #[test]
+    fn escalate_goes_one_level_up() {
+        let esc = ActionRef::new(ActionKey::Escalate, id(), None);
+        let sev3 = incident(Status::Open, Severity::Sev3);
+        assert_eq!(
+            esc.resolve(Some(&sev3), &[], "acme"),
+            Ok(Resolved::Command(Command::Escalate {
+                id: id(),
+                severity: Severity::Sev2
+            }))
+        );
+        let sev1 = incident(Status::Open, Severity::Sev1);
+        assert_eq!(esc.resolve(Some(&sev1), &[], "acme"), Ok(Resolved::AlreadyTop(id())));
+        assert_eq!(esc.resolve(None, &[], "acme"), Ok(Resolved::NotFound(id())));
+        assert_eq!(next_severity(Severity::Sev4), Some(Severity::Sev3));
+    }
+}

@@ -1,0 +1,82 @@
+//! Providers with their secrets, and the messenger of each through its platform's adapter.
+
+use std::sync::Arc;
+
+use crate::chat::{BoxFuture, ChatError};
+use crate::delivery::{Directory, Target};
+use crate::inbound::Platforms;
+use crate::ports::StoreError;
+use crate::provider::{Provider, ProviderSecrets};
+
+/// A provider and its secrets, ready to verify a request or build a client.
+#[derive(Clone, Debug)]
+pub struct ResolvedProvider {
+    pub provider: Arc<Provider>,
+    pub secrets: Arc<ProviderSecrets>,
+}
+
+/// Where provider records and secrets come from (cached in a real store).
+pub trait ProviderSource: Send + Sync {
+    /// The provider and its secrets; `None` if there is no such provider.
+    fn resolve<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ResolvedProvider>, StoreError>>;
+
+    /// Re-reads a provider's secrets (after a refused signature or token), unless they were read
+    /// moments ago: `None` then, meaning "use what you have".
+    fn refresh_secrets<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<Option<Arc<ProviderSecrets>>, StoreError>>;
+
+    /// Every provider (the router fans out to them).
+    fn all(&self) -> BoxFuture<'_, Result<Vec<Arc<Provider>>, StoreError>>;
+}
+
+/// The delivery [`Directory`]: each provider's messenger from its platform's adapter.
+pub struct PlatformDirectory {
+    providers: Arc<dyn ProviderSource>,
+    platforms: Platforms,
+}
+
+impl PlatformDirectory {
+    pub fn new(providers: Arc<dyn ProviderSource>, platforms: Platforms) -> Self {
+        Self { providers, platforms }
+    }
+
+    pub fn providers(&self) -> &Arc<dyn ProviderSource> {
+        &self.providers
+    }
+
+    pub fn platforms(&self) -> &Platforms {
+        &self.platforms
+    }
+
+    /// The messenger for a resolved provider.
+    pub fn target_for(&self, resolved: &ResolvedProvider) -> Result<Target, ChatError> {
+        let platform = resolved.provider.platform.as_str();
+        let adapter = self
+            .platforms
+            .get(platform)
+            .ok_or_else(|| ChatError::Permanent(format!("{platform} delivery is not available in this version")))?;
+        Ok(Target {
+            provider: resolved.provider.clone(),
+            messenger: adapter.messenger(&resolved.provider, &resolved.secrets)?,
+        })
+    }
+}
+
+impl Directory for PlatformDirectory {
+    fn target<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, Result<Result<Target, ChatError>, StoreError>> {
+        Box::pin(async move {
+            Ok(match self.providers.resolve(provider).await? {
+                Some(resolved) => self.target_for(&resolved),
+                None => Err(ChatError::Permanent(format!("provider `{provider}` not found"))),
+            })
+        })
+    }
+
+    fn refresh<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, bool> {
+        Box::pin(async move {
+            match self.providers.resolve(provider).await {
+                Ok(Some(resolved)) => matches!(self.providers.refresh_secrets(&resolved.provider).await, Ok(Some(_))),
+                _ => false,
+            }
+        })
+    }
+}

@@ -1,0 +1,548 @@
+//! The neutral message model → Slack mrkdwn and Block Kit, within Slack's limits, always with a
+//! top-level `text`.
+//!
+//! Escaping lives here and only here: every span's text goes through [`escape`] (`&`, `<`, `>`
+//! as entities), so no text a person typed can become `<!channel>`, a mention or a link. Slack's
+//! mrkdwn has no escape for `*`, `_` and `~`: in user text they may still read as emphasis,
+//! which changes how text looks, never what it does.
+
+use im_core::action::{ActionRef, MAX_CUSTOM_ID};
+use im_core::inbound::Visibility;
+use im_core::message::{Block, Doc, Element, Fact, Span, Style, Text, rfc3339, truncate};
+use im_core::{Incident, UserRef};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+pub const MAX_BLOCKS: usize = 50;
+pub const MAX_SECTION: usize = 3000;
+pub const MAX_HEADER: usize = 150;
+pub const MAX_TEXT: usize = 4000;
+const MAX_OPTION_TEXT: usize = 75;
+const MAX_OPTION_VALUE: usize = 150;
+
+/// A slash command response / message body.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SlackMessage {
+    pub response_type: &'static str,
+    pub text: String,
+    pub blocks: Vec<Value>,
+}
+
+/// Escapes text for mrkdwn, so it cannot mention `@channel` or forge links.
+pub fn escape(s: &str) -> String {
+    if !s.contains(['&', '<', '>']) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A Slack id: `U123ABC`, `C0123`.
+fn is_slack_id(id: &str, prefixes: &[u8]) -> bool {
+    id.len() >= 2
+        && prefixes.contains(&id.as_bytes()[0])
+        && id.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+/// Renders spans for one provider's workspace.
+#[derive(Clone, Copy, Debug)]
+pub struct Renderer<'a> {
+    /// The provider the message is for: its users are mentioned, everyone else is named.
+    pub provider: &'a str,
+}
+
+impl<'a> Renderer<'a> {
+    pub fn new(provider: &'a str) -> Self {
+        Self { provider }
+    }
+
+    /// `<@U123>` for a user of this workspace, the escaped name otherwise. Records from before
+    /// users carried their provider are mentioned when their id is a Slack user id.
+    pub fn mention(&self, user: &UserRef) -> String {
+        let ours = user.belongs_to(self.provider) || user.provider.is_none();
+        if ours && is_slack_id(&user.id, b"UW") {
+            format!("<@{}>", user.id)
+        } else {
+            escape(user.display())
+        }
+    }
+
+    pub fn span(&self, span: &Span) -> String {
+        match span {
+            Span::Plain(s) => escape(s),
+            Span::Bold(s) => format!("*{}*", escape(s)),
+            Span::Italic(s) => format!("_{}_", escape(s)),
+            Span::Code(s) => format!("`{}`", escape(&s.replace('`', "'"))),
+            Span::User(u) => self.mention(u),
+            Span::Channel { id, name } if is_slack_id(id, b"CG") => format!("<#{id}>"),
+            Span::Channel { id, name } => format!("#{}", escape(name.as_deref().unwrap_or(id))),
+            Span::Link { url, label } => {
+                let safe = (url.starts_with("https://") || url.starts_with("http://"))
+                    && !url.contains(['|', '<', '>', ' ', '\n']);
+                if safe {
+                    format!("<{url}|{}>", escape(label))
+                } else {
+                    format!("{} ({})", escape(label), escape(url))
+                }
+            }
+            Span::Time(t) => format!(
+                "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+                t.unix_timestamp(),
+                rfc3339(*t)
+            ),
+        }
+    }
+
+    pub fn text(&self, text: &Text) -> String {
+        text.spans().iter().map(|s| self.span(s)).collect()
+    }
+
+    fn facts(&self, rows: &[Vec<Fact>]) -> String {
+        rows.iter()
+            .map(|row| {
+                row.iter()
+                    .map(|f| format!("*{}:* {}", escape(&f.label), self.text(&f.value)))
+                    .collect::<Vec<_>>()
+                    .join("  |  ")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// One block as mrkdwn text (for text-only messages and thread replies).
+    fn block_text(&self, block: &Block) -> Option<String> {
+        match block {
+            Block::Header(h) => Some(format!("*{}*", escape(h))),
+            Block::Paragraph(t) | Block::Context(t) => Some(self.text(t)),
+            Block::Facts(rows) => Some(self.facts(rows)),
+            Block::Lines(lines) => Some(lines.iter().map(|l| self.text(l)).collect::<Vec<_>>().join("\n")),
+            Block::Markup(m) => Some(m.render(escape)),
+            Block::Buttons(_) | Block::Menus(_) => None,
+        }
+    }
+
+    /// The whole document as one mrkdwn text.
+    pub fn mrkdwn(&self, doc: &Doc) -> String {
+        let parts: Vec<String> = doc.blocks.iter().filter_map(|b| self.block_text(b)).collect();
+        truncate(&parts.join("\n"), MAX_TEXT)
+    }
+
+    /// The notification fallback: the document's summary, escaped.
+    pub fn fallback(&self, doc: &Doc) -> String {
+        truncate(&self.text(&doc.summary), MAX_TEXT)
+    }
+
+    /// Block Kit blocks for the document, at most [`MAX_BLOCKS`].
+    pub fn blocks(&self, doc: &Doc) -> Vec<Value> {
+        let incident = doc.card.as_ref().map(|c| c.incident.to_string()).unwrap_or_default();
+        let mut blocks = Vec::new();
+        for block in &doc.blocks {
+            match block {
+                Block::Header(h) => blocks.push(header(h)),
+                Block::Paragraph(t) => blocks.push(section(&self.text(t))),
+                Block::Facts(rows) => blocks.push(section(&self.facts(rows))),
+                Block::Lines(lines) => blocks.extend(sections(lines.iter().map(|l| self.text(l)))),
+                Block::Context(t) => blocks.push(context(&self.text(t))),
+                Block::Markup(m) => blocks.push(section(&m.render(escape))),
+                Block::Buttons(elements) if !elements.is_empty() => {
+                    let id = elements.first().map(|e| e.incident().to_string()).unwrap_or(incident.clone());
+                    blocks.push(json!({
+                        "type": "actions",
+                        "block_id": format!("im:buttons:{id}"),
+                        "elements": elements.iter().map(|e| self.element(e)).collect::<Vec<_>>(),
+                    }));
+                }
+                Block::Menus(elements) if !elements.is_empty() => {
+                    let id = elements.first().map(|e| e.incident().to_string()).unwrap_or(incident.clone());
+                    blocks.push(json!({
+                        "type": "actions",
+                        "block_id": format!("im:menus:{id}"),
+                        "elements": elements.iter().map(|e| self.element(e)).collect::<Vec<_>>(),
+                    }));
+                }
+                Block::Buttons(_) | Block::Menus(_) => {}
+            }
+        }
+        if blocks.len() > MAX_BLOCKS {
+            blocks.truncate(MAX_BLOCKS - 1);
+            blocks.push(context("…more not shown"));
+        }
+        blocks
+    }
+
+    fn element(&self, element: &Element) -> Value {
+        match element {
+            Element::Button {
+                action,
+                label,
+                style,
+                incident,
+            } => {
+                let mut b = json!({
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": truncate(label, MAX_OPTION_TEXT), "emoji": true},
+                    "action_id": action.id(),
+                    "value": incident.as_str(),
+                });
+                match style {
+                    Style::Primary => b["style"] = json!("primary"),
+                    Style::Danger => b["style"] = json!("danger"),
+                    Style::Default => {}
+                }
+                b
+            }
+            Element::Select {
+                action,
+                placeholder,
+                options,
+                selected,
+                incident,
+            } => {
+                let option = |label: &str, value: &str| {
+                    let value = ActionRef::new(*action, incident.clone(), Some(value.to_string()));
+                    // Slack carries the action id separately: the value is `INC-…|choice`.
+                    let value = value
+                        .encode()
+                        .split_once('|')
+                        .map(|(_, v)| v.to_string())
+                        .unwrap_or_default();
+                    json!({
+                        "text": {"type": "plain_text", "text": truncate(label, MAX_OPTION_TEXT)},
+                        "value": truncate(&value, MAX_OPTION_VALUE.min(MAX_CUSTOM_ID)),
+                    })
+                };
+                let mut menu = json!({
+                    "type": "static_select",
+                    "action_id": action.id(),
+                    "placeholder": {"type": "plain_text", "text": truncate(placeholder, MAX_OPTION_TEXT)},
+                    "options": options.iter().take(100).map(|o| option(&o.label, &o.value)).collect::<Vec<_>>(),
+                });
+                if let Some(chosen) = selected.as_ref().and_then(|s| options.iter().find(|o| &o.value == s)) {
+                    menu["initial_option"] = option(&chosen.label, &chosen.value);
+                }
+                menu
+            }
+            Element::UserSelect {
+                action,
+                placeholder,
+                selected,
+                ..
+            } => {
+                let mut menu = json!({
+                    "type": "users_select",
+                    "action_id": action.id(),
+                    "placeholder": {"type": "plain_text", "text": truncate(placeholder, MAX_OPTION_TEXT)},
+                });
+                if let Some(user) = selected
+                    && self.mention(user).starts_with("<@")
+                {
+                    menu["initial_user"] = json!(user.id);
+                }
+                menu
+            }
+        }
+    }
+
+    /// A command reply: `response_type`, escaped fallback `text`, blocks.
+    pub fn reply(&self, doc: &Doc, visibility: Visibility) -> SlackMessage {
+        SlackMessage {
+            response_type: match visibility {
+                Visibility::Channel => "in_channel",
+                Visibility::Private => "ephemeral",
+            },
+            text: self.fallback(doc),
+            blocks: self.blocks(doc),
+        }
+    }
+
+    /// The body of `chat.postMessage` / `chat.update` (without channel and ts): an incident
+    /// card as blocks with its version in the metadata; anything else as mrkdwn text.
+    pub fn message(&self, doc: &Doc) -> Value {
+        match &doc.card {
+            Some(card) => json!({
+                "text": self.fallback(doc),
+                "blocks": self.blocks(doc),
+                "metadata": {
+                    "event_type": "im_incident",
+                    "event_payload": {"incident_id": card.incident.as_str(), "version": card.version},
+                },
+            }),
+            None => json!({"text": self.mrkdwn(doc)}),
+        }
+    }
+}
+
+fn section(text: &str) -> Value {
+    json!({"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}})
+}
+
+fn header(text: &str) -> Value {
+    json!({"type": "header", "text": {"type": "plain_text", "text": truncate(text, MAX_HEADER), "emoji": true}})
+}
+
+fn context(text: &str) -> Value {
+    json!({"type": "context", "elements": [{"type": "mrkdwn", "text": truncate(text, MAX_SECTION)}]})
+}
+
+/// Lines packed into as few sections as fit Slack's per-section limit.
+fn sections(lines: impl IntoIterator<Item = String>) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    for line in lines {
+        let line = truncate(&line, MAX_SECTION);
+        if !current.is_empty() && current.chars().count() + 1 + line.chars().count() > MAX_SECTION {
+            out.push(section(&current));
+            current.clear();
+        }
+        if !current.is_empty() {
+            current.push('\n');
+        }
+        current.push_str(&line);
+    }
+    if !current.is_empty() {
+        out.push(section(&current));
+    }
+    out
+}
+
+/// The Status Update modal (`views.open`).
+pub fn status_update_modal(incident: &Doc) -> Value {
+    let id = incident.card.as_ref().map(|c| c.incident.to_string()).unwrap_or_default();
+    let title = Renderer::new("").text(&incident.summary);
+    json!({
+        "type": "modal",
+        "callback_id": "im:status_update",
+        "private_metadata": id,
+        "title": {"type": "plain_text", "text": "Status update"},
+        "submit": {"type": "plain_text", "text": "Add to timeline"},
+        "close": {"type": "plain_text", "text": "Cancel"},
+        "blocks": [
+            {"type": "section", "text": {"type": "mrkdwn", "text": truncate(&title, MAX_SECTION)}},
+            {
+                "type": "input",
+                "block_id": "note",
+                "label": {"type": "plain_text", "text": "What changed?"},
+                "element": {"type": "plain_text_input", "action_id": "note", "multiline": true, "max_length": 3000}
+            }
+        ]
+    })
+}
+
+/// The document a form shows about its incident.
+pub fn form_doc(incident: &Incident) -> Doc {
+    let mut doc = Doc::new(im_core::card::id_and_title(incident));
+    doc.card = Some(im_core::message::CardMeta {
+        incident: incident.id.clone(),
+        version: incident.version,
+    });
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use im_core::card::IncidentMessage;
+    use im_core::incident::{IncidentId, Severity, Status};
+    use im_core::provider::ProviderConfig;
+    use im_core::reply::{CardKind, Reply};
+    use im_core::timeline::EventKind;
+    use proptest::prelude::*;
+    use time::macros::datetime;
+
+    fn incident() -> Incident {
+        let mut incident = im_core::memory::incident(1, Severity::Sev1, Status::Open);
+        incident.title = "Checkout <!channel> & co".into();
+        incident.description = Some("Multiple users reporting payment failures".into());
+        incident.service = Some("Checkout".into());
+        incident
+    }
+
+    fn acme() -> Renderer<'static> {
+        Renderer::new("acme")
+    }
+
+    #[test]
+    fn declared_card_matches_the_documented_shape() {
+        let now = datetime!(2026-11-27 10:02 UTC);
+        let reply = Reply::Card {
+            kind: CardKind::Declared,
+            incident: incident(),
+            note: None,
+        };
+        let msg = acme().reply(&reply.doc(now), Visibility::Channel);
+        assert_eq!(msg.response_type, "in_channel");
+        assert!(msg.text.starts_with("🚨 New Incident Declared: INC-2026-001"));
+        assert!(msg.text.contains("&lt;!channel&gt; &amp; co"), "the fallback text is escaped: {}", msg.text);
+        let all = serde_json::to_string(&msg.blocks).expect("json");
+        assert!(all.contains("🚨 New Incident Declared"));
+        assert!(
+            all.contains("*INC-2026-001*: Checkout &lt;!channel&gt; &amp; co"),
+            "user text is escaped: {all}"
+        );
+        assert!(all.contains("*Severity:* SEV-1  |  *Status:* Open  |  *Service:* Checkout"));
+        assert!(all.contains("*Started:* 2 minutes ago"));
+        assert!(all.contains("_Multiple users reporting payment failures_"));
+        assert!(all.contains("<@U1>"));
+    }
+
+    #[test]
+    fn notification_card_has_its_actions_and_version() {
+        let mut inc = incident();
+        inc.severity = Severity::Sev3;
+        inc.version = 3;
+        let config = ProviderConfig {
+            services: vec!["checkout".into(), "payments".into()],
+            ..ProviderConfig::default()
+        };
+        let doc = IncidentMessage::new(&inc, EventKind::IncidentCreated, &config, datetime!(2026-11-27 10:02 UTC))
+            .card("slack");
+        let body = acme().message(&doc);
+        assert_eq!(body["metadata"]["event_payload"]["version"], 3);
+        let ids: Vec<&str> = body["blocks"]
+            .as_array()
+            .expect("blocks")
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| b["elements"].as_array().expect("elements"))
+            .map(|e| e["action_id"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            ids,
+            [
+                "im:ack",
+                "im:war_room",
+                "im:details",
+                "im:escalate",
+                "im:status_update",
+                "im:severity",
+                "im:service",
+                "im:assign",
+                "im:transition"
+            ]
+        );
+        let all = body.to_string();
+        assert!(all.contains("\"value\":\"INC-2026-001|SEV-1\""), "severity options carry the id: {all}");
+        assert!(all.contains("\"block_id\":\"im:menus:INC-2026-001\""));
+        assert!(all.contains("\"initial_user\"") == inc.assignee.is_some());
+        assert_eq!(body["text"], "INC-2026-001: Checkout &lt;!channel&gt; &amp; co (SEV-3, Open)");
+    }
+
+    #[test]
+    fn long_lists_stay_within_block_kit_limits() {
+        let many: Vec<Incident> = (0..200)
+            .map(|n| {
+                let mut i = incident();
+                i.id = IncidentId::new(2026, n);
+                i.title = "x".repeat(140);
+                i
+            })
+            .collect();
+        let doc = Reply::List { incidents: many }.doc(datetime!(2026-11-27 11:00 UTC));
+        let msg = acme().reply(&doc, Visibility::Private);
+        assert_eq!(msg.response_type, "ephemeral");
+        assert!(msg.blocks.len() <= MAX_BLOCKS);
+        for b in &msg.blocks {
+            if let Some(t) = b["text"]["text"].as_str() {
+                assert!(t.chars().count() <= MAX_SECTION);
+            }
+        }
+        assert!(msg.text.chars().count() <= MAX_TEXT);
+    }
+
+    #[test]
+    fn mentions_only_for_users_of_this_workspace() {
+        let r = acme();
+        assert_eq!(r.mention(&UserRef::new("U123ABC", None).on("acme")), "<@U123ABC>");
+        assert_eq!(r.mention(&UserRef::new("U123ABC", None)), "<@U123ABC>", "older records");
+        assert_eq!(
+            r.mention(&UserRef::new("U123ABC", Some("ann".into())).on("other-slack")),
+            "ann",
+            "another workspace's id means nothing here"
+        );
+        assert_eq!(r.mention(&UserRef::new("123456", Some("dee".into())).on("acme")), "dee");
+        assert_eq!(r.mention(&UserRef::new("bob", Some("bob".into()))), "bob");
+        assert_eq!(r.mention(&UserRef::new("<!here>", None)), "&lt;!here&gt;");
+        assert_eq!(r.span(&Span::Channel { id: "C1".into(), name: None }), "<#C1>");
+        assert_eq!(
+            r.span(&Span::Channel {
+                id: "1234".into(),
+                name: Some("<!channel>".into())
+            }),
+            "#&lt;!channel&gt;"
+        );
+    }
+
+    #[test]
+    fn links_are_only_made_from_safe_urls() {
+        let r = acme();
+        let link = |url: &str, label: &str| {
+            r.span(&Span::Link {
+                url: url.into(),
+                label: label.into(),
+            })
+        };
+        assert_eq!(link("https://status.example.com", "status"), "<https://status.example.com|status>");
+        assert_eq!(
+            link("https://x|evil", "<!channel>"),
+            "&lt;!channel&gt; (https://x|evil)"
+        );
+        assert_eq!(link("javascript:alert(1)", "x"), "x (javascript:alert(1))");
+    }
+
+    /// What Slack would treat as control sequences in mrkdwn: anything in angle brackets.
+    fn controls(mrkdwn: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut rest = mrkdwn;
+        while let Some(open) = rest.find('<') {
+            match rest[open..].find('>') {
+                Some(close) => {
+                    out.push(rest[open..open + close + 1].to_string());
+                    rest = &rest[open + close + 1..];
+                }
+                None => break,
+            }
+        }
+        out
+    }
+
+    proptest! {
+        /// Whatever a person types reaches Slack as literal text: no control sequence, and
+        /// Slack's unescaping gives back exactly what was typed.
+        #[test]
+        fn user_text_is_always_literal(text in "\\PC{0,80}|[<>&@!#|a-z ]{0,40}") {
+            let r = acme();
+            for (span, marker) in [
+                (Span::Plain(text.clone()), ""),
+                (Span::Bold(text.clone()), "*"),
+                (Span::Italic(text.clone()), "_"),
+            ] {
+                let out = r.span(&span);
+                prop_assert!(controls(&out).is_empty(), "{out}");
+                let inner = out
+                    .strip_prefix(marker)
+                    .and_then(|o| o.strip_suffix(marker))
+                    .unwrap_or_default();
+                prop_assert_eq!(crate::text::unescape_entities(inner), text.clone());
+            }
+            // In a whole card, every control sequence is one the renderer made.
+            let mut inc = incident();
+            inc.title = text.clone();
+            inc.description = Some(text.clone());
+            inc.resolution = Some(text.clone());
+            let doc = IncidentMessage::new(&inc, EventKind::IncidentResolved, &ProviderConfig::default(), inc.declared_at)
+                .card("slack");
+            let body = r.message(&doc).to_string();
+            for c in controls(&body) {
+                prop_assert!(c == "<@U1>" || c.starts_with("<!date^"), "{c} in {body}");
+            }
+        }
+    }
+}
