@@ -31,7 +31,7 @@ pub type Outcome = Result<ExitCode, Failure>;
 
 /// An HTTP client for talking to our own endpoints (the one the functions use, 15 s timeout).
 pub fn http_client() -> Result<reqwest::Client, Failure> {
-    im_aws::slack_api::http_client(std::time::Duration::from_secs(15)).map_err(Failure)
+    im_slack::client::http_client(std::time::Duration::from_secs(15)).map_err(Failure)
 }
 
 /// Configuration from `--env-file` (if given), then the environment.
@@ -76,9 +76,10 @@ async fn bootstrap(template: &std::path::Path, stack: &str, env_file: Option<&st
         .ok_or_else(|| Failure("template.yaml declares no IncidentEventsQueue".into()))?;
     let queue = |id: &str| created.queue_urls.get(id).cloned().unwrap_or_default();
     let mut env = format!(
-        "AWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nTABLE_NAME={table}\nINCIDENT_EVENTS_QUEUE_URL={events}\nDELIVERIES_QUEUE_URL={}\nDELIVERIES_DLQ_URL={}\nSECRETS_PREFIX={stack}/\n",
+        "AWS_ENDPOINT_URL={endpoint}\nAWS_REGION=us-east-1\nTABLE_NAME={table}\nINCIDENT_EVENTS_QUEUE_URL={events}\nDELIVERIES_QUEUE_URL={}\nDELIVERIES_DLQ_URL={}\nINTERACTION_WORK_QUEUE_URL={}\nSECRETS_PREFIX={stack}/\n",
         queue("DeliveriesQueue"),
         queue("DeliveriesDLQ"),
+        queue("InteractionWorkQueue"),
     );
     for (logical, url) in &created.queue_urls {
         env.push_str(&format!("# {logical}: {url}\n"));
@@ -130,19 +131,24 @@ fn ask_config(platform: &Platform) -> Result<Value, Failure> {
             }
             Ok(())
         };
-    match platform {
-        Platform::Slack => {
+    match platform.as_str() {
+        "slack" => {
             ask(&mut config, "bot_token", "Bot token (xoxb-…)", true)?;
             ask(&mut config, "signing_secret", "Signing secret", true)?;
         }
-        Platform::Teams => ask(&mut config, "app_password", "App password", true)?,
-        Platform::Discord => {
+        "teams" => ask(&mut config, "app_password", "App password", true)?,
+        "discord" => {
             ask(&mut config, "bot_token", "Bot token", true)?;
             ask(&mut config, "public_key", "Application public key (hex)", false)?;
         }
-        Platform::Mattermost => {
+        "mattermost" => {
             ask(&mut config, "bot_token", "Bot access token", true)?;
             ask(&mut config, "command_token", "Slash command token", true)?;
+        }
+        other => {
+            return Err(Failure(format!(
+                "{other} has no interactive setup; pass --config '{{…}}'"
+            )));
         }
     }
     ask(&mut config, "default_channel", "Default channel ID", false)?;
@@ -198,7 +204,7 @@ async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashT
             target.provider
         ))
     })?;
-    if provider.platform != Platform::Slack {
+    if provider.platform != Platform::SLACK {
         return Err(Failure(format!(
             "provider `{}` is a {} provider; signed test commands are implemented for Slack",
             provider.name, provider.platform
@@ -224,6 +230,8 @@ async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashT
         signing_secret,
         user: target.user.clone(),
         channel: target.channel.clone(),
+        team_id: provider.config.platform_key("team_id").unwrap_or("T0IMCLI").to_string(),
+        api_app_id: provider.config.platform_key("api_app_id").map(str::to_string),
     })
 }
 
@@ -292,7 +300,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 "✓ Added {} provider `{}` (secrets in {})",
                 added.platform, added.name, added.secret_name
             );
-            if added.platform == Platform::Slack {
+            if added.platform == Platform::SLACK {
                 println!("  Request URL: https://<your-api>/chatops/slack/{}", added.name);
             }
             Ok(ExitCode::SUCCESS)

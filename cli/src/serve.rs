@@ -17,12 +17,18 @@ use tokio::sync::watch;
 
 use crate::{Failure, Outcome};
 
-/// The routers of every HTTP function, mounted together.
-pub fn app(clients: Arc<AwsClients>, clock: Arc<dyn Clock>) -> Router {
-    let slack = Arc::new(slack_webhook::SlackApp::new(clients, clock));
+/// The routers of every HTTP function, mounted together over one gateway.
+pub fn app(gateway: Arc<im_webhook::aws::AwsGateway>) -> Router {
     Router::new()
-        .merge(slack_webhook::router(slack))
+        .merge(slack_webhook::router(gateway.clone()))
+        .merge(chatops_webhook::router(gateway))
         .route("/healthz", get(|| async { "ok" }))
+}
+
+/// The gateway every HTTP function and the interaction worker share in one process.
+pub fn gateway(clients: Arc<AwsClients>, clock: Arc<dyn Clock>) -> Arc<im_webhook::aws::AwsGateway> {
+    let platforms = im_platforms::registry(clients.config());
+    Arc::new(im_webhook::aws::gateway(clients, clock, platforms))
 }
 
 /// A stand-in for Slack's Web API on this machine: accepts every call and prints what would have
@@ -75,8 +81,10 @@ pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: D
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = Vec::new();
+    let gateway = gateway(clients.clone(), clock.clone());
     println!("im serve: listening on http://{local} (table {table})");
     println!("  Slack:     POST http://{local}/chatops/slack/<provider>");
+    println!("  Any:       POST http://{local}/chatops/<provider>  ({{\"type\": \"ping\"}} answers pong)");
     match (
         &config.incident_events_queue,
         &config.deliveries_queue,
@@ -84,7 +92,8 @@ pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: D
     ) {
         (Some(events), Some(deliveries), Some(_)) => {
             let router = Arc::new(router::Router::new(clients.clone())?);
-            let notifier = Arc::new(notifier::Notifier::new(clients.clone())?);
+            let platforms = im_platforms::registry(clients.config());
+            let notifier = Arc::new(notifier::Notifier::new(clients.clone(), platforms)?);
             let events = Arc::new(Queue::new(clients.clone(), events.clone()));
             let deliveries = Arc::new(Queue::new(clients.clone(), deliveries.clone()));
             tasks.extend(poller::spawn(events, router, 1, stop.clone()));
@@ -95,6 +104,15 @@ pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: D
             );
         }
         _ => println!("  Pipeline:  off (set INCIDENT_EVENTS_QUEUE_URL, DELIVERIES_QUEUE_URL and DELIVERIES_DLQ_URL)"),
+    }
+    match &config.interaction_work_queue {
+        Some(work) => {
+            let work = Arc::new(Queue::new(clients.clone(), work.clone()));
+            let handler = Arc::new(im_webhook::worker::WorkHandler(gateway.clone()));
+            tasks.extend(poller::spawn(work, handler, 1, stop.clone()));
+            println!("  Worker:    war rooms and other slow work after a click");
+        }
+        None => println!("  Worker:    off (set INTERACTION_WORK_QUEUE_URL): war rooms cannot be opened"),
     }
     let monitor = sla_monitor::SlaMonitor::new(clients.clone(), clock.clone())?;
     let mut ticker_stop = stop.clone();
@@ -112,7 +130,7 @@ pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: D
         }
     }));
     println!("  Monitor:   SLA breaches, outbox sweep and weekly summary every {sla_tick:?}");
-    axum::serve(listener, app(clients, clock))
+    axum::serve(listener, app(gateway))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -1,6 +1,5 @@
 //! Sending correctly signed Slack slash commands to an endpoint (ours, local or deployed).
 
-use im_core::slack;
 use serde_json::Value;
 
 /// Where and as whom to send.
@@ -11,6 +10,9 @@ pub struct SlashTarget {
     pub signing_secret: String,
     pub user: String,
     pub channel: String,
+    /// The workspace and app the request says it is from (the provider's, when it is bound).
+    pub team_id: String,
+    pub api_app_id: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,8 +65,8 @@ pub fn new_secret() -> String {
 
 pub async fn send(http: &reqwest::Client, target: &SlashTarget, text: &str) -> Result<SlashResponse, String> {
     let trigger = format!("cli.{}", random_hex(8));
-    let form = [
-        ("team_id", "T0IMCLI"),
+    let mut form = vec![
+        ("team_id", target.team_id.as_str()),
         ("team_domain", "im-cli"),
         ("channel_id", target.channel.as_str()),
         ("channel_name", "im-cli"),
@@ -74,9 +76,12 @@ pub async fn send(http: &reqwest::Client, target: &SlashTarget, text: &str) -> R
         ("text", text),
         ("trigger_id", trigger.as_str()),
     ];
+    if let Some(app) = &target.api_app_id {
+        form.push(("api_app_id", app.as_str()));
+    }
     let body = serde_urlencoded::to_string(form).map_err(|e| e.to_string())?;
     let timestamp = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = slack::sign(&target.signing_secret, timestamp, body.as_bytes());
+    let signature = im_slack::sign(&target.signing_secret, timestamp, body.as_bytes());
     let response = http
         .post(&target.url)
         .header("content-type", "application/x-www-form-urlencoded")

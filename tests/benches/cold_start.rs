@@ -23,7 +23,7 @@ use im_tests::TestStack;
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
 
-const SECRET: &str = "cold-start-bench-secret";
+const SECRET: &str = "cold-start-bench-secret-0123456789abcdef";
 const RUNS: usize = 15;
 
 #[derive(Default)]
@@ -84,7 +84,7 @@ fn slash_event(text: &str, n: usize) -> String {
     ])
     .unwrap_or_default();
     let ts = time::OffsetDateTime::now_utc().unix_timestamp();
-    let signature = im_core::slack::sign(SECRET, ts, body.as_bytes());
+    let signature = im_slack::sign(SECRET, ts, body.as_bytes());
     json!({
         "version": "2.0",
         "routeKey": "POST /chatops/slack/{instance}",
@@ -228,7 +228,12 @@ async fn main() {
     // The same request to a warm process (clients built, caches filled): that is the time its
     // AWS calls take, plus a few microseconds of ours. Cold minus this is start-up overhead.
     let clock: Arc<dyn im_core::Clock> = Arc::new(im_core::SystemClock);
-    let app = slack_webhook::router(Arc::new(slack_webhook::SlackApp::new(stack.clients.clone(), clock)));
+    let platforms = im_platforms::registry(stack.clients.config());
+    let app = slack_webhook::router(Arc::new(im_webhook::aws::gateway(
+        stack.clients.clone(),
+        clock,
+        platforms,
+    )));
     for (label, text) in [
         ("warm help", "help"),
         ("warm declare", "declare --sev SEV-3 Bench incident"),

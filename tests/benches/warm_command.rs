@@ -1,24 +1,30 @@
-//! Our code on a warm slash command, with the AWS calls taken out (in-memory adapters):
-//! signature check → form parse → command parse → RBAC + use case → Block Kit → JSON bytes.
-//! Target: well under 20 µs.
+//! Our code on a warm slash command, with the AWS calls taken out (a store that does no I/O and
+//! in-memory providers): the whole generic webhook path — provider lookup, the Slack adapter's
+//! signature check and parse, the command grammar, RBAC and the use case, the neutral reply,
+//! Block Kit and JSON bytes. Target: well under 20 µs. A per-stage breakdown follows, with the
+//! signature check reported on its own.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use im_core::block_on::block_on;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use im_core::memory::FixedClock;
+use criterion::{Criterion, criterion_group, criterion_main};
+use im_core::delivery::{Deliverer, RetryPolicy};
+use im_core::inbound::{PlatformAdapter, Platforms, Request};
+use im_core::memory::{
+    FixedClock, MemoryDirectory, MemoryInbox, MemoryLedger, MemoryPacer, MemoryProviders, MemoryWork, VirtualTimer,
+};
 use im_core::ports::{Change, CommitError, EventPublisher, IncidentStore, PublishError, StoreError};
-use im_core::slack::{self, SlackRequest};
-use im_core::{AccessPolicy, Actor, IncidentService, Invocation, Severity, UserRef};
+use im_core::{Clock, IncidentService, Severity};
 use im_core::{Incident, IncidentEvent, IncidentId, TimelineEntry};
-use secrecy::SecretString;
+use im_slack::{SlackAdapter, SlackSettings};
+use im_webhook::{Gateway, Parts, Via};
 
-const SECRET: &str = "bench-signing-secret";
+const SECRET: &str = "bench-signing-secret-0123456789abcdef";
 const NOW: i64 = 1_764_237_600;
 
-fn signed(text: &str) -> (String, String) {
+fn signed(text: &str) -> (Vec<(String, String)>, String) {
     let body = serde_urlencoded::to_string([
         ("team_id", "T0001"),
         ("channel_id", "C2147483705"),
@@ -29,8 +35,16 @@ fn signed(text: &str) -> (String, String) {
         ("trigger_id", "13345224609.738474920.8088930838d88f008e0"),
     ])
     .unwrap_or_default();
-    let signature = slack::sign(SECRET, NOW, body.as_bytes());
-    (body, signature)
+    let signature = im_slack::sign(SECRET, NOW, body.as_bytes());
+    let headers = vec![
+        (
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ),
+        ("x-slack-request-timestamp".to_string(), NOW.to_string()),
+        ("x-slack-signature".to_string(), signature),
+    ];
+    (headers, body)
 }
 
 /// A store that does no I/O and keeps nothing, so the benchmark measures our code only
@@ -69,122 +83,96 @@ impl EventPublisher for NullPublisher {
     }
 }
 
-type Service = IncidentService<NullStore, NullPublisher, FixedClock>;
-
-fn handle(
-    service: &Service,
-    secret: &SecretString,
-    body: &str,
-    signature: &str,
-    idempotency: Option<String>,
-) -> Vec<u8> {
-    let ts = NOW.to_string();
-    slack::verify(secret, Some(&ts), Some(signature), body.as_bytes(), NOW).unwrap_or_else(|e| panic!("{e}"));
-    let Ok(SlackRequest::Command(cmd)) =
-        slack::parse_request(Some("application/x-www-form-urlencoded"), body.as_bytes())
-    else {
-        panic!("a command");
-    };
-    let command = im_core::parse(&cmd.text).unwrap_or_else(|e| panic!("{e}"));
-    let actor = Actor {
-        platform: "slack".into(),
-        provider: "demo".into(),
-        user: UserRef::new(cmd.user_id.clone(), cmd.user_name.clone()),
-        channel: Some(cmd.channel_id.clone()),
-    };
-    let invocation = Invocation::chat(actor, &cmd.command, &cmd.text, idempotency);
-    let policy = AccessPolicy::default();
-    let settings = im_core::Settings {
-        policy: &policy,
-        default_severity: Severity::Sev3,
-    };
-    let outcome = block_on(service.execute(&invocation, &settings, command));
-    let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
-    serde_json::to_vec(&slack::render(&outcome.reply, now)).unwrap_or_default()
-}
-
-fn service() -> Service {
+fn gateway() -> Gateway<NullStore, NullPublisher> {
     let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
     let mut incident = im_core::memory::incident(1, Severity::Sev2, im_core::Status::Open);
     incident.id = IncidentId::new(2025, 1);
     incident.title = "DB down".into();
     incident.service = Some("checkout".into());
-    IncidentService::new(
-        NullStore {
-            seq: AtomicU64::new(0),
-            incident,
-        },
-        NullPublisher,
-        FixedClock::at(now),
-    )
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(now));
+    let providers = Arc::new(MemoryProviders::default());
+    let demo = im_core::memory::provider("demo", "slack", serde_json::json!({"default_channel": "C2147483705"}));
+    providers.add(demo, &[("signing_secret", SECRET), ("bot_token", "xoxb-bench")]);
+    let timer = VirtualTimer::at(NOW * 1000);
+    let deliverer = Deliverer::new(
+        Arc::new(MemoryLedger::default()),
+        Arc::new(MemoryPacer::new(timer.clone())),
+        Arc::new(MemoryDirectory::default()),
+        Arc::new(im_core::memory::MemoryStore::default()),
+        timer,
+        RetryPolicy::default(),
+    );
+    Gateway::new(Parts {
+        service: IncidentService::new(
+            NullStore {
+                seq: AtomicU64::new(0),
+                incident,
+            },
+            NullPublisher,
+            clock.clone(),
+        ),
+        providers,
+        platforms: Platforms::new().with(Arc::new(SlackAdapter::new(SlackSettings::default()))),
+        deliverer: Arc::new(deliverer),
+        inbox: Arc::new(MemoryInbox::default()),
+        work: Arc::new(MemoryWork::default()),
+        clock,
+    })
 }
 
 fn bench(c: &mut Criterion) {
-    let secret = SecretString::from(SECRET);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let gw = gateway();
     let mut group = c.benchmark_group("warm_slash_command");
-
-    let svc = service();
-    let (body, sig) = signed("help");
-    group.bench_function("help", |b| b.iter(|| handle(&svc, &secret, &body, &sig, None)));
-
-    let svc = service();
-    let (body, sig) = signed(r#"declare --sev SEV-2 --service checkout "Payment processing down""#);
-    group.bench_function("declare", |b| b.iter(|| handle(&svc, &secret, &body, &sig, None)));
-
-    let svc = service();
-    handle(
-        &svc,
-        &secret,
-        &signed("declare DB down").0,
-        &signed("declare DB down").1,
-        None,
-    );
-    let (body, sig) = signed("update INC-2025-001 \"Failover started\"");
-    let mut n = 0u64;
-    group.bench_function("update", |b| {
-        b.iter(|| {
-            n += 1;
-            handle(&svc, &secret, &body, &sig, Some(n.to_string()))
-        })
-    });
+    for (name, text) in [
+        ("help", "help"),
+        (
+            "declare",
+            r#"declare --sev SEV-2 --service checkout "Payment processing down""#,
+        ),
+        ("update", "update INC-2025-001 \"Failover started\""),
+    ] {
+        let (headers, body) = signed(text);
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let answer = runtime.block_on(gw.handle(Via::Platform("slack"), "demo", &headers, body.as_bytes()));
+                assert_eq!(answer.status, 200);
+                answer
+            })
+        });
+    }
     group.finish();
 
     // Where a declare's time goes, stage by stage.
     let mut stages = c.benchmark_group("declare_stages");
-    let (body, sig) = signed(r#"declare --sev SEV-2 --service checkout "Payment processing down""#);
-    let ts = NOW.to_string();
-    stages.bench_function("verify", |b| {
-        b.iter(|| slack::verify(&secret, Some(&ts), Some(&sig), body.as_bytes(), NOW))
-    });
-    stages.bench_function("parse_form", |b| {
-        b.iter(|| slack::parse_request(Some("application/x-www-form-urlencoded"), body.as_bytes()))
-    });
     let text = r#"declare --sev SEV-2 --service checkout "Payment processing down""#;
-    stages.bench_function("parse_command", |b| b.iter(|| im_core::parse(text)));
-    let svc = service();
-    let policy = AccessPolicy::default();
-    let settings = im_core::Settings {
-        policy: &policy,
-        default_severity: Severity::Sev3,
-    };
-    let actor = Actor {
-        platform: "slack".into(),
-        provider: "demo".into(),
-        user: UserRef::new("U024BE7LH", Some("alice".into())),
-        channel: Some("C2147483705".into()),
-    };
-    let invocation = Invocation::chat(actor, "/im", text, None);
-    stages.bench_function("execute", |b| {
-        b.iter(|| {
-            let command = im_core::parse(text).unwrap_or_else(|e| panic!("{e}"));
-            block_on(svc.execute(&invocation, &settings, command))
-        })
+    let (headers, body) = signed(text);
+    let adapter = SlackAdapter::new(SlackSettings::default());
+    let demo = im_core::memory::provider("demo", "slack", serde_json::json!({}));
+    let secrets =
+        im_core::provider::ProviderSecrets::from_map([("signing_secret".to_string(), SECRET.to_string())].into());
+    let request = Request::new(&headers, body.as_bytes());
+    stages.bench_function("verify_signature", |b| {
+        b.iter(|| adapter.verify(&request, &demo, &secrets, NOW))
     });
-    let command = im_core::parse(text).unwrap_or_else(|e| panic!("{e}"));
-    let outcome = block_on(svc.execute(&invocation, &settings, command));
+    stages.bench_function("parse_request", |b| b.iter(|| adapter.parse(&request, "demo")));
+    stages.bench_function("parse_command", |b| b.iter(|| im_core::parse(text)));
     let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
-    stages.bench_function("render", |b| b.iter(|| slack::render(&outcome.reply, now)));
-    let rendered = slack::render(&outcome.reply, now);
+    let reply = im_core::Reply::Card {
+        kind: im_core::reply::CardKind::Declared,
+        incident: im_core::memory::incident(1, Severity::Sev2, im_core::Status::Open),
+        note: None,
+    };
+    stages.bench_function("reply_doc", |b| b.iter(|| reply.doc(now)));
+    let doc = reply.doc(now);
+    let renderer = im_slack::Renderer::new("demo");
+    stages.bench_function("render_block_kit", |b| {
+        b.iter(|| renderer.reply(&doc, im_core::inbound::Visibility::Channel))
+    });
+    let rendered = renderer.reply(&doc, im_core::inbound::Visibility::Channel);
     stages.bench_function("to_json", |b| b.iter(|| serde_json::to_vec(&rendered)));
     stages.finish();
 }

@@ -9,11 +9,11 @@ use im_core::{Clock, SystemClock};
 use im_tests::TestStack;
 use serde_json::json;
 
-const SECRET: &str = "cli-test-signing-secret";
+const SECRET: &str = "cli-test-signing-secret-0123456789abcdef";
 
 async fn serve(stack: &TestStack) -> String {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let app = im::serve::app(stack.clients.clone(), clock);
+    let app = im::serve::app(im::serve::gateway(stack.clients.clone(), clock));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -39,6 +39,8 @@ async fn setup() -> (TestStack, SlashTarget) {
         signing_secret: SECRET.into(),
         user: "U0TESTER".into(),
         channel: "C0TEST".into(),
+        team_id: "T0TEST".into(),
+        api_app_id: None,
     };
     (stack, target)
 }

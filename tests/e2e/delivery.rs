@@ -175,7 +175,10 @@ async fn two_notifiers_at_once_never_hit_a_rate_limit() {
     let p = Pipeline::start(false).await;
     let channels = ["C_CRIT", "C_MAJOR", "C_MINOR", "C_INFO", "C_GENERAL", "C_SLA"];
     // Posts (1/s per channel) and edits (Slack's 50/min), from two independent notifiers.
-    let second = std::sync::Arc::new(notifier::Notifier::new(p.clients.clone()).expect("second notifier"));
+    let second = std::sync::Arc::new(
+        notifier::Notifier::new(p.clients.clone(), im_platforms::registry(p.clients.config()))
+            .expect("second notifier"),
+    );
     let mut jobs = Vec::new();
     for n in 0..48u64 {
         jobs.push(p.job(
@@ -195,8 +198,12 @@ async fn two_notifiers_at_once_never_hit_a_rate_limit() {
     assert!(letters.is_empty(), "nothing dead-lettered: {letters:#?}");
     let total: usize = channels.iter().map(|c| p.slack.top_level(c).len()).sum();
     assert_eq!(total, 48);
-    let by_second = second.counters.delivered.load(std::sync::atomic::Ordering::Relaxed);
-    let by_first = p.notifier.counters.delivered.load(std::sync::atomic::Ordering::Relaxed);
+    let by_second = second.counters().delivered.load(std::sync::atomic::Ordering::Relaxed);
+    let by_first = p
+        .notifier
+        .counters()
+        .delivered
+        .load(std::sync::atomic::Ordering::Relaxed);
     assert!(by_first > 0 && by_second > 0, "both worked: {by_first} / {by_second}");
     assert_eq!(p.slack.rate_limited(), 0, "shared pacing: no 429 from the strict fake");
     p.stack.teardown().await;

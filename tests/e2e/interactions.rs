@@ -193,6 +193,8 @@ async fn war_rooms_are_created_reused_and_archived_on_close() {
     let base = format!("{}-login-500-errors-eu", id.to_lowercase());
     p.click(&hook, "U0BOB", "C_MINOR", &ts, button("im:war_room", &id))
         .await;
+    // The click is answered at once; the interaction worker opens the room.
+    p.drain(2, DRAIN).await;
     let room = incident(&p, &id).await.war_room.expect("war room recorded");
     assert_eq!(room.name, base);
     assert_eq!(p.slack.channel_named(&base).as_deref(), Some(room.channel.as_str()));
@@ -207,6 +209,7 @@ async fn war_rooms_are_created_reused_and_archived_on_close() {
     // A second click joins the same room.
     p.click(&hook, "U0CAROL", "C_MINOR", &ts, button("im:war_room", &id))
         .await;
+    p.drain(2, DRAIN).await;
     assert_eq!(
         incident(&p, &id).await.war_room.map(|r| r.channel),
         Some(room.channel.clone())
@@ -236,6 +239,7 @@ async fn war_room_names_are_collision_safe() {
     p.slack.with_named_channel("C_SOMEONE", &name);
     p.click(&hook, "U0BOB", "C_MINOR", &ts, button("im:war_room", &id))
         .await;
+    p.drain(2, DRAIN).await;
     let room = incident(&p, &id).await.war_room.expect("war room");
     assert_eq!(room.name, format!("{name}-2"));
     assert_ne!(room.channel, "C_SOMEONE");

@@ -9,7 +9,6 @@ use im_core::ports::IncidentStore;
 use im_core::{Clock, IncidentId, Severity};
 use im_tests::{FIXTURE_SECRET, FIXTURE_TIME, TestStack, lambda_event};
 use serde_json::{Value, json};
-use slack_webhook::SlackApp;
 
 struct Harness {
     stack: TestStack,
@@ -31,9 +30,10 @@ async fn harness_with_secret(secret: &str) -> Harness {
         .unwrap_or_else(|e| panic!("{e}"));
     let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
-    let app = SlackApp::new(stack.clients.clone(), clock);
+    let platforms = im_platforms::registry(stack.clients.config());
+    let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
     Harness {
-        router: slack_webhook::router(Arc::new(app)),
+        router: slack_webhook::router(gateway),
         stack,
     }
 }
@@ -231,7 +231,7 @@ async fn events_api_url_verification_and_unhandled_events() {
 
 #[tokio::test]
 async fn a_rotated_signing_secret_is_picked_up_without_a_restart() {
-    let h = harness_with_secret("the-old-secret").await;
+    let h = harness_with_secret("the-old-signing-secret-0123456789abcdef").await;
     let (status, _, _) = h.send("slash-help").await;
     assert_eq!(status, 401, "signed with the new secret, which is not stored yet");
     // Rotate through a separate admin (as the CLI would): the running app's cache is stale.

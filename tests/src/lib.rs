@@ -66,6 +66,11 @@ impl TestStack {
             .cloned()
             .map(QueueRef::Url);
         config.deliveries_dlq = provisioned.queue_urls.get("DeliveriesDLQ").cloned().map(QueueRef::Url);
+        config.interaction_work_queue = provisioned
+            .queue_urls
+            .get("InteractionWorkQueue")
+            .cloned()
+            .map(QueueRef::Url);
         let clients = Arc::new(AwsClients::new(config.clone()));
         Self {
             name,

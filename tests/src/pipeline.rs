@@ -19,7 +19,7 @@ use crate::TestStack;
 use crate::fake_slack::FakeSlack;
 
 pub const BOT_TOKEN: &str = "xoxb-test-bot-token";
-pub const SIGNING_SECRET: &str = "pipeline-signing-secret";
+pub const SIGNING_SECRET: &str = "pipeline-signing-secret-0123456789abcdef";
 
 /// Channels the default provider routes to.
 pub const CHANNELS: &[&str] = &[
@@ -97,7 +97,8 @@ impl Pipeline {
             clock,
         ));
         let router = Arc::new(router::Router::new(clients.clone()).expect("router"));
-        let notifier = Arc::new(notifier::Notifier::new(clients.clone()).expect("notifier"));
+        let platforms = im_platforms::registry(clients.config());
+        let notifier = Arc::new(notifier::Notifier::new(clients.clone(), platforms).expect("notifier"));
         Self {
             stack,
             slack,
@@ -123,11 +124,13 @@ impl Pipeline {
         let actor = Actor {
             platform: "slack".into(),
             provider: "acme".into(),
-            user: UserRef::new(user, None),
+            user: UserRef::new(user, None).on("acme"),
             channel: Some("C_ORIGIN".into()),
         };
         let invocation = Invocation::chat(actor, "/im", line, None);
-        let command = im_core::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+        // As Slack would send it: `<@U1|carol>` is a mention, `&lt;` an escaped `<`.
+        let segments = im_slack::text::segments(line, "acme");
+        let command = im_core::command::parse_segments(&segments).unwrap_or_else(|e| panic!("{line}: {e}"));
         let outcome = self.service.execute(&invocation, &settings, command).await;
         assert!(outcome.failure.is_none(), "{line}: {:?}", outcome.failure);
         outcome.reply
@@ -141,24 +144,38 @@ impl Pipeline {
         }
     }
 
-    /// Runs router and notifier pollers (`notifiers` receive loops) until both queues stay empty.
+    /// The gateway the webhooks and the interaction worker share, wired to this stack and the
+    /// fake Slack.
+    pub fn gateway(&self) -> Arc<im_webhook::aws::AwsGateway> {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let platforms = im_platforms::registry(self.clients.config());
+        Arc::new(im_webhook::aws::gateway(self.clients.clone(), clock, platforms))
+    }
+
+    /// Runs the router, notifier (`notifiers` receive loops) and interaction-worker pollers
+    /// until every queue stays empty.
     pub async fn drain(&self, notifiers: usize, timeout: Duration) {
         let (stop_tx, stop) = watch::channel(false);
         let events = self.queue("IncidentEventsQueue");
         let deliveries = self.queue("DeliveriesQueue");
+        let work = self.queue("InteractionWorkQueue");
         let mut handles = poller::spawn(events.clone(), self.router.clone(), 1, stop.clone());
         handles.extend(poller::spawn(
             deliveries.clone(),
             self.notifier.clone(),
             notifiers,
-            stop,
+            stop.clone(),
         ));
+        let worker = Arc::new(im_webhook::worker::WorkHandler(self.gateway()));
+        handles.extend(poller::spawn(work.clone(), worker, 1, stop));
         let started = Instant::now();
         let mut quiet = 0;
         while started.elapsed() < timeout {
             // Depth is costly on the emulator (it scans the queue), so ask twice a second.
             tokio::time::sleep(Duration::from_millis(500)).await;
-            let busy = events.depth().await.unwrap_or(1) + deliveries.depth().await.unwrap_or(1);
+            let busy = events.depth().await.unwrap_or(1)
+                + deliveries.depth().await.unwrap_or(1)
+                + work.depth().await.unwrap_or(1);
             quiet = if busy == 0 { quiet + 1 } else { 0 };
             if quiet >= 3 {
                 break;
@@ -249,10 +266,10 @@ impl Pipeline {
 }
 
 impl Pipeline {
-    /// The Slack webhook router, wired to this stack and the fake Slack.
+    /// The Slack and generic webhook routers, wired to this stack and the fake Slack.
     pub fn webhook(&self) -> axum::Router {
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        slack_webhook::router(Arc::new(slack_webhook::SlackApp::new(self.clients.clone(), clock)))
+        let gateway = self.gateway();
+        slack_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway))
     }
 
     /// Posts a correctly signed form body to `/chatops/slack/acme`; returns status and body.
@@ -262,10 +279,7 @@ impl Pipeline {
         let request = http::Request::post("/chatops/slack/acme")
             .header("content-type", "application/x-www-form-urlencoded")
             .header("x-slack-request-timestamp", ts.to_string())
-            .header(
-                "x-slack-signature",
-                im_core::slack::sign(SIGNING_SECRET, ts, body.as_bytes()),
-            )
+            .header("x-slack-signature", im_slack::sign(SIGNING_SECRET, ts, body.as_bytes()))
             .body(axum::body::Body::from(body))
             .expect("request");
         let (status, _, json) = crate::call(router, request).await;

@@ -7,5 +7,7 @@ use im_aws::{AwsClients, Config, lambda};
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
     im_aws::telemetry::init();
-    lambda::run_sqs(notifier::Notifier::new(Arc::new(AwsClients::new(Config::from_env()?)))?).await
+    let config = Config::from_env()?;
+    let platforms = im_platforms::registry(&config);
+    lambda::run_sqs(notifier::Notifier::new(Arc::new(AwsClients::new(config)), platforms)?).await
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use im_aws::deliveries::DeliveryStore;
 use im_aws::sqs::Queue;
 use im_aws::{AwsClients, AwsError, DynamoStore, SqsPublisher};
-use im_core::notify::{DeliveryJob, Scope};
+use im_core::notify::{DeliveryJob, Payload, Scope};
 use im_core::ports::IncidentStore;
 use im_core::provider::ProviderStatus;
 use im_core::sla::{SlaTargets, Summary};
@@ -183,14 +183,18 @@ impl SlaMonitor {
                 let incidents = self.store.declared_between(from, to).await?;
                 summary = Some(Summary::of(&incidents, from, to));
             }
-            let text = summary.as_ref().map(Summary::text).unwrap_or_default();
-            let job = DeliveryJob::text(
-                format!("summary:{}:{label}", provider.name),
-                &provider.name,
-                &channel,
-                Scope::Summary,
-                text,
-            );
+            let Some(summary) = summary.clone() else {
+                continue;
+            };
+            let job = DeliveryJob {
+                job_id: format!("summary:{}:{label}", provider.name),
+                provider: provider.name.clone(),
+                channel: channel.clone(),
+                scope: Scope::Summary,
+                payload: Payload::Summary { summary },
+                attempt: 0,
+                last_error: None,
+            };
             let body = im_aws::sqs::json_body(&job)?;
             deliveries.send(body, &[]).await?;
             let expires = (to + time::Duration::weeks(8)).unix_timestamp();

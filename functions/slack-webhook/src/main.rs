@@ -9,6 +9,7 @@ use im_core::SystemClock;
 async fn main() -> Result<(), lambda_http::Error> {
     im_aws::telemetry::init();
     let config = Config::from_env()?;
-    let app = slack_webhook::SlackApp::new(Arc::new(AwsClients::new(config)), Arc::new(SystemClock));
-    lambda_http::run(slack_webhook::router(Arc::new(app))).await
+    let platforms = im_platforms::registry(&config);
+    let gateway = im_webhook::aws::gateway(Arc::new(AwsClients::new(config)), Arc::new(SystemClock), platforms);
+    lambda_http::run(slack_webhook::router(Arc::new(gateway))).await
 }

@@ -30,6 +30,8 @@ pub struct Config {
     pub deliveries_queue: Option<QueueRef>,
     /// Where deliveries that will not succeed go, with their reason.
     pub deliveries_dlq: Option<QueueRef>,
+    /// `interaction-work`: slow work after a click was answered (war rooms).
+    pub interaction_work_queue: Option<QueueRef>,
     pub delivery: DeliverySettings,
     /// `SLA_TARGETS` JSON overrides (`{"SEV-1": {"ack": "10m", "resolve": "2h"}}`).
     pub sla_targets: Option<String>,
@@ -55,6 +57,17 @@ pub struct DeliverySettings {
     pub max_attempts: u32,
     /// Timeout of one chat API call (`CHAT_TIMEOUT_MS`, 10000).
     pub chat_timeout: Duration,
+}
+
+impl DeliverySettings {
+    /// How failed deliveries are retried.
+    pub fn retry_policy(&self) -> im_core::delivery::RetryPolicy {
+        im_core::delivery::RetryPolicy {
+            max_attempts: self.max_attempts,
+            backoff_base: self.backoff_base,
+            backoff_cap: self.backoff_cap,
+        }
+    }
 }
 
 impl Default for DeliverySettings {
@@ -138,6 +151,7 @@ impl Config {
             secrets_prefix: var("SECRETS_PREFIX").unwrap_or_else(|| "im/".into()),
             deliveries_queue: queue(var, "DELIVERIES_QUEUE_URL", "DELIVERIES_QUEUE"),
             deliveries_dlq: queue(var, "DELIVERIES_DLQ_URL", "DELIVERIES_DLQ"),
+            interaction_work_queue: queue(var, "INTERACTION_WORK_QUEUE_URL", "INTERACTION_WORK_QUEUE"),
             delivery: {
                 let d = DeliverySettings::default();
                 DeliverySettings {
@@ -173,6 +187,7 @@ impl Config {
             secrets_prefix: "im/".into(),
             deliveries_queue: None,
             deliveries_dlq: None,
+            interaction_work_queue: None,
             delivery: DeliverySettings::default(),
             sla_targets: None,
         }

@@ -1,5 +1,5 @@
-//! Delivery state in DynamoDB: the one message per incident and channel (posted-message records),
-//! shared pacing per chat method, and once-only markers.
+//! Delivery state in DynamoDB, the core's [`Ledger`] and [`Pacer`]: the one message per incident
+//! and channel (posted-message records), shared pacing per bucket, and once-only markers.
 //!
 //! | item | PK | SK |
 //! |---|---|---|
@@ -17,8 +17,11 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue, ReturnValuesOnConditionCheckFailure};
+use im_core::chat::{BoxFuture, MessageRef, PaceRule};
+pub use im_core::delivery::{Claim, EditLock, LEASE_MS, MessageKey, Paced, Posted};
+use im_core::delivery::{Ledger, Pacer, Timer};
 use im_core::notify::HeldSlot;
-use im_core::ports::{ChatClient, IncidentMessage, MessageRef};
+use im_core::work::{Begin, Inbox};
 use im_core::{IncidentId, StoreError};
 
 use crate::clients::AwsClients;
@@ -33,48 +36,6 @@ fn num(item: &Item, key: &str) -> Option<i64> {
 fn text(item: &Item, key: &str) -> Option<String> {
     item.get(key).and_then(|v| v.as_s().ok()).cloned()
 }
-
-/// The incident message in one channel, as stored.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Posted {
-    pub message: MessageRef,
-    /// The incident version the message shows.
-    pub version: u64,
-    pub jobs: Vec<String>,
-}
-
-/// What claiming a channel's first post found.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Claim {
-    /// Nobody has posted: we hold the claim (until this epoch ms) and post.
-    Claimed { until: i64 },
-    /// Another worker is posting right now.
-    Busy,
-    /// The message exists.
-    Posted(Posted),
-}
-
-/// What locking a message for an edit found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EditLock {
-    Locked,
-    /// The message already shows this version or a newer one: do not edit.
-    Stale,
-    /// Another edit is in flight.
-    Busy,
-}
-
-/// What pacing decided.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Paced {
-    /// Send now.
-    Go,
-    /// Come back after `wait`; `slot` is reserved for this job if present.
-    Later { wait: Duration, slot: Option<HeldSlot> },
-}
-
-/// The pacing bucket of `chat.update` (per workspace).
-pub const UPDATE_BUCKET: &str = "update";
 
 /// How late after its reserved slot a send may still go out.
 const LATE_TOLERANCE_MS: i64 = 25;
@@ -109,25 +70,6 @@ pub fn now_ms() -> i64 {
     i64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
-/// What a versioned edit did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Edit {
-    Edited,
-    /// The message already shows this version or a newer one.
-    Stale,
-    /// Another edit of this message is in flight.
-    Busy,
-    /// The workspace's edit budget is spent for now: come back after this long (holding `slot`).
-    Later {
-        wait: Duration,
-        slot: Option<HeldSlot>,
-    },
-    Failed(im_core::notify::ChatError),
-}
-
-/// How long a claim or edit lock holds if its worker dies (ms).
-const LEASE_MS: i64 = 30_000;
-
 #[derive(Clone)]
 pub struct DeliveryStore {
     clients: Arc<AwsClients>,
@@ -142,8 +84,11 @@ pub struct DeliveryStore {
     round_trip_us: Arc<std::sync::atomic::AtomicU64>,
 }
 
-fn msg_key(incident: &IncidentId, provider: &str, channel: &str) -> (AttributeValue, AttributeValue) {
-    (s(incident_pk(incident)), s(format!("MSG#{provider}#{channel}")))
+fn msg_key(key: &MessageKey) -> (AttributeValue, AttributeValue) {
+    (
+        s(incident_pk(&key.incident)),
+        s(format!("MSG#{}#{}", key.provider, key.channel)),
+    )
 }
 
 fn posted(item: &Item, channel: &str) -> Option<Posted> {
@@ -153,11 +98,12 @@ fn posted(item: &Item, channel: &str) -> Option<Posted> {
         .and_then(|v| v.as_ss().ok())
         .cloned()
         .unwrap_or_default();
+    let mut message = MessageRef::new(text(item, "message_channel").unwrap_or_else(|| channel.to_string()), id);
+    if let Some(extra) = text(item, "message_extra").and_then(|e| serde_json::from_str(&e).ok()) {
+        message.extra = extra;
+    }
     Some(Posted {
-        message: MessageRef {
-            channel: text(item, "channel").unwrap_or_else(|| channel.to_string()),
-            id,
-        },
+        message,
         version: num(item, "version").and_then(|v| u64::try_from(v).ok()).unwrap_or(0),
         jobs,
     })
@@ -192,11 +138,9 @@ impl DeliveryStore {
     /// An update of the posted-message record of an incident in a channel.
     async fn update_message(
         &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
+        key: &MessageKey,
     ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
-        let (pk, sk) = msg_key(incident, provider, channel);
+        let (pk, sk) = msg_key(key);
         self.client()
             .await
             .update_item()
@@ -206,13 +150,8 @@ impl DeliveryStore {
     }
 
     /// The posted message for an incident in a channel, if any.
-    pub async fn posted(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-    ) -> Result<Option<Posted>, StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
+    pub async fn posted(&self, key: &MessageKey) -> Result<Option<Posted>, StoreError> {
+        let (pk, sk) = msg_key(key);
         let out = self
             .client()
             .await
@@ -224,7 +163,7 @@ impl DeliveryStore {
             .send()
             .await
             .map_err(|e| unavailable("reading a posted message", e))?;
-        Ok(out.item.as_ref().and_then(|i| posted(i, channel)))
+        Ok(out.item.as_ref().and_then(|i| posted(i, &key.channel)))
     }
 
     /// Channels of `provider` that show the incident, or are about to.
@@ -247,23 +186,21 @@ impl DeliveryStore {
         // Posted or being posted: a change routed while the first post is in flight still
         // reaches that channel.
         let items: Vec<Channel> = query_all(query, "listing posted messages").await?;
-        Ok(items.into_iter().filter_map(|c| c.channel).collect())
+        // Records that are not channels (the war room's creation) start with `#`.
+        Ok(items
+            .into_iter()
+            .filter_map(|c| c.channel)
+            .filter(|c| !c.starts_with('#'))
+            .collect())
     }
 
     /// Claims the first post of an incident in a channel, or reports what is there.
-    pub async fn claim(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-        job: &str,
-        now_ms: i64,
-    ) -> Result<Claim, StoreError> {
+    pub async fn claim(&self, key: &MessageKey, job: &str, now_ms: i64) -> Result<Claim, StoreError> {
         let until = now_ms + LEASE_MS;
         // A new claim, or a takeover of a claim whose worker stopped renewing it.
         let sent = std::time::Instant::now();
         let result = self
-            .update_message(incident, provider, channel)
+            .update_message(key)
             .await
             .update_expression("SET claim = :job, claim_until = :until, channel = :channel, provider = :provider, item_type = :t")
             .condition_expression(
@@ -272,8 +209,8 @@ impl DeliveryStore {
             .expression_attribute_values(":job", s(job))
             .expression_attribute_values(":until", n(until))
             .expression_attribute_values(":now", n(now_ms))
-            .expression_attribute_values(":channel", s(channel))
-            .expression_attribute_values(":provider", s(provider))
+            .expression_attribute_values(":channel", s(&key.channel))
+            .expression_attribute_values(":provider", s(&key.provider))
             .expression_attribute_values(":t", s("posted_message"))
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
@@ -285,7 +222,7 @@ impl DeliveryStore {
             Ok(_) => Ok(Claim::Claimed { until }),
             Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
                 let old = old_item(e.err());
-                Ok(match posted(&old, channel) {
+                Ok(match posted(&old, &key.channel) {
                     Some(p) => Claim::Posted(p),
                     None => Claim::Busy,
                 })
@@ -300,25 +237,28 @@ impl DeliveryStore {
     /// recorded its own post): then the post just made may be a second message in the channel.
     pub async fn finish_post(
         &self,
-        incident: &IncidentId,
-        provider: &str,
+        key: &MessageKey,
         message: &MessageRef,
         version: u64,
         job: &str,
         done: bool,
     ) -> Result<bool, StoreError> {
+        let set = "SET message_id = :id, version = :v, message_channel = :mc, message_extra = :extra";
         let update = if done {
-            "SET message_id = :id, version = :v ADD jobs :jobs REMOVE claim, claim_until"
+            format!("{set} ADD jobs :jobs REMOVE claim, claim_until")
         } else {
-            "SET message_id = :id, version = :v REMOVE claim, claim_until"
+            format!("{set} REMOVE claim, claim_until")
         };
+        let extra = serde_json::to_string(&message.extra).unwrap_or_else(|_| "{}".into());
         let mut request = self
-            .update_message(incident, provider, &message.channel)
+            .update_message(key)
             .await
             .update_expression(update)
             .condition_expression("claim = :job AND attribute_not_exists(message_id)")
             .expression_attribute_values(":id", s(&message.id))
             .expression_attribute_values(":v", n(version))
+            .expression_attribute_values(":mc", s(&message.channel))
+            .expression_attribute_values(":extra", s(extra))
             .expression_attribute_values(":job", s(job));
         if done {
             request = request.expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]));
@@ -332,14 +272,8 @@ impl DeliveryStore {
     }
 
     /// Gives up a claim after a failed post, so another attempt can post.
-    pub async fn release(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-        job: &str,
-    ) -> Result<(), StoreError> {
-        let (pk, sk) = msg_key(incident, provider, channel);
+    pub async fn release(&self, key: &MessageKey, job: &str) -> Result<(), StoreError> {
+        let (pk, sk) = msg_key(key);
         let result = self
             .client()
             .await
@@ -359,17 +293,10 @@ impl DeliveryStore {
     }
 
     /// Locks the message for an edit to `version`, unless it already shows that version or newer.
-    pub async fn lock_edit(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-        version: u64,
-        now_ms: i64,
-    ) -> Result<EditLock, StoreError> {
+    pub async fn lock_edit(&self, key: &MessageKey, version: u64, now_ms: i64) -> Result<EditLock, StoreError> {
         let until = now_ms + LEASE_MS;
         let result = self
-            .update_message(incident, provider, channel)
+            .update_message(key)
             .await
             .update_expression("SET edit_until = :until, edit_version = :v")
             .condition_expression(
@@ -397,17 +324,11 @@ impl DeliveryStore {
     }
 
     /// Records that the message now shows `version`, releasing the edit lock.
-    pub async fn finish_edit(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-        version: u64,
-    ) -> Result<(), StoreError> {
+    pub async fn finish_edit(&self, key: &MessageKey, version: u64) -> Result<(), StoreError> {
         // If the condition fails, our lease expired and a newer edit took over: it shows a newer
         // version, so there is nothing to record.
         self.update_message_if(
-            (incident, provider, channel),
+            key,
             "SET version = :v REMOVE edit_until, edit_version",
             "edit_version = :v AND version < :v",
             version,
@@ -417,15 +338,9 @@ impl DeliveryStore {
     }
 
     /// Releases an edit lock after a failed edit.
-    pub async fn unlock_edit(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-        version: u64,
-    ) -> Result<(), StoreError> {
+    pub async fn unlock_edit(&self, key: &MessageKey, version: u64) -> Result<(), StoreError> {
         self.update_message_if(
-            (incident, provider, channel),
+            key,
             "REMOVE edit_until, edit_version",
             "edit_version = :v",
             version,
@@ -438,14 +353,14 @@ impl DeliveryStore {
     /// condition means someone else's newer work already moved the record on, which is fine.
     async fn update_message_if(
         &self,
-        (incident, provider, channel): (&IncidentId, &str, &str),
+        key: &MessageKey,
         update: &str,
         condition: &str,
         version: u64,
         what: &str,
     ) -> Result<(), StoreError> {
         let result = self
-            .update_message(incident, provider, channel)
+            .update_message(key)
             .await
             .update_expression(update)
             .condition_expression(condition)
@@ -460,14 +375,8 @@ impl DeliveryStore {
     }
 
     /// Records a delivered job on the message (so a redelivered job does nothing).
-    pub async fn mark_job(
-        &self,
-        incident: &IncidentId,
-        provider: &str,
-        channel: &str,
-        job: &str,
-    ) -> Result<(), StoreError> {
-        self.update_message(incident, provider, channel)
+    pub async fn mark_job(&self, key: &MessageKey, job: &str) -> Result<(), StoreError> {
+        self.update_message(key)
             .await
             .update_expression("ADD jobs :jobs")
             .expression_attribute_values(":jobs", AttributeValue::Ss(vec![job.to_string()]))
@@ -570,13 +479,8 @@ impl DeliveryStore {
     /// slot anyway and says so, so the job can go back to the queue holding it and return just in
     /// time. A send goes out only within a few milliseconds of its slot: a worker that wakes late
     /// (slow store call, busy machine) takes a new slot rather than crowd the next holder.
-    pub async fn pace(
-        &self,
-        provider: &str,
-        bucket: &str,
-        interval: Duration,
-        held: Option<&HeldSlot>,
-    ) -> Result<Paced, StoreError> {
+    pub async fn pace(&self, provider: &str, rule: &PaceRule, held: Option<&HeldSlot>) -> Result<Paced, StoreError> {
+        let (bucket, interval) = (rule.bucket.as_str(), rule.interval);
         if let Some(slot) = held.filter(|h| h.bucket == bucket) {
             match await_slot(slot.at_ms).await {
                 SlotWait::Later(wait) => {
@@ -618,40 +522,6 @@ impl DeliveryStore {
             wait: interval,
             slot: None,
         })
-    }
-
-    /// Edits `target` to show `message` (at its incident's version), unless it already shows
-    /// that version or newer: locked per message, paced per workspace, recorded on success.
-    pub async fn edit<C: ChatClient>(
-        &self,
-        client: &C,
-        provider: &str,
-        target: &MessageRef,
-        message: &IncidentMessage<'_>,
-        interval: Duration,
-        held: Option<&HeldSlot>,
-    ) -> Result<Edit, StoreError> {
-        let id = &message.incident.id;
-        let version = message.incident.version;
-        match self.lock_edit(id, provider, &target.channel, version, now_ms()).await? {
-            EditLock::Stale => return Ok(Edit::Stale),
-            EditLock::Busy => return Ok(Edit::Busy),
-            EditLock::Locked => {}
-        }
-        if let Paced::Later { wait, slot } = self.pace(provider, UPDATE_BUCKET, interval, held).await? {
-            self.unlock_edit(id, provider, &target.channel, version).await?;
-            return Ok(Edit::Later { wait, slot });
-        }
-        match client.update(target, message).await {
-            Ok(()) => {
-                self.finish_edit(id, provider, &target.channel, version).await?;
-                Ok(Edit::Edited)
-            }
-            Err(e) => {
-                self.unlock_edit(id, provider, &target.channel, version).await?;
-                Ok(Edit::Failed(e))
-            }
-        }
     }
 
     /// Marks once-only work done; `false` if it was already marked.
@@ -703,5 +573,162 @@ impl DeliveryStore {
             .await
             .map_err(|e| unavailable("removing a marker", e))?;
         Ok(())
+    }
+}
+
+impl Ledger for DeliveryStore {
+    fn posted<'a>(&'a self, key: &'a MessageKey) -> BoxFuture<'a, Result<Option<Posted>, StoreError>> {
+        Box::pin(DeliveryStore::posted(self, key))
+    }
+
+    fn posted_channels<'a>(
+        &'a self,
+        incident: &'a IncidentId,
+        provider: &'a str,
+    ) -> BoxFuture<'a, Result<Vec<String>, StoreError>> {
+        Box::pin(DeliveryStore::posted_channels(self, incident, provider))
+    }
+
+    fn claim<'a>(&'a self, key: &'a MessageKey, job: &'a str, now_ms: i64) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        Box::pin(DeliveryStore::claim(self, key, job, now_ms))
+    }
+
+    fn finish_post<'a>(
+        &'a self,
+        key: &'a MessageKey,
+        message: &'a MessageRef,
+        version: u64,
+        job: &'a str,
+        done: bool,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(DeliveryStore::finish_post(self, key, message, version, job, done))
+    }
+
+    fn release<'a>(&'a self, key: &'a MessageKey, job: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(DeliveryStore::release(self, key, job))
+    }
+
+    fn lock_edit<'a>(
+        &'a self,
+        key: &'a MessageKey,
+        version: u64,
+        now_ms: i64,
+    ) -> BoxFuture<'a, Result<EditLock, StoreError>> {
+        Box::pin(DeliveryStore::lock_edit(self, key, version, now_ms))
+    }
+
+    fn finish_edit<'a>(&'a self, key: &'a MessageKey, version: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(DeliveryStore::finish_edit(self, key, version))
+    }
+
+    fn unlock_edit<'a>(&'a self, key: &'a MessageKey, version: u64) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(DeliveryStore::unlock_edit(self, key, version))
+    }
+
+    fn mark_job<'a>(&'a self, key: &'a MessageKey, job: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(DeliveryStore::mark_job(self, key, job))
+    }
+
+    fn mark_once<'a>(&'a self, name: &'a str, expires_at: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(DeliveryStore::mark_once(self, name, expires_at))
+    }
+
+    fn is_marked<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        Box::pin(DeliveryStore::is_marked(self, name))
+    }
+
+    fn unmark<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(DeliveryStore::unmark(self, name))
+    }
+}
+
+impl Pacer for DeliveryStore {
+    fn pace<'a>(
+        &'a self,
+        provider: &'a str,
+        rule: &'a PaceRule,
+        held: Option<&'a HeldSlot>,
+    ) -> BoxFuture<'a, Result<Paced, StoreError>> {
+        Box::pin(DeliveryStore::pace(self, provider, rule, held))
+    }
+}
+
+/// How long a request id is remembered (Slack retries events for up to 24 h with Delayed Events).
+const INBOX_TTL_SECONDS: i64 = 86_400;
+
+impl Inbox for DeliveryStore {
+    fn begin<'a>(&'a self, key: &'a str, now_ms: i64, lease_ms: i64) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        Box::pin(async move {
+            let now_s = now_ms / 1000;
+            let result = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s(format!("INBOX#{key}")))
+                .key("SK", s("META"))
+                .update_expression(
+                    "SET #state = :progress, lease_until = :until, expires_at = :expires, item_type = :t",
+                )
+                // New, or an attempt that stopped without finishing, or remembered past its TTL
+                // (TTL deletion is lazy).
+                .condition_expression(
+                    "attribute_not_exists(PK) OR (#state = :progress AND lease_until < :now) OR expires_at < :now_s",
+                )
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":progress", s("in_progress"))
+                .expression_attribute_values(":until", n(now_ms + lease_ms))
+                .expression_attribute_values(":expires", n(now_s + INBOX_TTL_SECONDS))
+                .expression_attribute_values(":t", s("inbox"))
+                .expression_attribute_values(":now", n(now_ms))
+                .expression_attribute_values(":now_s", n(now_s))
+                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .send()
+                .await;
+            match result {
+                Ok(_) => Ok(Begin::First),
+                Err(SdkError::ServiceError(e)) if e.err().is_conditional_check_failed_exception() => {
+                    let old = old_item(e.err());
+                    Ok(if text(&old, "state").as_deref() == Some("done") {
+                        Begin::Done
+                    } else {
+                        Begin::InProgress
+                    })
+                }
+                Err(e) => Err(unavailable("recording a request", e)),
+            }
+        })
+    }
+
+    fn finish<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s(format!("INBOX#{key}")))
+                .key("SK", s("META"))
+                .update_expression("SET #state = :done")
+                .expression_attribute_names("#state", "state")
+                .expression_attribute_values(":done", s("done"))
+                .send()
+                .await
+                .map_err(|e| unavailable("finishing a request", e))?;
+            Ok(())
+        })
+    }
+}
+
+/// Wall-clock time and tokio sleeps.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemTimer;
+
+impl Timer for SystemTimer {
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+
+    fn sleep(&self, d: Duration) -> BoxFuture<'static, ()> {
+        Box::pin(tokio::time::sleep(d))
     }
 }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use im_core::StoreError;
-use im_core::provider::{self, Platform, Provider, ProviderConfig, ProviderStatus};
+use im_core::chat::BoxFuture;
+use im_core::directory::{ProviderSource, ResolvedProvider};
+use im_core::provider::{self, Platform, PlatformSpec, Provider, ProviderConfig, ProviderStatus};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
@@ -13,13 +15,6 @@ use crate::clients::AwsClients;
 use crate::dynamo::DynamoStore;
 use crate::error::AwsError;
 use crate::secrets::{ProviderSecrets, SecretCache};
-
-/// A provider with its secrets, ready to verify a request.
-#[derive(Clone, Debug)]
-pub struct ResolvedProvider {
-    pub provider: Arc<Provider>,
-    pub secrets: Arc<ProviderSecrets>,
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -46,6 +41,7 @@ pub struct ProviderDirectory {
     cache: Mutex<HashMap<String, CachedProvider>>,
     /// One fetch at a time on a cache miss, so a burst of requests reads the record once.
     fetching: tokio::sync::Mutex<()>,
+    extra_specs: Vec<&'static PlatformSpec>,
 }
 
 /// When a record was read, and what it was (`None`: no such provider).
@@ -62,6 +58,7 @@ impl ProviderDirectory {
             prefix,
             cache: Mutex::new(HashMap::new()),
             fetching: tokio::sync::Mutex::new(()),
+            extra_specs: Vec::new(),
         }
     }
 
@@ -119,6 +116,27 @@ impl ProviderDirectory {
         self.secrets.refresh(&provider.secret_name).await
     }
 
+    /// Also accept providers of these platforms (adapters registered beside the built-in four).
+    pub fn with_specs(mut self, specs: Vec<&'static PlatformSpec>) -> Self {
+        self.extra_specs = specs;
+        self
+    }
+
+    /// The configuration table of a platform this directory knows.
+    pub fn spec(&self, platform: &str) -> Option<&'static PlatformSpec> {
+        provider::spec(platform).or_else(|| self.extra_specs.iter().copied().find(|s| s.name == platform))
+    }
+
+    fn platform(&self, name: &str) -> Result<(Platform, &'static PlatformSpec), AdminError> {
+        let platform = Platform::parse(name)
+            .or_else(|_| Platform::named(&name.trim().to_ascii_lowercase()))
+            .map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let spec = self
+            .spec(platform.as_str())
+            .ok_or_else(|| AdminError::Invalid(im_core::provider::UnknownPlatform(name.to_string()).to_string()))?;
+        Ok((platform, spec))
+    }
+
     pub fn secret_name(&self, provider: &str) -> String {
         format!("{}chatops/{provider}", self.prefix)
     }
@@ -137,10 +155,10 @@ impl ProviderDirectory {
     /// Manager; the rest is checked and stored on the record.
     pub async fn add(&self, name: &str, platform: &str, config: Value) -> Result<Provider, AdminError> {
         provider::validate_name(name).map_err(AdminError::Invalid)?;
-        let platform = Platform::parse(platform).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        let (map, secrets) = ProviderConfig::split(config).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        let parsed = ProviderConfig::from_map(map).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        check_required(&platform, &secrets)?;
+        let (platform, spec) = self.platform(platform)?;
+        let (map, secrets) = ProviderConfig::split_for(config, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let parsed = ProviderConfig::for_platform(map, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        check_required(spec, &parsed, &secrets)?;
         if self.store.get_provider(name).await?.is_some() {
             return Err(AdminError::Exists(name.into()));
         }
@@ -178,18 +196,22 @@ impl ProviderDirectory {
             .await?
             .ok_or_else(|| AdminError::NotFound(name.into()))?;
         if let Some(patch) = patch {
+            let spec = self
+                .spec(record.platform.as_str())
+                .ok_or_else(|| AdminError::Invalid(format!("{} is not a platform of this version", record.platform)))?;
             let (patch_map, secret_patch) =
-                ProviderConfig::split(patch).map_err(|e| AdminError::Invalid(e.to_string()))?;
+                ProviderConfig::split_for(patch, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
             let mut current = match serde_json::to_value(&record.config) {
                 Ok(Value::Object(map)) => map,
                 _ => Map::new(),
             };
             merge(&mut current, patch_map);
-            record.config = ProviderConfig::from_map(current).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            record.config =
+                ProviderConfig::for_platform(current, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
             if !secret_patch.is_empty() {
                 let mut secrets = self.secrets.read_raw(&record.secret_name).await?.unwrap_or_default();
                 secrets.extend(secret_patch);
-                check_required(&record.platform, &secrets)?;
+                check_required(spec, &record.config, &secrets)?;
                 self.secrets.write(&record.secret_name, &secrets).await?;
             }
         }
@@ -214,20 +236,60 @@ impl ProviderDirectory {
     }
 }
 
-fn check_required(platform: &Platform, secrets: &BTreeMap<String, String>) -> Result<(), AdminError> {
-    let missing: Vec<&str> = platform
-        .required_secrets()
+/// A provider must be able to verify its inbound requests: the platform's inbound keys are set
+/// (in the secret, or in the configuration for keys that are not secret).
+fn check_required(
+    spec: &PlatformSpec,
+    config: &ProviderConfig,
+    secrets: &BTreeMap<String, String>,
+) -> Result<(), AdminError> {
+    let missing: Vec<&str> = spec
+        .inbound_keys
         .iter()
         .copied()
-        .filter(|k| secrets.get(*k).is_none_or(|v| v.trim().is_empty()))
+        .filter(|k| {
+            let in_secret = secrets.get(*k).is_some_and(|v| !v.trim().is_empty());
+            !in_secret && config.platform_key(k).is_none()
+        })
         .collect();
     if missing.is_empty() {
         Ok(())
     } else {
         Err(AdminError::Invalid(format!(
-            "a {platform} provider needs {} in its configuration",
+            "a {} provider needs {} in its configuration",
+            spec.name,
             missing.join(", ")
         )))
+    }
+}
+
+impl ProviderSource for ProviderDirectory {
+    fn provider<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Arc<Provider>>, StoreError>> {
+        Box::pin(ProviderDirectory::provider(self, name))
+    }
+
+    fn secrets<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<Arc<ProviderSecrets>, StoreError>> {
+        Box::pin(async move {
+            self.secrets
+                .get(&provider.secret_name)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn refresh_secrets<'a>(
+        &'a self,
+        provider: &'a Provider,
+    ) -> BoxFuture<'a, Result<Option<Arc<ProviderSecrets>>, StoreError>> {
+        Box::pin(async move {
+            self.refreshed_secrets(provider)
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        })
+    }
+
+    fn all(&self) -> BoxFuture<'_, Result<Vec<Arc<Provider>>, StoreError>> {
+        Box::pin(async move { Ok(self.list().await?.into_iter().map(Arc::new).collect()) })
     }
 }
 

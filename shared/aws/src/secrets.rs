@@ -2,47 +2,14 @@
 //! provider, read through a TTL cache so a rotation takes effect without a redeploy.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use aws_sdk_secretsmanager::error::SdkError;
-use secrecy::SecretString;
+pub use im_core::provider::ProviderSecrets;
 
 use crate::clients::AwsClients;
 use crate::error::AwsError;
-
-/// The key/value pairs of one provider's secret. `Debug` shows the keys only.
-#[derive(Clone, Default)]
-pub struct ProviderSecrets {
-    values: BTreeMap<String, SecretString>,
-}
-
-impl fmt::Debug for ProviderSecrets {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProviderSecrets")
-            .field("keys", &self.values.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-impl ProviderSecrets {
-    pub fn from_json(json: &str) -> Result<Self, AwsError> {
-        let map: BTreeMap<String, String> = serde_json::from_str(json)
-            .map_err(|_| AwsError::Malformed("a provider secret must be a JSON object of strings".into()))?;
-        Ok(Self {
-            values: map.into_iter().map(|(k, v)| (k, SecretString::from(v))).collect(),
-        })
-    }
-
-    pub fn get(&self, key: &str) -> Option<&SecretString> {
-        self.values.get(key)
-    }
-
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.values.keys().map(String::as_str)
-    }
-}
 
 struct Cached {
     fetched: Instant,
@@ -98,7 +65,7 @@ impl SecretCache {
             .current(name)
             .await?
             .ok_or_else(|| AwsError::Malformed(format!("secret `{name}` does not exist")))?;
-        let value = Arc::new(ProviderSecrets::from_json(&json)?);
+        let value = Arc::new(ProviderSecrets::from_json(&json).map_err(AwsError::Malformed)?);
         self.entries.lock().unwrap_or_else(|p| p.into_inner()).insert(
             name.to_string(),
             Cached {

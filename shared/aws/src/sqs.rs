@@ -1,4 +1,5 @@
-//! Publishing incident events to the `incident-events` queue.
+//! SQS: queues, publishing incident events to `incident-events`, and slow work to
+//! `interaction-work`.
 
 use std::sync::Arc;
 
@@ -7,8 +8,10 @@ use std::time::Duration;
 use aws_sdk_sqs::types::{
     MessageAttributeValue, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry,
 };
-use im_core::IncidentEvent;
+use im_core::chat::BoxFuture;
 use im_core::ports::{EventPublisher, PublishError};
+use im_core::work::{Work, WorkQueue};
+use im_core::{IncidentEvent, StoreError};
 use tokio::sync::OnceCell;
 
 use crate::clients::AwsClients;
@@ -321,5 +324,37 @@ impl EventPublisher for SqsPublisher {
             )
             .await
             .map_err(|e| PublishError(e.to_string()))
+    }
+}
+
+/// The core's [`WorkQueue`] on SQS (`interaction-work`).
+pub struct SqsWorkQueue {
+    queue: Option<Queue>,
+}
+
+impl SqsWorkQueue {
+    pub fn new(clients: Arc<AwsClients>) -> Self {
+        let queue = clients
+            .config()
+            .interaction_work_queue
+            .clone()
+            .map(|reference| Queue::new(clients.clone(), reference));
+        Self { queue }
+    }
+}
+
+impl WorkQueue for SqsWorkQueue {
+    fn enqueue<'a>(&'a self, work: &'a Work) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let queue = self
+                .queue
+                .as_ref()
+                .ok_or_else(|| StoreError::Unavailable("no interaction-work queue is configured".into()))?;
+            let body = json_body(work).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+            queue
+                .send(body, &[("work_id", &work.id), ("provider", &work.provider)])
+                .await
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        })
     }
 }

@@ -421,10 +421,18 @@ mod tests {
 
     #[test]
     fn encode_decode_round_trip_within_discords_limit() {
-        let a = ActionRef::new(ActionKey::Severity, IncidentId::new(2026, 123_456), Some("SEV-1".into()));
+        let a = ActionRef::new(
+            ActionKey::Severity,
+            IncidentId::new(2026, 123_456),
+            Some("SEV-1".into()),
+        );
         assert_eq!(a.encode(), "im:severity|INC-2026-123456|SEV-1");
         assert_eq!(ActionRef::decode(&a.encode()), Ok(a));
-        let long = ActionRef::new(ActionKey::Transition, IncidentId::new(9999, 999_999_999_999), Some("x".repeat(64)));
+        let long = ActionRef::new(
+            ActionKey::Transition,
+            IncidentId::new(9999, 999_999_999_999),
+            Some("x".repeat(64)),
+        );
         assert!(long.encode().chars().count() <= MAX_CUSTOM_ID);
         assert_eq!(
             ActionRef::decode("im:nope|INC-2026-001"),
@@ -462,14 +470,47 @@ mod tests {
             act(ActionKey::Service, "checkout").resolve(Some(&inc), &services, "acme"),
             Ok(Resolved::Command(Command::SetService { .. }))
         ));
-        assert!(act(ActionKey::Service, "payments").resolve(Some(&inc), &services, "acme").is_err(), "not offered");
-        assert!(act(ActionKey::Service, "<!channel>").resolve(Some(&inc), &[], "acme").is_err());
-        assert!(act(ActionKey::Service, &"s".repeat(65)).resolve(Some(&inc), &[], "acme").is_err());
-        assert!(act(ActionKey::Severity, "SEV-9").resolve(Some(&inc), &[], "acme").is_err());
-        assert!(act(ActionKey::Assign, "<@U1> hi").resolve(Some(&inc), &[], "acme").is_err());
-        assert!(act(ActionKey::Assign, "line\nbreak").resolve(Some(&inc), &[], "acme").is_err());
-        assert!(act(ActionKey::Transition, "explode").resolve(Some(&inc), &[], "acme").is_err());
-        assert!(ActionRef::new(ActionKey::Severity, id(), None).resolve(Some(&inc), &[], "acme").is_err());
+        assert!(
+            act(ActionKey::Service, "payments")
+                .resolve(Some(&inc), &services, "acme")
+                .is_err(),
+            "not offered"
+        );
+        assert!(
+            act(ActionKey::Service, "<!channel>")
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Service, &"s".repeat(65))
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Severity, "SEV-9")
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Assign, "<@U1> hi")
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Assign, "line\nbreak")
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Transition, "explode")
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            ActionRef::new(ActionKey::Severity, id(), None)
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
         assert_eq!(
             act(ActionKey::Transition, "close").resolve(Some(&inc), &[], "acme"),
             Ok(Resolved::Command(Command::Close { id: id() }))

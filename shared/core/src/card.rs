@@ -200,7 +200,10 @@ pub fn incident_blocks(incident: &Incident, now: OffsetDateTime) -> Vec<Block> {
 /// Who made a timeline entry: a person of the provider it came through where the entry says so
 /// (`chatops:U123` from `slack:acme`), else the actor as written (`sla:monitor`).
 pub fn entry_actor(entry: &TimelineEntry) -> Span {
-    let person = entry.actor.split_once(':').filter(|(interface, _)| *interface == "chatops");
+    let person = entry
+        .actor
+        .split_once(':')
+        .filter(|(interface, _)| *interface == "chatops");
     let provider = entry.source.split_once(':').map(|(_, p)| p);
     match (person, provider) {
         (Some((_, id)), Some(provider)) => Span::User(UserRef::new(id, None).on(provider)),
@@ -212,7 +215,9 @@ pub fn entry_actor(entry: &TimelineEntry) -> Span {
 pub fn timeline_line(entry: &TimelineEntry) -> Text {
     let when = entry
         .timestamp
-        .format(time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]"))
+        .format(time::macros::format_description!(
+            "[year]-[month]-[day] [hour]:[minute]"
+        ))
         .unwrap_or_default();
     let mut line = Text::new()
         .code(when)
@@ -287,7 +292,13 @@ mod tests {
             services: services.to_vec(),
             ..ProviderConfig::default()
         };
-        IncidentMessage::new(inc, EventKind::IncidentCreated, &config, datetime!(2026-11-27 10:02 UTC)).card("slack")
+        IncidentMessage::new(
+            inc,
+            EventKind::IncidentCreated,
+            &config,
+            datetime!(2026-11-27 10:02 UTC),
+        )
+        .card("slack")
     }
 
     fn actions(doc: &Doc) -> Vec<&'static str> {
@@ -321,7 +332,10 @@ mod tests {
         );
         let text = doc.plain_text();
         assert!(text.starts_with("🚨 New Incident Declared\nINC-2026-001: Database connection timeout!! (EU)"));
-        assert!(text.contains("Severity: SEV-3 | Status: Open | Service: checkout"), "{text}");
+        assert!(
+            text.contains("Severity: SEV-3 | Status: Open | Service: checkout"),
+            "{text}"
+        );
         assert!(text.contains("Started: 2 minutes ago (2026-11-27T10:00:00Z)"), "{text}");
         assert!(text.contains("Multiple users reporting payment failures"));
         assert!(text.ends_with("INC-2026-001 · version 3 · Open"), "{text}");
@@ -344,7 +358,12 @@ mod tests {
         assert!(!actions(&resolved).contains(&ActionKey::Severity.id()));
         let closed = card(&incident(Status::Closed, Severity::Sev2), &[]);
         assert!(actions(&closed).is_empty());
-        assert!(!closed.blocks.iter().any(|b| matches!(b, Block::Buttons(_) | Block::Menus(_))));
+        assert!(
+            !closed
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::Buttons(_) | Block::Menus(_)))
+        );
     }
 
     #[test]
@@ -357,7 +376,9 @@ mod tests {
         let config = ProviderConfig::from_map(map).expect("valid");
         let message = IncidentMessage::new(&inc, EventKind::IncidentCreated, &config, inc.declared_at);
         let discord = message.card("discord");
-        assert!(matches!(&discord.blocks[0], Block::Markup(m) if m.render(str::to_string) == "**Database connection timeout!! (EU)** on checkout"));
+        assert!(
+            matches!(&discord.blocks[0], Block::Markup(m) if m.render(str::to_string) == "**Database connection timeout!! (EU)** on checkout")
+        );
         assert!(matches!(&message.card("slack").blocks[0], Block::Paragraph(_)));
     }
 
@@ -381,8 +402,14 @@ mod tests {
         ] {
             assert!(line(kind, None).starts_with(start), "{kind:?}");
         }
-        assert_eq!(line(EventKind::Unknown, None), "INC-2026-001: Database connection timeout!! (EU)");
-        let unassigned = Incident { assignee: None, ..inc.clone() };
+        assert_eq!(
+            line(EventKind::Unknown, None),
+            "INC-2026-001: Database connection timeout!! (EU)"
+        );
+        let unassigned = Incident {
+            assignee: None,
+            ..inc.clone()
+        };
         assert!(
             default_headline(EventKind::IncidentAssigned, &unassigned, None)
                 .plain_text()
@@ -401,26 +428,45 @@ mod tests {
                 .expect("map"),
         };
         let line = timeline_line(&entry);
-        assert_eq!(line.plain_text(), "2026-11-27 15:30 chatops.acknowledge by @U123 — on it");
-        assert!(line.spans().contains(&Span::User(UserRef::new("U123", None).on("acme"))));
+        assert_eq!(
+            line.plain_text(),
+            "2026-11-27 15:30 chatops.acknowledge by @U123 — on it"
+        );
+        assert!(
+            line.spans()
+                .contains(&Span::User(UserRef::new("U123", None).on("acme")))
+        );
         let system = TimelineEntry {
             actor: "sla:monitor".into(),
             source: "system:sla-monitor".into(),
             ..entry
         };
-        assert!(timeline_line(&system).spans().contains(&Span::Plain("sla:monitor".into())));
+        assert!(
+            timeline_line(&system)
+                .spans()
+                .contains(&Span::Plain("sla:monitor".into()))
+        );
     }
 
     #[test]
     fn war_room_names() {
         let inc = incident(Status::Open, Severity::Sev1);
-        assert_eq!(war_room_name(&inc, 0, 80), "inc-2026-001-database-connection-timeout-eu");
-        assert_eq!(war_room_name(&inc, 2, 80), "inc-2026-001-database-connection-timeout-eu-3");
+        assert_eq!(
+            war_room_name(&inc, 0, 80),
+            "inc-2026-001-database-connection-timeout-eu"
+        );
+        assert_eq!(
+            war_room_name(&inc, 2, 80),
+            "inc-2026-001-database-connection-timeout-eu-3"
+        );
         let mut long = inc.clone();
         long.title = "word ".repeat(40);
         let name = war_room_name(&long, 9, 80);
         assert!(name.len() <= 80 && name.ends_with("-10"), "{name}");
-        assert!(name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'));
+        assert!(
+            name.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        );
         assert!(war_room_name(&long, 0, 64).len() <= 64);
         long.title = "!!!".into();
         assert_eq!(war_room_name(&long, 0, 80), "inc-2026-001");

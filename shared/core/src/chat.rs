@@ -114,7 +114,8 @@ pub trait Messenger: Send + Sync {
 
     /// A new top-level message. `key` is stable across retries of the same delivery, for
     /// platforms with idempotent sends (Discord's nonce).
-    fn post<'a>(&'a self, channel: &'a str, doc: &'a Doc, key: &'a str) -> BoxFuture<'a, Result<MessageRef, ChatError>>;
+    fn post<'a>(&'a self, channel: &'a str, doc: &'a Doc, key: &'a str)
+    -> BoxFuture<'a, Result<MessageRef, ChatError>>;
 
     /// Replaces a message with a newer render.
     fn update<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<(), ChatError>>;

@@ -694,8 +694,7 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
 /// Letters, digits and `- _ . /` and spaces: what a service name may hold.
 pub fn valid_service(s: &str) -> bool {
     !s.trim().is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ' | '/'))
 }
 
@@ -824,10 +823,7 @@ mod tests {
                 "declare ‘Login broken’ –service auth",
                 declare("Login broken", None, Some("auth"), None),
             ),
-            (
-                "declare R&D wiki <down>",
-                declare("R&D wiki <down>", None, None, None),
-            ),
+            ("declare R&D wiki <down>", declare("R&D wiki <down>", None, None, None)),
             ("declare Can't log in", declare("Can't log in", None, None, None)),
             (
                 "declare -- --sev is part of the title",
@@ -1007,7 +1003,10 @@ mod tests {
         let alice = UserRef::new("U123", Some("alice".into())).on("acme");
         let segs = |parts: Vec<Segment>| parse_segments(&parts);
         assert_eq!(
-            segs(vec![Segment::text("assign INC-2026-001 "), Segment::User(alice.clone())]),
+            segs(vec![
+                Segment::text("assign INC-2026-001 "),
+                Segment::User(alice.clone())
+            ]),
             Ok(Command::Assign {
                 id: id("INC-2026-001"),
                 assignee: Assignee::User(alice.clone()),
@@ -1048,10 +1047,7 @@ mod tests {
             .map_err(|e| e.problem),
             Err("assign to a person, not a channel".into())
         );
-        assert_eq!(
-            plain_text(&[Segment::text("ack "), Segment::User(alice)]),
-            "ack @alice"
-        );
+        assert_eq!(plain_text(&[Segment::text("ack "), Segment::User(alice)]), "ack @alice");
     }
 
     #[test]

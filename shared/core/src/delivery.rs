@@ -208,7 +208,9 @@ pub enum Outcome {
     Delivered,
     Skipped(&'static str),
     /// Waiting for a reserved slot: the message stays on the queue, hidden for `hide`.
-    Deferred { hide: Duration },
+    Deferred {
+        hide: Duration,
+    },
     /// Send `job` again after `delay`.
     Requeue {
         job: Box<DeliveryJob>,
@@ -216,7 +218,10 @@ pub enum Outcome {
         throttled: bool,
     },
     /// Put `job` on the dead-letter queue with `reason`.
-    DeadLetter { job: Box<DeliveryJob>, reason: String },
+    DeadLetter {
+        job: Box<DeliveryJob>,
+        reason: String,
+    },
 }
 
 /// What a versioned edit did.
@@ -228,7 +233,10 @@ pub enum Edit {
     /// Another edit of this message is in flight.
     Busy,
     /// The edit budget is spent for now: come back after this long (holding `slot`).
-    Later { wait: Duration, slot: Option<HeldSlot> },
+    Later {
+        wait: Duration,
+        slot: Option<HeldSlot>,
+    },
     Failed(ChatError),
 }
 
@@ -330,6 +338,11 @@ impl Deliverer {
 
     pub fn directory(&self) -> &Arc<dyn Directory> {
         &self.directory
+    }
+
+    /// Wall-clock milliseconds, from the timer the deliveries use.
+    pub fn now_ms(&self) -> i64 {
+        self.timer.now_ms()
     }
 
     /// Handles one job to its end: delivered or skipped, or what the queue must do with it.
@@ -583,7 +596,14 @@ impl Deliverer {
                         .pace(Op::Update { channel: &job.channel })
                         .and_then(|rule| self.held(&job.job_id, &rule.bucket));
                     match self
-                        .edit(messenger.as_ref(), &key, &posted.message, incident.version, &card, held.as_ref())
+                        .edit(
+                            messenger.as_ref(),
+                            &key,
+                            &posted.message,
+                            incident.version,
+                            &card,
+                            held.as_ref(),
+                        )
                         .await?
                     {
                         Edit::Edited => self.converge(&key, target, &posted.message, incident.version).await,

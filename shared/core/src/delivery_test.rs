@@ -148,7 +148,11 @@ fn later_changes_edit_the_message_and_thread_their_line() {
     assert_eq!(posts(&w).len(), 1, "edited, never re-posted");
     assert_eq!(updates(&w), [2]);
     assert_eq!(replies(&w).len(), 1);
-    assert!(replies(&w)[0].contains("chatops.incident_acknowledged"), "{:?}", replies(&w));
+    assert!(
+        replies(&w)[0].contains("chatops.incident_acknowledged"),
+        "{:?}",
+        replies(&w)
+    );
     assert_eq!(w.ledger.version(&key("C1")), Some(2));
     assert_eq!(run(&w, job(&ack, "C1")), Outcome::Skipped("already delivered"));
     assert_eq!(replies(&w).len(), 1, "a redelivered change threads nothing twice");
@@ -158,7 +162,10 @@ fn later_changes_edit_the_message_and_thread_their_line() {
 fn an_older_change_arriving_late_never_replaces_a_newer_render() {
     let w = world();
     run(&w, job(&event("E1", EventKind::IncidentCreated, 1, Status::Open), "C1"));
-    run(&w, job(&event("E3", EventKind::IncidentResolved, 3, Status::Resolved), "C1"));
+    run(
+        &w,
+        job(&event("E3", EventKind::IncidentResolved, 3, Status::Resolved), "C1"),
+    );
     let late = event("E2", EventKind::IncidentAcknowledged, 2, Status::Acknowledged);
     assert_eq!(run(&w, job(&late, "C1")), Outcome::Delivered);
     assert_eq!(updates(&w), [3], "version 2 is older than what the message shows");
@@ -221,8 +228,15 @@ fn transient_failures_back_off_then_dead_letter_with_the_last_reason() {
     let created = event("E1", EventKind::IncidentCreated, 1, Status::Open);
     w.chat.fail_next([ChatError::Transient("HTTP 502".into())]);
     let before = w.timer.now_ms();
-    assert_eq!(run(&w, job(&created, "C1")), Outcome::Delivered, "short backoffs are waited in-process");
-    assert!(w.timer.now_ms() - before >= 50, "it waited half the base backoff at least");
+    assert_eq!(
+        run(&w, job(&created, "C1")),
+        Outcome::Delivered,
+        "short backoffs are waited in-process"
+    );
+    assert!(
+        w.timer.now_ms() - before >= 50,
+        "it waited half the base backoff at least"
+    );
 
     let w = world();
     w.chat
@@ -235,7 +249,10 @@ fn transient_failures_back_off_then_dead_letter_with_the_last_reason() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(w.deliverer.counters.retried.load(std::sync::atomic::Ordering::Relaxed), 3);
+    assert_eq!(
+        w.deliverer.counters.retried.load(std::sync::atomic::Ordering::Relaxed),
+        3
+    );
 }
 
 #[test]
@@ -263,12 +280,18 @@ fn long_backoffs_go_back_to_the_queue() {
         Outcome::Requeue { job, delay, throttled } => {
             assert_eq!(job.attempt, 4);
             assert!(!throttled);
-            assert!(delay >= Duration::from_secs(4) && delay <= Duration::from_secs(8), "{delay:?}");
+            assert!(
+                delay >= Duration::from_secs(4) && delay <= Duration::from_secs(8),
+                "{delay:?}"
+            );
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(
-        w.deliverer.counters.possible_duplicates.load(std::sync::atomic::Ordering::Relaxed),
+        w.deliverer
+            .counters
+            .possible_duplicates
+            .load(std::sync::atomic::Ordering::Relaxed),
         1,
         "a lost answer to a post is counted"
     );
@@ -310,7 +333,11 @@ fn refused_credentials_are_read_again_once() {
         ChatError::Unauthorized("invalid_auth".into()),
     ]);
     assert!(matches!(run(&w, job(&created, "C1")), Outcome::DeadLetter { reason, .. } if reason == "invalid_auth"));
-    assert_eq!(w.directory.refreshes.load(std::sync::atomic::Ordering::SeqCst), 1, "once only");
+    assert_eq!(
+        w.directory.refreshes.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "once only"
+    );
 }
 
 #[test]
@@ -341,7 +368,13 @@ fn a_busy_channel_keeps_its_place_and_comes_back_for_its_slot() {
 #[test]
 fn one_off_messages_are_posted_once() {
     let w = world();
-    let text = DeliveryJob::text("weekly:1".into(), "acme", "C1", Scope::Summary, "hello <!channel>".into());
+    let text = DeliveryJob::text(
+        "weekly:1".into(),
+        "acme",
+        "C1",
+        Scope::Summary,
+        "hello <!channel>".into(),
+    );
     assert_eq!(run(&w, text.clone()), Outcome::Delivered);
     assert_eq!(run(&w, text), Outcome::Skipped("already delivered"));
     let sent = w.chat.sent();
@@ -359,7 +392,9 @@ fn closing_archives_the_war_room_when_asked() {
         name: "inc-2026-001-db".into(),
     });
     assert_eq!(run(&w, job(&closed, "C_WAR")), Outcome::Delivered);
-    assert!(w.chat.sent().contains(&Sent::Archive { channel: "C_WAR".into() }));
+    assert!(w.chat.sent().contains(&Sent::Archive {
+        channel: "C_WAR".into()
+    }));
     // Not the room: nothing archived.
     let w = world();
     run(&w, job(&closed, "C1"));

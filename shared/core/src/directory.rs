@@ -17,15 +17,32 @@ pub struct ResolvedProvider {
 
 /// Where provider records and secrets come from (cached in a real store).
 pub trait ProviderSource: Send + Sync {
-    /// The provider and its secrets; `None` if there is no such provider.
-    fn resolve<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ResolvedProvider>, StoreError>>;
+    /// The provider record (no secrets read); `None` if there is no such provider.
+    fn provider<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Arc<Provider>>, StoreError>>;
+
+    /// The provider's secrets (cached).
+    fn secrets<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<Arc<ProviderSecrets>, StoreError>>;
 
     /// Re-reads a provider's secrets (after a refused signature or token), unless they were read
     /// moments ago: `None` then, meaning "use what you have".
-    fn refresh_secrets<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<Option<Arc<ProviderSecrets>>, StoreError>>;
+    fn refresh_secrets<'a>(
+        &'a self,
+        provider: &'a Provider,
+    ) -> BoxFuture<'a, Result<Option<Arc<ProviderSecrets>>, StoreError>>;
 
     /// Every provider (the router fans out to them).
     fn all(&self) -> BoxFuture<'_, Result<Vec<Arc<Provider>>, StoreError>>;
+
+    /// The provider and its secrets; `None` if there is no such provider.
+    fn resolve<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ResolvedProvider>, StoreError>> {
+        Box::pin(async move {
+            let Some(provider) = self.provider(name).await? else {
+                return Ok(None);
+            };
+            let secrets = self.secrets(&provider).await?;
+            Ok(Some(ResolvedProvider { provider, secrets }))
+        })
+    }
 }
 
 /// The delivery [`Directory`]: each provider's messenger from its platform's adapter.

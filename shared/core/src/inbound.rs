@@ -235,8 +235,13 @@ pub trait PlatformAdapter: Send + Sync {
     fn deadline(&self) -> Duration;
 
     /// Checks the request's signature over its raw bytes (nothing is parsed before this).
-    fn verify(&self, request: &Request<'_>, provider: &Provider, secrets: &ProviderSecrets, now: i64)
-    -> Result<(), VerifyError>;
+    fn verify(
+        &self,
+        request: &Request<'_>,
+        provider: &Provider,
+        secrets: &ProviderSecrets,
+        now: i64,
+    ) -> Result<(), VerifyError>;
 
     /// Reads a verified request. `provider` is the name people's ids belong to.
     fn parse(&self, request: &Request<'_>, provider: &str) -> Result<Inbound, ParseError>;
@@ -326,7 +331,10 @@ mod tests {
         let headers = vec![
             ("x-a".to_string(), " 1 ".to_string()),
             ("x-b".to_string(), "  ".to_string()),
-            ("content-type".to_string(), "Application/JSON; charset=utf-8".to_string()),
+            (
+                "content-type".to_string(),
+                "Application/JSON; charset=utf-8".to_string(),
+            ),
         ];
         let r = Request::new(&headers, b"{}");
         assert_eq!(r.header("x-a"), Some("1"));
@@ -339,7 +347,11 @@ mod tests {
     #[test]
     fn tenant_binding_checks_every_key_the_provider_sets() {
         let slack = spec("slack").expect("slack");
-        let bound = crate::memory::provider("acme", "slack", serde_json::json!({"team_id": "T1", "api_app_id": "A1"}));
+        let bound = crate::memory::provider(
+            "acme",
+            "slack",
+            serde_json::json!({"team_id": "T1", "api_app_id": "A1"}),
+        );
         let ctx = |team: Option<&str>, app: Option<&str>| Context {
             workspace: team.map(str::to_string),
             app: app.map(str::to_string),
@@ -350,6 +362,9 @@ mod tests {
         assert!(check_tenant(slack, &bound, &ctx(Some("T1"), Some("A9"))).is_err());
         assert!(check_tenant(slack, &bound, &ctx(None, Some("A1"))).is_err_and(|e| e.contains("no team_id")));
         let unbound = crate::memory::provider("acme", "slack", serde_json::json!({}));
-        assert!(check_tenant(slack, &unbound, &ctx(None, None)).is_ok(), "nothing configured, nothing bound");
+        assert!(
+            check_tenant(slack, &unbound, &ctx(None, None)).is_ok(),
+            "nothing configured, nothing bound"
+        );
     }
 }

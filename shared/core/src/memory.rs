@@ -194,7 +194,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use crate::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, RoomAdmin};
-use crate::delivery::{Claim, Directory, EditLock, Ledger, MessageKey, Pacer, Paced, Posted, Target, Timer};
+use crate::delivery::{Claim, Directory, EditLock, Ledger, MessageKey, Paced, Pacer, Posted, Target, Timer};
 use crate::message::Doc;
 use crate::notify::HeldSlot;
 
@@ -206,7 +206,9 @@ pub struct VirtualTimer {
 
 impl VirtualTimer {
     pub fn at(ms: i64) -> Arc<Self> {
-        Arc::new(Self { now: AtomicI64::new(ms) })
+        Arc::new(Self {
+            now: AtomicI64::new(ms),
+        })
     }
 
     pub fn advance(&self, d: Duration) {
@@ -253,7 +255,10 @@ impl MemoryLedger {
 
     /// The version a channel's message shows, if it has one.
     pub fn version(&self, key: &MessageKey) -> Option<u64> {
-        self.records().get(key).filter(|r| r.message.is_some()).map(|r| r.version)
+        self.records()
+            .get(key)
+            .filter(|r| r.message.is_some())
+            .map(|r| r.version)
     }
 }
 
@@ -277,7 +282,7 @@ impl Ledger for MemoryLedger {
         let mut channels: Vec<String> = self
             .records()
             .keys()
-            .filter(|k| &k.incident == incident && k.provider == provider)
+            .filter(|k| &k.incident == incident && k.provider == provider && !k.channel.starts_with('#'))
             .map(|k| k.channel.clone())
             .collect();
         channels.sort();
@@ -293,7 +298,11 @@ impl Ledger for MemoryLedger {
                 version: r.version,
                 jobs: r.jobs.clone(),
             })
-        } else if r.claim.as_ref().is_none_or(|(holder, until)| *until < now_ms || holder == job) {
+        } else if r
+            .claim
+            .as_ref()
+            .is_none_or(|(holder, until)| *until < now_ms || holder == job)
+        {
             let until = now_ms + crate::delivery::LEASE_MS;
             r.claim = Some((job.to_string(), until));
             Claim::Claimed { until }
@@ -450,7 +459,8 @@ impl Pacer for MemoryPacer {
                 }),
             }
         } else {
-            self.timer.advance(Duration::from_millis(u64::try_from(wait).unwrap_or(0)));
+            self.timer
+                .advance(Duration::from_millis(u64::try_from(wait).unwrap_or(0)));
             Paced::Go
         };
         ready(Ok(answer))
@@ -494,6 +504,14 @@ impl Default for FakeMessenger {
 }
 
 impl FakeMessenger {
+    /// A platform that cannot create channels.
+    pub fn without_rooms() -> Self {
+        Self {
+            rooms: false,
+            ..Self::default()
+        }
+    }
+
     /// The next calls fail with these errors, in order.
     pub fn fail_next(&self, errors: impl IntoIterator<Item = ChatError>) {
         self.failures.lock().unwrap_or_else(|p| p.into_inner()).extend(errors);
@@ -532,7 +550,12 @@ impl Messenger for FakeMessenger {
         "fake"
     }
 
-    fn post<'a>(&'a self, channel: &'a str, doc: &'a Doc, _key: &'a str) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
+    fn post<'a>(
+        &'a self,
+        channel: &'a str,
+        doc: &'a Doc,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
         let result = self
             .call(|id| Sent::Post {
                 channel: channel.into(),
@@ -590,7 +613,12 @@ impl RoomAdmin for FakeMessenger {
     }
 
     fn create_channel<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, ChatError>> {
-        if !self.taken.lock().unwrap_or_else(|p| p.into_inner()).insert(name.to_string()) {
+        if !self
+            .taken
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string())
+        {
             return ready(Err(ChatError::NameTaken));
         }
         let result = self.call(|id| Sent::CreateChannel {
@@ -687,5 +715,176 @@ pub fn provider(name: &str, platform: &str, config: serde_json::Value) -> crate:
         secret_name: format!("im/chatops/{name}"),
         created_at: at,
         updated_at: at,
+    }
+}
+
+// ---- providers, inbox, slow work ----
+
+use crate::directory::{ProviderSource, ResolvedProvider};
+use crate::provider::{Provider, ProviderSecrets};
+use crate::work::{Begin, Inbox, Work, WorkQueue};
+
+/// Providers and their secrets, in memory. Secrets can be changed (a rotation) and are then
+/// seen only after a refresh, as with the cached store.
+#[derive(Default)]
+pub struct MemoryProviders {
+    providers: Mutex<HashMap<String, Arc<Provider>>>,
+    /// What `secrets` answers (the cached copy).
+    cached: Mutex<HashMap<String, Arc<ProviderSecrets>>>,
+    /// What a refresh reads (the store).
+    stored: Mutex<HashMap<String, Arc<ProviderSecrets>>>,
+    pub refreshes: AtomicI64,
+}
+
+impl MemoryProviders {
+    pub fn add(&self, provider: Provider, secrets: &[(&str, &str)]) {
+        let secrets = Arc::new(ProviderSecrets::from_map(
+            secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ));
+        let name = provider.name.clone();
+        self.providers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone(), Arc::new(provider));
+        self.cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.clone(), secrets.clone());
+        self.stored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, secrets);
+    }
+
+    /// Replaces a provider's record (status, configuration).
+    pub fn put(&self, provider: Provider) {
+        self.providers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(provider.name.clone(), Arc::new(provider));
+    }
+
+    /// Rotates a secret in the store; the cache keeps the old one until refreshed.
+    pub fn rotate(&self, provider: &str, secrets: &[(&str, &str)]) {
+        let secrets = Arc::new(ProviderSecrets::from_map(
+            secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        ));
+        self.stored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(provider.to_string(), secrets);
+    }
+}
+
+impl ProviderSource for MemoryProviders {
+    fn provider<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<Arc<Provider>>, StoreError>> {
+        ready(Ok(self
+            .providers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()))
+    }
+
+    fn secrets<'a>(&'a self, provider: &'a Provider) -> BoxFuture<'a, Result<Arc<ProviderSecrets>, StoreError>> {
+        ready(Ok(self
+            .cached
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&provider.name)
+            .cloned()
+            .unwrap_or_default()))
+    }
+
+    fn refresh_secrets<'a>(
+        &'a self,
+        provider: &'a Provider,
+    ) -> BoxFuture<'a, Result<Option<Arc<ProviderSecrets>>, StoreError>> {
+        self.refreshes.fetch_add(1, Ordering::SeqCst);
+        let fresh = self
+            .stored
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&provider.name)
+            .cloned();
+        if let Some(fresh) = &fresh {
+            self.cached
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(provider.name.clone(), fresh.clone());
+        }
+        ready(Ok(fresh))
+    }
+
+    fn all(&self) -> BoxFuture<'_, Result<Vec<Arc<Provider>>, StoreError>> {
+        let mut all: Vec<Arc<Provider>> = self
+            .providers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        all.sort_by(|a, b| a.name.cmp(&b.name));
+        ready(Ok(all))
+    }
+}
+
+impl ResolvedProvider {
+    /// A provider with its secrets, for tests.
+    pub fn for_tests(provider: Provider, secrets: &[(&str, &str)]) -> Self {
+        Self {
+            provider: Arc::new(provider),
+            secrets: Arc::new(ProviderSecrets::from_map(
+                secrets.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            )),
+        }
+    }
+}
+
+/// Request ids in memory, with leases.
+#[derive(Default)]
+pub struct MemoryInbox {
+    entries: Mutex<HashMap<String, (bool, i64)>>,
+}
+
+impl Inbox for MemoryInbox {
+    fn begin<'a>(&'a self, key: &'a str, now_ms: i64, lease_ms: i64) -> BoxFuture<'a, Result<Begin, StoreError>> {
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        let answer = match entries.get(key) {
+            Some((true, _)) => Begin::Done,
+            Some((false, until)) if *until >= now_ms => Begin::InProgress,
+            _ => {
+                entries.insert(key.to_string(), (false, now_ms + lease_ms));
+                Begin::First
+            }
+        };
+        ready(Ok(answer))
+    }
+
+    fn finish<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.entries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key.to_string(), (true, 0));
+        ready(Ok(()))
+    }
+}
+
+/// Slow work collected in memory (tests run it by hand).
+#[derive(Default)]
+pub struct MemoryWork {
+    pub queued: Mutex<Vec<Work>>,
+}
+
+impl MemoryWork {
+    pub fn take(&self) -> Vec<Work> {
+        std::mem::take(&mut *self.queued.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+impl WorkQueue for MemoryWork {
+    fn enqueue<'a>(&'a self, work: &'a Work) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.queued.lock().unwrap_or_else(|p| p.into_inner()).push(work.clone());
+        ready(Ok(()))
     }
 }

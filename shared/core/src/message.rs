@@ -23,9 +23,15 @@ pub enum Span {
     /// their escaped name elsewhere.
     User(UserRef),
     /// A channel of the provider being rendered for.
-    Channel { id: String, name: Option<String> },
+    Channel {
+        id: String,
+        name: Option<String>,
+    },
     /// A link with a label; the renderer decides whether its platform can show it safely.
-    Link { url: String, label: String },
+    Link {
+        url: String,
+        label: String,
+    },
     /// A point in time, shown in the reader's time zone where the platform can.
     Time(OffsetDateTime),
 }
@@ -356,7 +362,11 @@ mod tests {
         assert_eq!(relative(t, datetime!(2026-11-27 10:59:59 UTC)), "59 minutes ago");
         assert_eq!(relative(t, datetime!(2026-11-27 13:00 UTC)), "3 hours ago");
         assert_eq!(relative(t, datetime!(2026-11-29 10:00 UTC)), "2 days ago");
-        assert_eq!(relative(datetime!(2026-11-28 10:00 UTC), t), "just now", "future is now");
+        assert_eq!(
+            relative(datetime!(2026-11-28 10:00 UTC), t),
+            "just now",
+            "future is now"
+        );
     }
 
     #[test]

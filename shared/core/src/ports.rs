@@ -72,7 +72,7 @@ pub trait IncidentStore: Send + Sync + 'static {
 #[error("could not publish event: {0}")]
 pub struct PublishError(pub String);
 
-pub trait EventPublisher: Send + Sync {
+pub trait EventPublisher: Send + Sync + 'static {
     fn publish(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), PublishError>> + Send;
 }
 
@@ -94,5 +94,36 @@ impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
         let now = OffsetDateTime::now_utc();
         now.replace_nanosecond(0).unwrap_or(now)
+    }
+}
+
+impl<T: IncidentStore> IncidentStore for std::sync::Arc<T> {
+    fn allocate_id(&self, year: i32) -> impl Future<Output = Result<IncidentId, StoreError>> + Send {
+        (**self).allocate_id(year)
+    }
+    fn get(&self, id: &IncidentId) -> impl Future<Output = Result<Option<Incident>, StoreError>> + Send {
+        (**self).get(id)
+    }
+    fn commit(&self, change: &Change) -> impl Future<Output = Result<(), CommitError>> + Send {
+        (**self).commit(change)
+    }
+    fn list_active(&self, limit: usize) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send {
+        (**self).list_active(limit)
+    }
+    fn timeline(
+        &self,
+        id: &IncidentId,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send {
+        (**self).timeline(id, limit)
+    }
+    fn mark_published(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).mark_published(event)
+    }
+}
+
+impl<T: EventPublisher + ?Sized> EventPublisher for std::sync::Arc<T> {
+    fn publish(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), PublishError>> + Send {
+        (**self).publish(event)
     }
 }

@@ -114,8 +114,14 @@ pub const SPECS: &[PlatformSpec] = &[
         name: "slack",
         title: "Slack",
         config_keys: &[
-            ("team_id", "the workspace id (T…); learned through auth.test at add when not given"),
-            ("api_app_id", "the Slack app's id (A…); learned through auth.test at add when not given"),
+            (
+                "team_id",
+                "the workspace id (T…); learned through auth.test at add when not given",
+            ),
+            (
+                "api_app_id",
+                "the Slack app's id (A…); learned through auth.test at add when not given",
+            ),
         ],
         secret_keys: &[
             ("bot_token", "Bot User OAuth Token (xoxb-…)"),
@@ -134,7 +140,10 @@ pub const SPECS: &[PlatformSpec] = &[
         ],
         secret_keys: &[("bot_token", "the bot's token")],
         inbound_keys: &["public_key"],
-        tenant_keys: &[("guild_id", TenantField::Workspace), ("application_id", TenantField::App)],
+        tenant_keys: &[
+            ("guild_id", TenantField::Workspace),
+            ("application_id", TenantField::App),
+        ],
     },
     PlatformSpec {
         name: "teams",
@@ -157,7 +166,10 @@ pub const SPECS: &[PlatformSpec] = &[
         secret_keys: &[
             ("bot_token", "a bot account's access token"),
             ("command_token", "the slash command's token"),
-            ("action_secret", "the secret our buttons carry (generated when not given)"),
+            (
+                "action_secret",
+                "the secret our buttons carry (generated when not given)",
+            ),
             ("webhook_url", "an incoming webhook URL (notifications without a bot)"),
         ],
         inbound_keys: &["command_token"],
@@ -359,6 +371,25 @@ impl ProviderConfig {
         Ok((map, secrets))
     }
 
+    /// [`Self::split`], plus the platform's own secret keys.
+    pub fn split_for(value: Value, spec: &PlatformSpec) -> Result<(Map<String, Value>, Secrets), ConfigError> {
+        let (mut map, mut secrets) = Self::split(value)?;
+        for (key, _) in spec.secret_keys {
+            match map.remove(*key) {
+                Some(Value::String(s)) => {
+                    secrets.insert((*key).to_string(), s);
+                }
+                Some(Value::Null) | None => {}
+                Some(_) => {
+                    return Err(ConfigError::SecretNotString {
+                        key: (*key).to_string(),
+                    });
+                }
+            }
+        }
+        Ok((map, secrets))
+    }
+
     /// Parses and checks non-secret configuration with the keys common to every platform.
     pub fn from_map(map: Map<String, Value>) -> Result<Self, ConfigError> {
         Self::for_platform(map, None)
@@ -516,13 +547,19 @@ mod tests {
     fn platform_keys_belong_to_their_platform() {
         let map = |v: Value| ProviderConfig::split(v).expect("object").0;
         let slack = spec("slack");
-        let config = ProviderConfig::for_platform(map(json!({"team_id": "T1", "default_channel": "C1"})), slack)
-            .expect("valid");
+        let config =
+            ProviderConfig::for_platform(map(json!({"team_id": "T1", "default_channel": "C1"})), slack).expect("valid");
         assert_eq!(config.platform_key("team_id"), Some("T1"));
         assert_eq!(config.platform_key("api_app_id"), None);
         let err = ProviderConfig::for_platform(map(json!({"guild_id": "1"})), slack).expect_err("not slack's");
-        assert!(err.to_string().contains("`guild_id`") && err.to_string().contains("team_id"), "{err}");
-        assert!(ProviderConfig::from_map(map(json!({"team_id": "T1"}))).is_err(), "no platform, no platform keys");
+        assert!(
+            err.to_string().contains("`guild_id`") && err.to_string().contains("team_id"),
+            "{err}"
+        );
+        assert!(
+            ProviderConfig::from_map(map(json!({"team_id": "T1"}))).is_err(),
+            "no platform, no platform keys"
+        );
         assert!(ProviderConfig::for_platform(map(json!({"team_id": 5})), slack).is_err());
         let back: ProviderConfig =
             serde_json::from_value(serde_json::to_value(&config).expect("json")).expect("stored records read back");
@@ -539,7 +576,10 @@ mod tests {
     fn secrets_never_show_in_debug() {
         let secrets = ProviderSecrets::from_json(r#"{"bot_token": "xoxb-secret-value"}"#).expect("json");
         let shown = format!("{secrets:?}");
-        assert!(shown.contains("bot_token") && !shown.contains("xoxb-secret-value"), "{shown}");
+        assert!(
+            shown.contains("bot_token") && !shown.contains("xoxb-secret-value"),
+            "{shown}"
+        );
         assert!(ProviderSecrets::from_json("[1]").is_err());
     }
 

@@ -205,7 +205,9 @@ impl Reply {
                     doc.push(Block::Lines(recent.iter().map(timeline_line).collect()));
                 }
             }
-            Reply::List { incidents } if incidents.is_empty() => doc.push(Block::Paragraph("No open incidents. 🎉".into())),
+            Reply::List { incidents } if incidents.is_empty() => {
+                doc.push(Block::Paragraph("No open incidents. 🎉".into()))
+            }
             Reply::List { incidents } => {
                 doc.push(Block::Header(format!("Open incidents ({})", incidents.len())));
                 let lines = incidents
@@ -256,9 +258,7 @@ impl Reply {
                     .plain("\nUsage: ")
                     .code(usage.clone()),
             )),
-            Reply::Refused { message } => {
-                doc.push(Block::Paragraph(Text::new().plain("⛔ ").plain(message.clone())))
-            }
+            Reply::Refused { message } => doc.push(Block::Paragraph(Text::new().plain("⛔ ").plain(message.clone()))),
             Reply::Unavailable { .. } | Reply::Text { .. } => doc.push(Block::Paragraph(self.text().into())),
         }
         doc

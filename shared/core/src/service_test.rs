@@ -221,7 +221,12 @@ fn permissions_are_checked_before_anything_happens() {
         };
         block_on(svc.execute(&inv(user, "[Service: payments] INC-2026-001"), &settings, command))
     };
-    assert!(set_service("U_NOBODY").reply.text().contains("responder role to run `service`"));
+    assert!(
+        set_service("U_NOBODY")
+            .reply
+            .text()
+            .contains("responder role to run `service`")
+    );
     assert_eq!(svc_events(&svc).len(), 1, "refused: nothing changed");
     assert!(matches!(set_service("U_LEAD").reply, Reply::Card { .. }));
 }

@@ -244,7 +244,10 @@ mod tests {
         assert_eq!(s.mean_time_to_resolve, Some(Duration::hours(1)));
         let text = s.doc().plain_text();
         assert!(text.contains("(2026-11-23 – 2026-11-29)"), "{text}");
-        assert!(text.contains("2 incidents — SEV-1: 1 · SEV-2: 1 · SEV-3: 0 · SEV-4: 0"), "{text}");
+        assert!(
+            text.contains("2 incidents — SEV-1: 1 · SEV-2: 1 · SEV-3: 0 · SEV-4: 0"),
+            "{text}"
+        );
         assert!(
             text.contains("Mean time to acknowledge: 7m 0s | Mean time to resolve: 1h 0m | Still open: 1"),
             "{text}"

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use im_core::UserRef;
 use im_core::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, RoomAdmin};
 use im_core::message::Doc;
-use im_core::UserRef;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
@@ -216,7 +216,12 @@ impl Messenger for SlackClient {
         "slack"
     }
 
-    fn post<'a>(&'a self, channel: &'a str, doc: &'a Doc, _key: &'a str) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
+    fn post<'a>(
+        &'a self,
+        channel: &'a str,
+        doc: &'a Doc,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
         Box::pin(async move {
             let body = with(self.renderer().message(doc), json!({"channel": channel}));
             self.post_message(body).await

@@ -40,7 +40,11 @@ pub fn command(cmd: SlashCommand, provider: &str) -> Inbound {
         workspace: cmd.team_id.clone(),
         app: cmd.api_app_id.clone(),
         request_id: cmd.trigger_id.clone(),
-        prefix: if cmd.command.is_empty() { "/im".into() } else { cmd.command.clone() },
+        prefix: if cmd.command.is_empty() {
+            "/im".into()
+        } else {
+            cmd.command.clone()
+        },
         reply_to: cmd.response_url.clone(),
         message: None,
         trigger: cmd.trigger_id.clone(),
@@ -197,7 +201,10 @@ mod tests {
         let Ok(Inbound::Action { action, .. }) = interaction(&assign, "acme") else {
             panic!("an action");
         };
-        assert_eq!((action.incident.as_str(), action.choice.as_deref()), ("INC-2026-001", Some("U9")));
+        assert_eq!(
+            (action.incident.as_str(), action.choice.as_deref()),
+            ("INC-2026-001", Some("U9"))
+        );
 
         let foreign = json!({"type": "block_actions", "user": {"id": "U1"},
             "actions": [{"action_id": "other:thing", "value": "INC-2026-001"}]});
@@ -218,7 +225,10 @@ mod tests {
                 note: "Failover done".into()
             }
         );
-        assert!(matches!(interaction(&json!({"type": "shortcut"}), "acme"), Ok(Inbound::Ignored(_))));
+        assert!(matches!(
+            interaction(&json!({"type": "shortcut"}), "acme"),
+            Ok(Inbound::Ignored(_))
+        ));
         assert!(interaction(&json!({"type": "block_actions"}), "acme").is_err());
     }
 

@@ -14,7 +14,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use im_core::chat::{BoxFuture, ChatError, Messenger};
-use im_core::inbound::{Answer, Exchange, HttpAnswer, Inbound, ParseError, PlatformAdapter, Request, VerifyError, Visibility};
+use im_core::inbound::{
+    Answer, Exchange, HttpAnswer, Inbound, ParseError, PlatformAdapter, Request, VerifyError, Visibility,
+};
 use im_core::message::Doc;
 use im_core::provider::{PlatformSpec, Provider, ProviderSecrets};
 use serde_json::json;
@@ -118,8 +120,8 @@ impl SlackAdapter {
         let Some(url) = exchange.ctx.and_then(|c| c.reply_to.as_deref()) else {
             return Err(ChatError::Permanent("the interaction has no response_url".into()));
         };
-        let mut body = serde_json::to_value(Renderer::new(&exchange.provider.name).reply(doc, visibility))
-            .unwrap_or_default();
+        let mut body =
+            serde_json::to_value(Renderer::new(&exchange.provider.name).reply(doc, visibility)).unwrap_or_default();
         body["replace_original"] = json!(false);
         self.respond(url, &body).await
     }

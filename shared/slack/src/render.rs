@@ -6,10 +6,12 @@
 //! mrkdwn has no escape for `*`, `_` and `~`: in user text they may still read as emphasis,
 //! which changes how text looks, never what it does.
 
+#[cfg(test)]
+use im_core::Incident;
+use im_core::UserRef;
 use im_core::action::{ActionRef, MAX_CUSTOM_ID};
 use im_core::inbound::Visibility;
 use im_core::message::{Block, Doc, Element, Fact, Span, Style, Text, rfc3339, truncate};
-use im_core::{Incident, UserRef};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -153,7 +155,10 @@ impl<'a> Renderer<'a> {
                 Block::Context(t) => blocks.push(context(&self.text(t))),
                 Block::Markup(m) => blocks.push(section(&m.render(escape))),
                 Block::Buttons(elements) if !elements.is_empty() => {
-                    let id = elements.first().map(|e| e.incident().to_string()).unwrap_or(incident.clone());
+                    let id = elements
+                        .first()
+                        .map(|e| e.incident().to_string())
+                        .unwrap_or(incident.clone());
                     blocks.push(json!({
                         "type": "actions",
                         "block_id": format!("im:buttons:{id}"),
@@ -161,7 +166,10 @@ impl<'a> Renderer<'a> {
                     }));
                 }
                 Block::Menus(elements) if !elements.is_empty() => {
-                    let id = elements.first().map(|e| e.incident().to_string()).unwrap_or(incident.clone());
+                    let id = elements
+                        .first()
+                        .map(|e| e.incident().to_string())
+                        .unwrap_or(incident.clone());
                     blocks.push(json!({
                         "type": "actions",
                         "block_id": format!("im:menus:{id}"),
@@ -315,7 +323,11 @@ fn sections(lines: impl IntoIterator<Item = String>) -> Vec<Value> {
 
 /// The Status Update modal (`views.open`).
 pub fn status_update_modal(incident: &Doc) -> Value {
-    let id = incident.card.as_ref().map(|c| c.incident.to_string()).unwrap_or_default();
+    let id = incident
+        .card
+        .as_ref()
+        .map(|c| c.incident.to_string())
+        .unwrap_or_default();
     let title = Renderer::new("").text(&incident.summary);
     json!({
         "type": "modal",
@@ -334,16 +346,6 @@ pub fn status_update_modal(incident: &Doc) -> Value {
             }
         ]
     })
-}
-
-/// The document a form shows about its incident.
-pub fn form_doc(incident: &Incident) -> Doc {
-    let mut doc = Doc::new(im_core::card::id_and_title(incident));
-    doc.card = Some(im_core::message::CardMeta {
-        incident: incident.id.clone(),
-        version: incident.version,
-    });
-    doc
 }
 
 #[cfg(test)]
@@ -380,7 +382,11 @@ mod tests {
         let msg = acme().reply(&reply.doc(now), Visibility::Channel);
         assert_eq!(msg.response_type, "in_channel");
         assert!(msg.text.starts_with("🚨 New Incident Declared: INC-2026-001"));
-        assert!(msg.text.contains("&lt;!channel&gt; &amp; co"), "the fallback text is escaped: {}", msg.text);
+        assert!(
+            msg.text.contains("&lt;!channel&gt; &amp; co"),
+            "the fallback text is escaped: {}",
+            msg.text
+        );
         let all = serde_json::to_string(&msg.blocks).expect("json");
         assert!(all.contains("🚨 New Incident Declared"));
         assert!(
@@ -402,8 +408,13 @@ mod tests {
             services: vec!["checkout".into(), "payments".into()],
             ..ProviderConfig::default()
         };
-        let doc = IncidentMessage::new(&inc, EventKind::IncidentCreated, &config, datetime!(2026-11-27 10:02 UTC))
-            .card("slack");
+        let doc = IncidentMessage::new(
+            &inc,
+            EventKind::IncidentCreated,
+            &config,
+            datetime!(2026-11-27 10:02 UTC),
+        )
+        .card("slack");
         let body = acme().message(&doc);
         assert_eq!(body["metadata"]["event_payload"]["version"], 3);
         let ids: Vec<&str> = body["blocks"]
@@ -429,10 +440,16 @@ mod tests {
             ]
         );
         let all = body.to_string();
-        assert!(all.contains("\"value\":\"INC-2026-001|SEV-1\""), "severity options carry the id: {all}");
+        assert!(
+            all.contains("\"value\":\"INC-2026-001|SEV-1\""),
+            "severity options carry the id: {all}"
+        );
         assert!(all.contains("\"block_id\":\"im:menus:INC-2026-001\""));
         assert!(all.contains("\"initial_user\"") == inc.assignee.is_some());
-        assert_eq!(body["text"], "INC-2026-001: Checkout &lt;!channel&gt; &amp; co (SEV-3, Open)");
+        assert_eq!(
+            body["text"],
+            "INC-2026-001: Checkout &lt;!channel&gt; &amp; co (SEV-3, Open)"
+        );
     }
 
     #[test]
@@ -470,7 +487,13 @@ mod tests {
         assert_eq!(r.mention(&UserRef::new("123456", Some("dee".into())).on("acme")), "dee");
         assert_eq!(r.mention(&UserRef::new("bob", Some("bob".into()))), "bob");
         assert_eq!(r.mention(&UserRef::new("<!here>", None)), "&lt;!here&gt;");
-        assert_eq!(r.span(&Span::Channel { id: "C1".into(), name: None }), "<#C1>");
+        assert_eq!(
+            r.span(&Span::Channel {
+                id: "C1".into(),
+                name: None
+            }),
+            "<#C1>"
+        );
         assert_eq!(
             r.span(&Span::Channel {
                 id: "1234".into(),
@@ -489,7 +512,10 @@ mod tests {
                 label: label.into(),
             })
         };
-        assert_eq!(link("https://status.example.com", "status"), "<https://status.example.com|status>");
+        assert_eq!(
+            link("https://status.example.com", "status"),
+            "<https://status.example.com|status>"
+        );
         assert_eq!(
             link("https://x|evil", "<!channel>"),
             "&lt;!channel&gt; (https://x|evil)"

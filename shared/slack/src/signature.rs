@@ -165,7 +165,13 @@ mod tests {
         let short = "s3cret";
         let signature = sign(short, now, BODY.as_bytes());
         assert_eq!(
-            verify(&SecretString::from(short), Some(TS), Some(&signature), BODY.as_bytes(), now),
+            verify(
+                &SecretString::from(short),
+                Some(TS),
+                Some(&signature),
+                BODY.as_bytes(),
+                now
+            ),
             Err(SignatureError::WeakSecret),
             "even a correct signature with a weak secret is refused"
         );

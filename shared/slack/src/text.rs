@@ -82,7 +82,10 @@ pub fn segments(text: &str, provider: &str) -> Vec<Segment> {
 /// Removes a leading mention of the bot (`<@UBOT> ack it` → `ack it`) from an `app_mention`.
 pub fn strip_leading_mention(text: &str) -> &str {
     let trimmed = text.trim_start();
-    match trimmed.strip_prefix("<@").and_then(|r| r.find('>').map(|i| &r[i + 1..])) {
+    match trimmed
+        .strip_prefix("<@")
+        .and_then(|r| r.find('>').map(|i| &r[i + 1..]))
+    {
         Some(rest) => rest.trim_start(),
         None => trimmed,
     }
@@ -109,7 +112,10 @@ mod tests {
 
     #[test]
     fn entities_and_references_read_as_meant() {
-        assert_eq!(parse("declare R&amp;D wiki &lt;down&gt;"), Ok(declare("R&D wiki <down>")));
+        assert_eq!(
+            parse("declare R&amp;D wiki &lt;down&gt;"),
+            Ok(declare("R&D wiki <down>"))
+        );
         assert_eq!(
             parse("declare Outage in <#C123|ops> reported by <@U42|carol>"),
             Ok(declare("Outage in #ops reported by @carol"))

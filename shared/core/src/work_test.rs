@@ -1,0 +1,202 @@
+//! War rooms over in-memory ports.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::Severity;
+use crate::block_on::block_on;
+use crate::command::parse;
+use crate::delivery::{Deliverer, RetryPolicy};
+use crate::invocation::{Actor, Invocation};
+use crate::memory::{
+    FakeMessenger, FixedClock, MemoryDirectory, MemoryLedger, MemoryPacer, MemoryPublisher, MemoryStore, Sent,
+    VirtualTimer, provider,
+};
+use crate::rbac::AccessPolicy;
+use crate::service::Settings;
+
+struct World {
+    service: IncidentService<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<FixedClock>>,
+    deliverer: Deliverer,
+    target: Target,
+    chat: Arc<FakeMessenger>,
+}
+
+fn world(rooms: bool) -> World {
+    let store = Arc::new(MemoryStore::default());
+    let clock = Arc::new(FixedClock::at(time::macros::datetime!(2026-11-27 10:00 UTC)));
+    let service = IncidentService::new(store.clone(), Arc::new(MemoryPublisher::default()), clock);
+    let chat = Arc::new(if rooms {
+        FakeMessenger::default()
+    } else {
+        FakeMessenger::without_rooms()
+    });
+    let timer = VirtualTimer::at(1_764_237_600_000);
+    let record = provider("acme", "slack", json!({"default_channel": "C1"}));
+    let directory = Arc::new(MemoryDirectory::with(record.clone(), chat.clone()));
+    let deliverer = Deliverer::new(
+        Arc::new(MemoryLedger::default()),
+        Arc::new(MemoryPacer::new(timer.clone())),
+        directory,
+        store,
+        timer,
+        RetryPolicy::default(),
+    );
+    let target = Target {
+        provider: Arc::new(record),
+        messenger: chat.clone(),
+    };
+    let w = World {
+        service,
+        deliverer,
+        target,
+        chat,
+    };
+    let settings = Settings {
+        policy: &AccessPolicy::default(),
+        default_severity: Severity::Sev3,
+    };
+    let declare = parse("declare Database down (EU)").expect("parses");
+    block_on(w.service.execute(&inv("U1"), &settings, declare));
+    w
+}
+
+fn inv(user: &str) -> Invocation {
+    let actor = Actor {
+        platform: "slack".into(),
+        provider: "acme".into(),
+        user: UserRef::new(user, None).on("acme"),
+        channel: Some("C1".into()),
+    };
+    Invocation::chat(actor, "/im", "[Join War Room] INC-2026-001", None)
+}
+
+fn join(w: &World, user: &str, work: &str) -> Reply {
+    let id = IncidentId::new(2026, 1);
+    block_on(join_war_room(
+        &w.service,
+        &w.deliverer,
+        &w.target,
+        &inv(user),
+        &id,
+        work,
+    ))
+}
+
+fn created(w: &World) -> Vec<String> {
+    w.chat
+        .sent()
+        .into_iter()
+        .filter_map(|s| match s {
+            Sent::CreateChannel { name, .. } => Some(name),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn the_first_click_opens_the_room_and_later_ones_join_it() {
+    let w = world(true);
+    let reply = join(&w, "U1", "click-1");
+    assert_eq!(
+        reply.text(),
+        "War room #inc-2026-001-database-down-eu is open, and you are in it."
+    );
+    assert_eq!(created(&w), ["inc-2026-001-database-down-eu"]);
+    let sent = w.chat.sent();
+    let channel = match &sent[0] {
+        Sent::CreateChannel { id, .. } => id.clone(),
+        other => panic!("{other:?}"),
+    };
+    assert!(sent.contains(&Sent::Invite {
+        channel: channel.clone(),
+        user: "U1".into()
+    }));
+    assert!(
+        sent.iter()
+            .any(|s| matches!(s, Sent::Post { channel: c, .. } if *c == channel)),
+        "summary posted"
+    );
+    assert!(
+        sent.iter()
+            .any(|s| matches!(s, Sent::Pin { channel: c, .. } if *c == channel)),
+        "and pinned"
+    );
+    let incident = block_on(w.service.store().get(&IncidentId::new(2026, 1)))
+        .expect("read")
+        .expect("exists");
+    assert_eq!(
+        incident.war_room.as_ref().map(|r| r.channel.clone()),
+        Some(channel.clone())
+    );
+    let timeline = block_on(w.service.store().timeline(&incident.id, 10)).expect("timeline");
+    assert!(timeline.iter().any(|e| e.event_type == "chatops.war_room"));
+
+    assert_eq!(
+        join(&w, "U2", "click-2").text(),
+        "You joined #inc-2026-001-database-down-eu."
+    );
+    assert_eq!(created(&w).len(), 1, "no second channel");
+    assert!(w.chat.sent().contains(&Sent::Invite {
+        channel,
+        user: "U2".into()
+    }));
+}
+
+#[test]
+fn a_taken_name_gets_a_number() {
+    let w = world(true);
+    w.chat
+        .take_names(&["inc-2026-001-database-down-eu", "inc-2026-001-database-down-eu-2"]);
+    assert!(
+        join(&w, "U1", "click-1")
+            .text()
+            .contains("#inc-2026-001-database-down-eu-3 is open")
+    );
+}
+
+#[test]
+fn a_retried_click_reuses_the_channel_it_created() {
+    let w = world(true);
+    // The first attempt created and recorded the channel, then stopped before inviting.
+    w.chat.fail_next([]);
+    let record = MessageKey::new(&IncidentId::new(2026, 1), "acme", "#war-room");
+    let ledger = w.deliverer.ledger();
+    block_on(ledger.claim(&record, "click-1", w.deliverer.now_ms())).expect("claim");
+    let made = MessageRef::new("C_EARLIER", "C_EARLIER").with("name", "inc-2026-001-database-down-eu");
+    block_on(ledger.finish_post(&record, &made, 0, "click-1", true)).expect("recorded");
+    assert!(join(&w, "U1", "click-1").text().contains("is open"));
+    assert!(created(&w).is_empty(), "no second channel");
+    let incident = block_on(w.service.store().get(&IncidentId::new(2026, 1)))
+        .expect("read")
+        .expect("exists");
+    assert_eq!(incident.war_room.map(|r| r.channel), Some("C_EARLIER".into()));
+}
+
+#[test]
+fn a_failed_creation_says_why_and_can_be_tried_again() {
+    let w = world(true);
+    w.chat.fail_next([ChatError::Permanent("restricted_action".into())]);
+    let reply = join(&w, "U1", "click-1");
+    assert!(
+        matches!(&reply, Reply::Refused { message } if message.contains("restricted_action")),
+        "{reply:?}"
+    );
+    assert!(
+        join(&w, "U1", "click-2").text().contains("is open"),
+        "the record was released"
+    );
+}
+
+#[test]
+fn platforms_without_channels_get_the_core_fallback() {
+    let w = world(false);
+    let reply = join(&w, "U1", "click-1");
+    assert!(
+        reply.text().contains("War rooms are not available on slack"),
+        "{reply:?}"
+    );
+    assert!(w.chat.sent().is_empty());
+}

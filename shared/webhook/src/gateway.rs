@@ -1,0 +1,663 @@
+//! The gates every inbound request passes, once for every platform.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use im_core::action::{ActionRef, Resolved};
+use im_core::card::IncidentMessage;
+use im_core::chat::MessageRef;
+use im_core::command::{Segment, Verb, parse_segments, plain_text};
+use im_core::delivery::{Deliverer, Edit, MessageKey, Target};
+use im_core::directory::ProviderSource;
+use im_core::inbound::{
+    Answer, Context, Exchange, Form, HttpAnswer, Inbound, PlatformAdapter, Platforms, Request, Submission, Visibility,
+    check_tenant,
+};
+use im_core::invocation::{Actor, Interface, Invocation};
+use im_core::message::Doc;
+use im_core::ports::{EventPublisher, IncidentStore};
+use im_core::provider::{Provider, ProviderSecrets, ProviderStatus};
+use im_core::reply::{CardKind, Reply};
+use im_core::timeline::EventKind;
+use im_core::work::{Begin, Inbox, Requester, Task, Work, WorkQueue};
+use im_core::{Clock, Command, IncidentService, Settings};
+use serde_json::json;
+use tracing::{Instrument, error, info, info_span, warn};
+
+use crate::rejections::Rejections;
+
+/// Which route a request came in on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    /// `/chatops/<platform>/{instance}`: the provider must be of that platform.
+    Platform(&'static str),
+    /// `/chatops/{provider}`: whatever the provider's platform is.
+    Generic,
+}
+
+/// What a gateway is made of.
+pub struct Parts<S, P> {
+    pub service: IncidentService<S, P, Arc<dyn Clock>>,
+    pub providers: Arc<dyn ProviderSource>,
+    pub platforms: Platforms,
+    pub deliverer: Arc<Deliverer>,
+    pub inbox: Arc<dyn Inbox>,
+    pub work: Arc<dyn WorkQueue>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct Gateway<S, P> {
+    pub service: IncidentService<S, P, Arc<dyn Clock>>,
+    pub providers: Arc<dyn ProviderSource>,
+    pub platforms: Platforms,
+    pub deliverer: Arc<Deliverer>,
+    pub inbox: Arc<dyn Inbox>,
+    pub work: Arc<dyn WorkQueue>,
+    pub clock: Arc<dyn Clock>,
+    rejections: Rejections,
+}
+
+/// How long a request id's handling may take before a retry may take it over.
+const INBOX_LEASE_MS: i64 = 60_000;
+
+fn error(status: u16, message: impl Into<String>) -> HttpAnswer {
+    HttpAnswer {
+        status,
+        ..HttpAnswer::json(&json!({ "error": message.into() }))
+    }
+}
+
+fn unauthorized() -> HttpAnswer {
+    HttpAnswer {
+        status: 401,
+        content_type: None,
+        body: Vec::new(),
+    }
+}
+
+fn private(text: impl Into<String>) -> Doc {
+    Reply::Refused { message: text.into() }.doc(time::OffsetDateTime::now_utc())
+}
+
+/// `{"type": "ping"}` (a connectivity check, unsigned).
+fn is_ping(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("ping"))
+}
+
+/// One request, once verified: the provider, its adapter and secrets, and when it started.
+struct Call<'a> {
+    provider: &'a Provider,
+    adapter: &'a Arc<dyn PlatformAdapter>,
+    secrets: &'a ProviderSecrets,
+    started: Instant,
+}
+
+impl Call<'_> {
+    fn platform(&self) -> &str {
+        self.adapter.spec().name
+    }
+
+    fn exchange<'b>(&'b self, ctx: &'b Context) -> Exchange<'b> {
+        Exchange {
+            provider: self.provider,
+            secrets: self.secrets,
+            ctx: Some(ctx),
+        }
+    }
+
+    /// What is left of the platform's deadline.
+    fn remaining(&self) -> Duration {
+        self.adapter.deadline().saturating_sub(self.started.elapsed())
+    }
+
+    fn invocation(&self, ctx: &Context, command_line: String, key: Option<String>) -> Invocation {
+        Invocation {
+            actor: Actor {
+                platform: self.platform().to_string(),
+                provider: self.provider.name.clone(),
+                user: ctx.user.clone(),
+                channel: ctx.channel.clone(),
+            },
+            interface: Interface::Chatops,
+            prefix: if ctx.prefix.is_empty() {
+                "/im".into()
+            } else {
+                ctx.prefix.clone()
+            },
+            command_line,
+            idempotency_key: key,
+        }
+    }
+}
+
+impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
+    pub fn new(parts: Parts<S, P>) -> Self {
+        Self {
+            service: parts.service,
+            providers: parts.providers,
+            platforms: parts.platforms,
+            deliverer: parts.deliverer,
+            inbox: parts.inbox,
+            work: parts.work,
+            clock: parts.clock,
+            rejections: Rejections::default(),
+        }
+    }
+
+    /// Handles one request to its HTTP answer. Never panics, never 5xx for bad input.
+    pub async fn handle(&self, via: Via, name: &str, headers: &[(String, String)], body: &[u8]) -> HttpAnswer {
+        let span =
+            info_span!("webhook", provider = %name, platform = tracing::field::Empty, kind = tracing::field::Empty);
+        self.handle_inner(via, name, headers, body).instrument(span).await
+    }
+
+    async fn handle_inner(&self, via: Via, name: &str, headers: &[(String, String)], body: &[u8]) -> HttpAnswer {
+        let started = Instant::now();
+        let request = Request::new(headers, body);
+        if via == Via::Generic && is_ping(body) {
+            return self.ping(name).await;
+        }
+        let provider = match self.providers.provider(name).await {
+            Ok(Some(p)) => p,
+            Ok(None) => {
+                return error(
+                    404,
+                    match via {
+                        Via::Platform(p) => format!("no {p} integration named `{name}`"),
+                        Via::Generic => format!("no integration named `{name}`"),
+                    },
+                );
+            }
+            Err(e) => {
+                error!(error = %e, "provider lookup failed");
+                return error(503, "the integration is temporarily unavailable");
+            }
+        };
+        let platform = provider.platform.as_str();
+        tracing::Span::current().record("platform", platform);
+        if let Via::Platform(expected) = via
+            && expected != platform
+        {
+            return error(404, format!("no {expected} integration named `{name}`"));
+        }
+        let Some(adapter) = self.platforms.get(platform) else {
+            return error(404, format!("the {platform} platform is not available in this version"));
+        };
+        let secrets = match self.providers.secrets(&provider).await {
+            Ok(s) => s,
+            Err(e) => {
+                error!(error = %e, "reading the provider's secrets failed");
+                return error(503, "the integration is temporarily unavailable");
+            }
+        };
+        let now = self.clock.now().unix_timestamp();
+        let secrets = match adapter.verify(&request, &provider, &secrets, now) {
+            Ok(()) => secrets,
+            Err(first) => {
+                // A rotated secret: read it again (at most every few seconds) and try once more.
+                let fresh = match self.providers.refresh_secrets(&provider).await {
+                    Ok(Some(fresh)) => adapter.verify(&request, &provider, &fresh, now).map(|()| fresh),
+                    _ => Err(first),
+                };
+                match fresh {
+                    Ok(fresh) => fresh,
+                    Err(reason) => {
+                        self.rejections.note(&provider.name, &reason.to_string());
+                        return unauthorized();
+                    }
+                }
+            }
+        };
+        let inbound = match adapter.parse(&request, &provider.name) {
+            Ok(inbound) => inbound,
+            Err(e) => return error(400, e.to_string()),
+        };
+        tracing::Span::current().record("kind", inbound.kind());
+        let call = Call {
+            provider: &provider,
+            adapter,
+            secrets: &secrets,
+            started,
+        };
+        let ctx = match &inbound {
+            Inbound::Challenge(challenge) => {
+                let exchange = Exchange {
+                    provider: &provider,
+                    secrets: &secrets,
+                    ctx: None,
+                };
+                return adapter.answer(exchange, Answer::Challenge(challenge.clone())).await;
+            }
+            Inbound::Ignored(why) => {
+                info!(why = %why, "acknowledged, not acted on");
+                return HttpAnswer::empty();
+            }
+            other => match other.context() {
+                Some(ctx) => ctx,
+                None => return HttpAnswer::empty(),
+            },
+        };
+        if let Err(why) = check_tenant(adapter.spec(), &provider, ctx) {
+            self.rejections.note(&provider.name, &format!("tenant: {why}"));
+            return error(
+                403,
+                "this request comes from a workspace or app this integration is not bound to",
+            );
+        }
+        if provider.status == ProviderStatus::Inactive {
+            let doc = private("This incident integration is inactive. Ask an admin to enable it.");
+            return self.refuse(&call, ctx, &inbound, doc).await;
+        }
+        match inbound {
+            Inbound::Command { ctx, text } => self.command(&call, &ctx, &text).await,
+            Inbound::Mention { ctx, text } => self.mention(&call, &ctx, &text).await,
+            Inbound::Action { ctx, action } => self.action(&call, &ctx, &action).await,
+            Inbound::Submission { ctx, submission } => self.submission(&call, &ctx, submission).await,
+            Inbound::Challenge(_) | Inbound::Ignored(_) => HttpAnswer::empty(),
+        }
+    }
+
+    /// A refusal, in the form the request expects.
+    async fn refuse(&self, call: &Call<'_>, ctx: &Context, inbound: &Inbound, doc: Doc) -> HttpAnswer {
+        let answer = match inbound {
+            Inbound::Action { .. } => Answer::Clicked {
+                updated: None,
+                private: Some(doc),
+            },
+            Inbound::Submission { .. } => Answer::FormError {
+                message: doc.summary.plain_text(),
+            },
+            Inbound::Mention { .. } => {
+                self.reply_in_thread(call, ctx, &doc).await;
+                Answer::Empty
+            }
+            _ => Answer::Reply {
+                doc,
+                visibility: Visibility::Private,
+            },
+        };
+        call.adapter.answer(call.exchange(ctx), answer).await
+    }
+
+    async fn ping(&self, name: &str) -> HttpAnswer {
+        // Reads the record only: no secret, no write.
+        match self.providers.provider(name).await {
+            Ok(Some(p)) => HttpAnswer::json(&json!({
+                "type": "pong",
+                "provider": p.name,
+                "platform": p.platform.as_str(),
+                "status": p.status.as_str(),
+            })),
+            Ok(None) => error(404, format!("no integration named `{name}`")),
+            Err(e) => {
+                error!(error = %e, "provider lookup failed");
+                error(503, "the integration is temporarily unavailable")
+            }
+        }
+    }
+
+    /// Runs a command with the provider's settings, within what is left of the deadline.
+    async fn run(&self, call: &Call<'_>, inv: &Invocation, command: Command) -> Reply {
+        let settings = Settings {
+            policy: &call.provider.config.rbac,
+            default_severity: call.provider.config.default_severity,
+        };
+        let verb = command.verb().map(|v| v.name()).unwrap_or("other");
+        match tokio::time::timeout(
+            call.remaining(),
+            Box::pin(self.service.execute(inv, &settings, command)),
+        )
+        .await
+        {
+            Ok(outcome) => {
+                if let Some(failure) = &outcome.failure {
+                    error!(command = verb, %failure, "command hit an infrastructure failure");
+                }
+                info!(command = verb, changed = outcome.event.is_some(), "command handled");
+                outcome.reply
+            }
+            Err(_) => {
+                error!(command = verb, "command exceeded the platform's deadline");
+                Reply::Text {
+                    text: format!(
+                        "This is taking longer than expected and may still complete. Check with `{} list` before trying again.",
+                        inv.prefix
+                    ),
+                    in_channel: false,
+                }
+            }
+        }
+    }
+
+    fn reply_answer(&self, reply: &Reply) -> Answer {
+        Answer::Reply {
+            doc: reply.doc(self.clock.now()),
+            visibility: if reply.in_channel() {
+                Visibility::Channel
+            } else {
+                Visibility::Private
+            },
+        }
+    }
+
+    /// Parses and runs command text (a slash command, or a mention that starts with a verb).
+    async fn command_text(&self, call: &Call<'_>, ctx: &Context, text: &[Segment], key: Option<String>) -> Reply {
+        let plain = plain_text(text);
+        let inv = call.invocation(ctx, format!("{} {}", ctx.prefix, plain.trim()).trim().to_string(), key);
+        match parse_segments(text) {
+            Ok(command) => self.run(call, &inv, command).await,
+            Err(usage) => Reply::Usage {
+                usage: usage.verb.usage(&inv.prefix),
+                problem: usage.problem,
+            },
+        }
+    }
+
+    async fn command(&self, call: &Call<'_>, ctx: &Context, text: &[Segment]) -> HttpAnswer {
+        if !call.provider.config.enable_slash_commands {
+            let reply = Reply::Refused {
+                message: "Slash commands are turned off for this workspace.".into(),
+            };
+            return call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await;
+        }
+        let key = ctx.request_id.as_ref().map(|id| format!("{}:{id}", call.platform()));
+        let reply = self.command_text(call, ctx, text, key).await;
+        call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await
+    }
+
+    /// Starts handling a request id once; `false` if it is (being) handled already.
+    async fn first_time(&self, call: &Call<'_>, ctx: &Context) -> Result<Option<String>, ()> {
+        let Some(id) = &ctx.request_id else {
+            return Ok(None);
+        };
+        let key = format!("{}:{}:{id}", call.platform(), call.provider.name);
+        let now_ms = self.clock.now().unix_timestamp() * 1000;
+        match self.inbox.begin(&key, now_ms, INBOX_LEASE_MS).await {
+            Ok(Begin::First) => Ok(Some(key)),
+            Ok(Begin::Done | Begin::InProgress) => {
+                info!(request = %id, "a retried request: acknowledged, not acted on again");
+                Err(())
+            }
+            Err(e) => {
+                // Acting without the record could act twice; a retry will come.
+                warn!(error = %e, "recording the request failed");
+                Err(())
+            }
+        }
+    }
+
+    async fn finished(&self, key: Option<String>) {
+        if let Some(key) = key
+            && let Err(e) = self.inbox.finish(&key).await
+        {
+            warn!(error = %e, "marking the request handled");
+        }
+    }
+
+    /// A message addressed to the bot: a command when it starts with a verb (optionally after
+    /// `im` or `/im`), otherwise the plain-language path (help, until it lands). The answer goes
+    /// to the message's thread.
+    async fn mention(&self, call: &Call<'_>, ctx: &Context, text: &[Segment]) -> HttpAnswer {
+        let Ok(key) = self.first_time(call, ctx).await else {
+            return call.adapter.answer(call.exchange(ctx), Answer::Empty).await;
+        };
+        let text = strip_im(text);
+        let starts_with_verb = plain_text(&text)
+            .split_whitespace()
+            .next()
+            .and_then(Verb::from_word)
+            .is_some();
+        let reply = if starts_with_verb {
+            let idempotency = ctx.request_id.as_ref().map(|id| format!("{}:{id}", call.platform()));
+            self.command_text(call, ctx, &text, idempotency).await
+        } else {
+            let inv = call.invocation(ctx, plain_text(&text), None);
+            self.run(call, &inv, Command::Help { topic: None }).await
+        };
+        self.reply_in_thread(call, ctx, &reply.doc(self.clock.now())).await;
+        self.finished(key).await;
+        call.adapter.answer(call.exchange(ctx), Answer::Empty).await
+    }
+
+    async fn reply_in_thread(&self, call: &Call<'_>, ctx: &Context, doc: &Doc) {
+        let messenger = match call.adapter.messenger(call.provider, call.secrets) {
+            Ok(m) => m,
+            Err(e) => {
+                warn!(error = %e, "no client to answer the mention with");
+                return;
+            }
+        };
+        let sent = match (&ctx.message, &ctx.channel) {
+            (Some(message), _) => messenger.reply(message, doc).await.map(|_| ()),
+            (None, Some(channel)) => messenger
+                .post(channel, doc, ctx.request_id.as_deref().unwrap_or(""))
+                .await
+                .map(|_| ()),
+            (None, None) => Ok(()),
+        };
+        if let Err(e) = sent {
+            warn!(error = %e, "answering the mention");
+        }
+    }
+
+    async fn action(&self, call: &Call<'_>, ctx: &Context, action: &ActionRef) -> HttpAnswer {
+        let Ok(key) = self.first_time(call, ctx).await else {
+            let ack = Answer::Clicked {
+                updated: None,
+                private: None,
+            };
+            return call.adapter.answer(call.exchange(ctx), ack).await;
+        };
+        let answer = self.act(call, ctx, action).await;
+        self.finished(key).await;
+        call.adapter.answer(call.exchange(ctx), answer).await
+    }
+
+    async fn act(&self, call: &Call<'_>, ctx: &Context, action: &ActionRef) -> Answer {
+        let tell = |doc: Doc| Answer::Clicked {
+            updated: None,
+            private: Some(doc),
+        };
+        // Every action passes the policy, under the name of what it amounts to.
+        let policy = &call.provider.config.rbac;
+        if let Err(denied) = policy.check(&ctx.user.id, action.key.policy_name(), action.key.changes()) {
+            return tell(private(denied.to_string()));
+        }
+        let current = match self.service.store().get(&action.incident).await {
+            Ok(current) => current,
+            Err(e) => {
+                warn!(error = %e, "reading the incident");
+                return tell(private("The incident could not be read; please try again."));
+            }
+        };
+        let resolved = match action.resolve(current.as_ref(), &call.provider.config.services, &call.provider.name) {
+            Ok(resolved) => resolved,
+            Err(e) => return tell(private(format!("That did not work: {e}."))),
+        };
+        let key = ctx
+            .request_id
+            .as_ref()
+            .map(|id| format!("{}:action:{id}", call.platform()));
+        match resolved {
+            Resolved::Command(command) => {
+                let inv = call.invocation(ctx, action.command_line(), key);
+                match self.run(call, &inv, command).await {
+                    Reply::Card { kind, incident, note } => {
+                        let doc = self.clicked_card(call, &incident, &kind, note.as_deref());
+                        if call.adapter.edits_clicked_inline() {
+                            return Answer::Clicked {
+                                updated: Some(doc),
+                                private: None,
+                            };
+                        }
+                        self.edit_clicked(call, ctx, &incident, &doc).await;
+                        Answer::Clicked {
+                            updated: None,
+                            private: None,
+                        }
+                    }
+                    other => tell(other.doc(self.clock.now())),
+                }
+            }
+            Resolved::StatusForm(id) => match current {
+                Some(incident) => Answer::Form {
+                    form: Form::StatusUpdate { incident: id },
+                    incident: form_doc(&incident),
+                },
+                None => tell(private(format!("{id} was not found."))),
+            },
+            Resolved::WarRoom(id) => {
+                let work = Work {
+                    id: ctx
+                        .request_id
+                        .clone()
+                        .unwrap_or_else(|| ulid::Ulid::generate().to_string()),
+                    provider: call.provider.name.clone(),
+                    platform: call.platform().to_string(),
+                    requester: Requester {
+                        user: ctx.user.clone(),
+                        channel: ctx.channel.clone(),
+                        reply_to: ctx.reply_to.clone(),
+                        message: ctx.message.clone(),
+                    },
+                    task: Task::WarRoom { incident: id },
+                    command_line: action.command_line(),
+                };
+                match self.work.enqueue(&work).await {
+                    Ok(()) => Answer::Deferred,
+                    Err(e) => {
+                        error!(error = %e, "queueing the war room");
+                        tell(private(
+                            "The war room could not be started right now; please try again.",
+                        ))
+                    }
+                }
+            }
+            Resolved::AlreadyTop(id) => tell(private(format!("{id} is already SEV-1."))),
+            Resolved::NotFound(id) => tell(private(format!("{id} was not found."))),
+        }
+    }
+
+    /// The card the clicked message should now show: the notifier's render of the change.
+    fn clicked_card(&self, call: &Call<'_>, incident: &im_core::Incident, kind: &CardKind, note: Option<&str>) -> Doc {
+        let (event, previous_severity) = match kind {
+            CardKind::Escalated { from } => (EventKind::IncidentEscalated, Some(*from)),
+            CardKind::Assigned => (EventKind::IncidentAssigned, None),
+            CardKind::Updated => (EventKind::IncidentUpdated, None),
+            _ => (EventKind::for_status(incident.status), None),
+        };
+        IncidentMessage {
+            note,
+            previous_severity,
+            ..IncidentMessage::new(incident, event, &call.provider.config, self.clock.now())
+        }
+        .card(call.platform())
+    }
+
+    /// Edits the clicked message right away, if it is the incident's tracked message here,
+    /// versioned like the notifier's edits (so the notifier then skips it as shown). Whatever
+    /// does not fit the deadline is left to the notifier, which gets there.
+    async fn edit_clicked(&self, call: &Call<'_>, ctx: &Context, incident: &im_core::Incident, doc: &Doc) {
+        let (Some(clicked), Some(channel)) = (&ctx.message, &ctx.channel) else {
+            return;
+        };
+        let key = MessageKey::new(&incident.id, &call.provider.name, channel);
+        let edit = async {
+            let posted = match self.deliverer.ledger().posted(&key).await {
+                Ok(Some(posted)) if posted.message.id == clicked.id => posted,
+                Ok(_) => return,
+                Err(e) => return warn!(error = %e, "reading the clicked message"),
+            };
+            let target = match call.adapter.messenger(call.provider, call.secrets) {
+                Ok(messenger) => Target {
+                    provider: Arc::new(call.provider.clone()),
+                    messenger,
+                },
+                Err(e) => return warn!(error = %e, "no client for the in-place edit"),
+            };
+            let message: &MessageRef = &posted.message;
+            match self
+                .deliverer
+                .edit(target.messenger.as_ref(), &key, message, incident.version, doc, None)
+                .await
+            {
+                Ok(Edit::Edited | Edit::Stale) => {}
+                Ok(other) => info!(?other, "in-place edit left to the notifier"),
+                Err(e) => warn!(error = %e, "in-place edit"),
+            }
+        };
+        if tokio::time::timeout(call.remaining(), edit).await.is_err() {
+            info!("in-place edit did not fit the deadline; the notifier will make it");
+        }
+    }
+
+    async fn submission(&self, call: &Call<'_>, ctx: &Context, submission: Submission) -> HttpAnswer {
+        let answer = match submission {
+            Submission::StatusUpdate { incident, note } => {
+                if note.trim().is_empty() {
+                    Answer::FormError {
+                        message: "Write what changed.".into(),
+                    }
+                } else {
+                    let key = ctx
+                        .request_id
+                        .as_ref()
+                        .map(|id| format!("{}:action:{id}", call.platform()));
+                    let inv = call.invocation(ctx, format!("[Status Update] {incident}"), key);
+                    let command = Command::Update {
+                        id: incident,
+                        note: note.trim().to_string(),
+                    };
+                    match self.run(call, &inv, command).await {
+                        Reply::Card { .. } => Answer::Empty,
+                        other => Answer::FormError { message: other.text() },
+                    }
+                }
+            }
+        };
+        call.adapter.answer(call.exchange(ctx), answer).await
+    }
+}
+
+/// `im ack …` and `/im ack …` in a mention read as `ack …`.
+fn strip_im(text: &[Segment]) -> Vec<Segment> {
+    let mut out = text.to_vec();
+    if let Some(Segment::Text(first)) = out.first_mut() {
+        let trimmed = first.trim_start();
+        for prefix in ["/im ", "im "] {
+            if trimmed.len() >= prefix.len() && trimmed[..prefix.len()].eq_ignore_ascii_case(prefix) {
+                *first = trimmed[prefix.len()..].to_string();
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// What a form shows about its incident (its id, title and version).
+fn form_doc(incident: &im_core::Incident) -> Doc {
+    let mut doc = Doc::new(im_core::card::id_and_title(incident));
+    doc.card = Some(im_core::message::CardMeta {
+        incident: incident.id.clone(),
+        version: incident.version,
+    });
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_im_prefix_is_optional_in_mentions() {
+        let read = |s: &str| plain_text(&strip_im(&[Segment::text(s)]));
+        assert_eq!(read("im ack INC-1"), "ack INC-1");
+        assert_eq!(read("/im ack INC-1"), "ack INC-1");
+        assert_eq!(read("IM list"), "list");
+        assert_eq!(read("image of the outage"), "image of the outage");
+        assert!(is_ping(br#"{"type": "ping"}"#));
+        assert!(!is_ping(br#"{"type": 1}"#));
+        assert!(!is_ping(b"type=ping"));
+    }
+}
