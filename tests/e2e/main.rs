@@ -11,3 +11,4 @@ mod notifications;
 mod slack_handler;
 mod stack;
 mod storage;
+mod suites;

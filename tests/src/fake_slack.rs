@@ -65,6 +65,8 @@ struct Fake {
     rate_limited: u64,
     injected_500: u64,
     injected_429: u64,
+    /// Methods that answer only after this long (a slow Slack).
+    delays: HashMap<String, Duration>,
 }
 
 #[derive(Clone)]
@@ -397,6 +399,15 @@ async fn api(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let delay = state
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .delays
+        .get(&method)
+        .copied();
+    if let Some(delay) = delay {
+        tokio::time::sleep(delay).await;
+    }
     let mut fake = state.lock().unwrap_or_else(|p| p.into_inner());
     fake.handle(&method, token.as_deref(), body)
 }
@@ -435,6 +446,7 @@ impl FakeSlack {
             rate_limited: 0,
             injected_500: 0,
             injected_429: 0,
+            delays: HashMap::new(),
         }));
         let app = Router::new()
             .route("/api/{method}", post(api))
@@ -502,6 +514,18 @@ impl FakeSlack {
 
     pub fn without_faults(&self) {
         self.lock().faults = None;
+    }
+
+    /// `method` answers only after `delay`.
+    pub fn with_delay(&self, method: &str, delay: Duration) -> &Self {
+        self.lock().delays.insert(method.to_string(), delay);
+        self
+    }
+
+    /// Least time between two posts to one channel (Slack's is about a second).
+    pub fn with_post_interval(&self, interval: Duration) -> &Self {
+        self.lock().limits.post_interval = interval;
+        self
     }
 
     pub fn with_update_limit(&self, per_minute: usize) -> &Self {

@@ -4,8 +4,12 @@
 // Test support: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod echo;
+pub mod echo_fake;
 pub mod fake_slack;
 pub mod pipeline;
+pub mod slack_under_test;
+pub mod world;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -9,8 +9,8 @@ use im_aws::deliveries::DeliveryStore;
 use im_aws::sqs::{Queue, QueueMessage};
 use im_aws::{AwsClients, AwsError, DynamoStore};
 use im_core::IncidentEvent;
-use im_core::notify::{DeliveryJob, route};
-use im_core::provider::{Provider, ProviderStatus};
+use im_core::notify::DeliveryJob;
+use im_core::provider::Provider;
 use tracing::{error, info};
 
 type Cached = (Instant, Arc<Vec<Provider>>);
@@ -55,20 +55,8 @@ impl Router {
 
     /// The delivery jobs for one event.
     pub async fn jobs(&self, event: &IncidentEvent) -> Result<Vec<DeliveryJob>, AwsError> {
-        let mut jobs = Vec::new();
-        for provider in self.providers().await?.iter() {
-            if provider.status != ProviderStatus::Active || !provider.config.enable_notifications {
-                continue;
-            }
-            let posted = self
-                .deliveries
-                .posted_channels(&event.incident.id, &provider.name)
-                .await?;
-            for r in route(&provider.name, &provider.config, event, &posted) {
-                jobs.push(DeliveryJob::for_event(&provider.name, &r, event));
-            }
-        }
-        Ok(jobs)
+        let providers = self.providers().await?;
+        Ok(im_core::delivery::jobs_for(providers.iter(), &self.deliveries, event).await?)
     }
 
     /// Routes one event body and queues its jobs.

@@ -772,6 +772,27 @@ impl Deliverer {
     }
 }
 
+/// The delivery jobs of one event: one per (provider, channel) for every active provider that
+/// notifies, by its routing (see [`crate::notify::route`]), including the channels of that
+/// provider that already show the incident.
+pub async fn jobs_for<'a>(
+    providers: impl IntoIterator<Item = &'a Provider>,
+    ledger: &dyn Ledger,
+    event: &IncidentEvent,
+) -> Result<Vec<DeliveryJob>, StoreError> {
+    let mut jobs = Vec::new();
+    for provider in providers {
+        if provider.status != crate::provider::ProviderStatus::Active || !provider.config.enable_notifications {
+            continue;
+        }
+        let posted = ledger.posted_channels(&event.incident.id, &provider.name).await?;
+        for route in crate::notify::route(&provider.name, &provider.config, event, &posted) {
+            jobs.push(DeliveryJob::for_event(&provider.name, &route, event));
+        }
+    }
+    Ok(jobs)
+}
+
 fn requeue(job: DeliveryJob, delay: Duration, throttled: bool) -> Outcome {
     Outcome::Requeue {
         job: Box::new(job),

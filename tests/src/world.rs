@@ -1,0 +1,287 @@
+//! The shared suites' harness: one platform under test behind the real gateway, use cases,
+//! routing and delivery algorithm, over the in-memory store (fast, for the big matrices), with
+//! the platform's client pointed at its local fake.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use im_core::action::ActionRef;
+use im_core::chat::{BoxFuture, PaceRule};
+use im_core::delivery::{Deliverer, Outcome, Paced, Pacer, RetryPolicy};
+use im_core::directory::{PlatformDirectory, ProviderSource};
+use im_core::inbound::{HttpAnswer, PlatformAdapter, Platforms};
+use im_core::memory::{MemoryInbox, MemoryLedger, MemoryProviders, MemoryPublisher, MemoryStore, MemoryWork};
+use im_core::notify::{DeliveryJob, HeldSlot};
+use im_core::ports::{IncidentStore, StoreError};
+use im_core::{Clock, Incident, IncidentId, IncidentService, SystemClock, TimelineEntry};
+use im_webhook::{Gateway, Parts, Via};
+use serde_json::{Value, json};
+
+/// A request as a platform would send it: lowercase headers and the raw body.
+pub type Signed = (Vec<(String, String)>, Vec<u8>);
+
+/// A reply as the person sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shown {
+    pub status: u16,
+    pub text: String,
+    /// Only the person who asked sees it.
+    pub private: bool,
+}
+
+/// What a click did, as the clicker sees it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Clicked {
+    pub status: u16,
+    /// A note shown only to the clicker.
+    pub private: Option<String>,
+    /// A form was opened.
+    pub form: bool,
+}
+
+/// A message on the platform's fake.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Seen {
+    pub id: String,
+    pub text: String,
+    /// The incident version it shows.
+    pub version: Option<u64>,
+    /// Its buttons and menus, by action id (`im:ack` …).
+    pub actions: Vec<String>,
+    /// The message as the platform received it.
+    pub raw: Value,
+}
+
+/// What the suites need from a platform: how to write its requests, and what its fake shows.
+pub trait UnderTest: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn adapter(&self) -> Arc<dyn PlatformAdapter>;
+    /// The provider's secrets.
+    fn secrets(&self) -> Vec<(&'static str, String)>;
+    /// Configuration keys binding the provider to the fake's workspace.
+    fn binding(&self) -> Value;
+    /// How a person is mentioned in command text (the platform's own markup).
+    fn mention(&self, user: &str) -> String;
+    /// Markup in a raw payload that the platform would act on (links, special mentions),
+    /// other than mentions of people and our own formatting.
+    fn live_markup(&self, raw: &str) -> Vec<String>;
+    fn command(&self, user: &str, channel: &str, text: &str) -> Signed;
+    /// The same command, but from another workspace (validly signed).
+    fn foreign_command(&self, user: &str, channel: &str, text: &str) -> Signed;
+    fn click(&self, user: &str, channel: &str, message: &str, action: &ActionRef) -> Signed;
+    fn submit_note(&self, user: &str, incident: &str, note: &str) -> Signed;
+    /// A request signed with the wrong secret.
+    fn forged(&self, user: &str, channel: &str, text: &str) -> Signed;
+    fn shown(&self, answer: &HttpAnswer) -> Shown;
+    fn clicked(&self, answer: &HttpAnswer, request: &Signed) -> Clicked;
+    fn top_level(&self, channel: &str) -> Vec<Seen>;
+    fn thread(&self, channel: &str, message: &str) -> Vec<String>;
+    /// Late answers (slow work), newest last.
+    fn follow_ups(&self) -> Vec<String>;
+}
+
+/// Real-time pacing in memory: every wait happens in-process.
+#[derive(Default)]
+pub struct RealtimePacer {
+    next: Mutex<HashMap<String, Instant>>,
+}
+
+impl Pacer for RealtimePacer {
+    fn pace<'a>(
+        &'a self,
+        provider: &'a str,
+        rule: &'a PaceRule,
+        _held: Option<&'a HeldSlot>,
+    ) -> BoxFuture<'a, Result<Paced, StoreError>> {
+        let wait = {
+            let mut next = self.next.lock().unwrap_or_else(|p| p.into_inner());
+            let now = Instant::now();
+            let slot = next.entry(format!("{provider}#{}", rule.bucket)).or_insert(now);
+            let at = (*slot).max(now);
+            *slot = at + rule.interval;
+            at - now
+        };
+        Box::pin(async move {
+            tokio::time::sleep(wait).await;
+            Ok(Paced::Go)
+        })
+    }
+}
+
+pub type MemoryGateway = Gateway<Arc<MemoryStore>, Arc<MemoryPublisher>>;
+
+/// Channels the suites' provider routes to.
+pub const ROUTING: &str = r#"{
+    "default_channel": "C_GENERAL",
+    "notification_channels": {"SEV-1": "C_CRIT", "SEV-2": "C_MAJOR", "SEV-3": "C_MINOR", "default": "C_GENERAL"},
+    "escalation_channels": {"sla_breach": "C_SLA", "management": "C_EXEC"},
+    "services": ["checkout", "payments", "search"],
+    "rbac": {"default_role": "responder", "users": {"U0VIEWER": "viewer"}}
+}"#;
+
+pub struct World {
+    pub platform: Arc<dyn UnderTest>,
+    pub gateway: Arc<MemoryGateway>,
+    pub store: Arc<MemoryStore>,
+    pub publisher: Arc<MemoryPublisher>,
+    pub providers: Arc<MemoryProviders>,
+    pub work: Arc<MemoryWork>,
+    deliverer: Arc<Deliverer>,
+    ledger: Arc<MemoryLedger>,
+    published: Mutex<usize>,
+    pub dead_letters: Mutex<Vec<(DeliveryJob, String)>>,
+}
+
+impl World {
+    /// Provider `acme` of the platform, routed by [`ROUTING`] merged with `config`.
+    pub fn new(platform: Arc<dyn UnderTest>, config: Value) -> Self {
+        let mut merged: Value = serde_json::from_str(ROUTING).expect("routing");
+        for (k, v) in config.as_object().cloned().unwrap_or_default() {
+            merged[k] = v;
+        }
+        for (k, v) in platform.binding().as_object().cloned().unwrap_or_default() {
+            merged[k] = v;
+        }
+        let adapter = platform.adapter();
+        let (map, _) = im_core::provider::ProviderConfig::split_for(merged, adapter.spec()).expect("config");
+        let config = im_core::provider::ProviderConfig::for_platform(map, Some(adapter.spec())).expect("valid config");
+        let at = time::OffsetDateTime::now_utc();
+        let provider = im_core::provider::Provider {
+            name: "acme".into(),
+            platform: im_core::provider::Platform::named(platform.name()).expect("name"),
+            status: im_core::provider::ProviderStatus::Active,
+            config,
+            secret_name: "test/chatops/acme".into(),
+            created_at: at,
+            updated_at: at,
+        };
+        let providers = Arc::new(MemoryProviders::default());
+        let secrets = platform.secrets();
+        let pairs: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        providers.add(provider, &pairs);
+        let platforms = Platforms::new().with(adapter);
+        let store = Arc::new(MemoryStore::default());
+        let publisher = Arc::new(MemoryPublisher::default());
+        let ledger = Arc::new(MemoryLedger::default());
+        let deliverer = Arc::new(Deliverer::new(
+            ledger.clone(),
+            Arc::new(RealtimePacer::default()),
+            Arc::new(PlatformDirectory::new(providers.clone(), platforms.clone())),
+            store.clone(),
+            Arc::new(im_aws::deliveries::SystemTimer),
+            RetryPolicy {
+                max_attempts: 3,
+                backoff_base: Duration::from_millis(20),
+                backoff_cap: Duration::from_millis(200),
+            },
+        ));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let work = Arc::new(MemoryWork::default());
+        let gateway = Arc::new(Gateway::new(Parts {
+            service: IncidentService::new(store.clone(), publisher.clone(), clock.clone()),
+            providers: providers.clone(),
+            platforms,
+            deliverer: deliverer.clone(),
+            inbox: Arc::new(MemoryInbox::default()),
+            work: work.clone(),
+            clock,
+        }));
+        Self {
+            platform,
+            gateway,
+            store,
+            publisher,
+            providers,
+            work,
+            deliverer,
+            ledger,
+            published: Mutex::new(0),
+            dead_letters: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub async fn send(&self, request: &Signed) -> HttpAnswer {
+        self.gateway
+            .handle(Via::Platform(self.platform.name()), "acme", &request.0, &request.1)
+            .await
+    }
+
+    /// A slash command by `user` in `C_ORIGIN`.
+    pub async fn command(&self, user: &str, text: &str) -> Shown {
+        let answer = self.send(&self.platform.command(user, "C_ORIGIN", text)).await;
+        self.platform.shown(&answer)
+    }
+
+    /// Declares and returns the incident id.
+    pub async fn declare(&self, user: &str, text: &str) -> String {
+        let shown = self.command(user, &format!("declare {text}")).await;
+        incident_id(&shown.text).unwrap_or_else(|| panic!("declare failed: {shown:?}"))
+    }
+
+    pub async fn click(&self, user: &str, channel: &str, message: &str, action: &ActionRef) -> Clicked {
+        let request = self.platform.click(user, channel, message, action);
+        let answer = self.send(&request).await;
+        self.platform.clicked(&answer, &request)
+    }
+
+    pub async fn incident(&self, id: &str) -> Incident {
+        let id = IncidentId::parse(id).expect("id");
+        self.store.get(&id).await.expect("read").expect("exists")
+    }
+
+    pub async fn timeline(&self, id: &str) -> Vec<TimelineEntry> {
+        let id = IncidentId::parse(id).expect("id");
+        self.store.timeline(&id, 100).await.expect("timeline")
+    }
+
+    /// Routes every published event, delivers every job (retries included) and runs every
+    /// piece of slow work, until nothing is left.
+    pub async fn drain(&self) {
+        let mut queue: VecDeque<(DeliveryJob, Instant)> = VecDeque::new();
+        for _ in 0..50 {
+            let mut progressed = false;
+            for work in self.work.take() {
+                self.gateway.run_work(&work).await.expect("work");
+                progressed = true;
+            }
+            let events = self.publisher.events();
+            let from = std::mem::replace(&mut *self.published.lock().expect("lock"), events.len());
+            let providers = self.providers.all().await.expect("providers");
+            for event in &events[from..] {
+                let jobs =
+                    im_core::delivery::jobs_for(providers.iter().map(|p| p.as_ref()), self.ledger.as_ref(), event)
+                        .await
+                        .expect("route");
+                queue.extend(jobs.into_iter().map(|j| (j, Instant::now())));
+                progressed = true;
+            }
+            while let Some((job, not_before)) = queue.pop_front() {
+                progressed = true;
+                tokio::time::sleep_until(not_before.into()).await;
+                match self.deliverer.run(job).await.expect("store") {
+                    Outcome::Requeue { job, delay, .. } => queue.push_back((*job, Instant::now() + delay)),
+                    Outcome::DeadLetter { job, reason } => self.dead_letters.lock().expect("lock").push((*job, reason)),
+                    Outcome::Deferred { .. } => panic!("real-time pacing never defers"),
+                    Outcome::Delivered | Outcome::Skipped(_) => {}
+                }
+            }
+            if !progressed {
+                return;
+            }
+        }
+        panic!("the pipeline did not settle");
+    }
+}
+
+/// The first incident id in a text.
+pub fn incident_id(text: &str) -> Option<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+        .find(|w| w.starts_with("INC-"))
+        .map(str::to_string)
+}
+
+/// `{"type": "ping"}` for the generic endpoint.
+pub fn ping() -> Signed {
+    (Vec::new(), json!({"type": "ping"}).to_string().into_bytes())
+}
