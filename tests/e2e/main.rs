@@ -8,6 +8,7 @@ mod delivery;
 mod interactions;
 mod monitor;
 mod notifications;
+mod seam;
 mod slack_handler;
 mod stack;
 mod storage;

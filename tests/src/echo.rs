@@ -1,9 +1,7 @@
-//! Echo: a made-up fifth platform, test-only, to prove the platform seam. It has its own
-//! signature scheme (HMAC-SHA256 over `echo:<timestamp>:<body>` in `x-echo-signature`), its own
-//! JSON payloads, its own Markdown with backslash escapes, edits clicked messages in the
-//! response itself, and cannot create channels (so war rooms take the core's fallback). It is
-//! registered beside Slack and passes the same suites, with no change outside this file and its
-//! fake (`echo_fake.rs`).
+//! Echo: a made-up fifth platform, test-only, proving the platform seam: its own signature
+//! (HMAC-SHA256 of `echo:<timestamp>:<body>`), JSON payloads and backslash-escaped Markdown; it
+//! edits clicked messages in the response and has no channels (war rooms take the core's
+//! fallback). It passes the shared suites with no change outside this file and `echo_fake.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -77,29 +75,27 @@ pub fn render(provider: &str, doc: &Doc) -> Value {
             Block::Header(h) => lines.push(format!("**{}**", escape(h))),
             Block::Paragraph(t) | Block::Context(t) => lines.push(text(provider, t)),
             Block::Lines(ls) => lines.extend(ls.iter().map(|l| text(provider, l))),
-            Block::Facts(rows) => lines.extend(rows.iter().map(|row| {
-                let facts: Vec<String> = row
-                    .iter()
-                    .map(|f| format!("{}: {}", escape(&f.label), text(provider, &f.value)))
-                    .collect();
-                facts.join(" | ")
-            })),
+            Block::Facts(rows) => lines.extend(
+                rows.iter()
+                    .flatten()
+                    .map(|f| format!("{}: {}", escape(&f.label), text(provider, &f.value))),
+            ),
             Block::Markup(m) => lines.push(m.render(escape)),
             Block::Buttons(_) | Block::Menus(_) => {}
         }
     }
+    let button = |label: &str, a: &ActionRef| json!({"label": label, "id": a.encode()});
     let buttons: Vec<Value> = doc
         .elements()
-        .flat_map(|e| match e {
-            Element::Button { action, label, incident, .. } => {
-                vec![json!({"label": label, "id": ActionRef::new(*action, incident.clone(), None).encode()})]
-            }
-            Element::Select { action, options, incident, .. } => options
-                .iter()
-                .map(|o| json!({"label": o.label, "id": ActionRef::new(*action, incident.clone(), Some(o.value.clone())).encode()}))
-                .collect(),
-            Element::UserSelect { action, placeholder, incident, .. } => {
-                vec![json!({"label": placeholder, "id": ActionRef::new(*action, incident.clone(), None).encode(), "picker": "user"})]
+        .flat_map(|e| {
+            let at = |choice: Option<&String>| ActionRef::new(e.action(), e.incident().clone(), choice.cloned());
+            match e {
+                Element::Button { label, .. } | Element::UserSelect { placeholder: label, .. } => {
+                    vec![button(label, &at(None))]
+                }
+                Element::Select { options, .. } => {
+                    options.iter().map(|o| button(&o.label, &at(Some(&o.value)))).collect()
+                }
             }
         })
         .collect();
@@ -108,32 +104,24 @@ pub fn render(provider: &str, doc: &Doc) -> Value {
 
 /// Echo text → segments: `<user:ID>` is a person, everything else text.
 fn segments(raw: &str, provider: &str) -> Vec<Segment> {
-    let mut out = Vec::new();
-    let mut rest = raw;
-    while let Some(start) = rest.find("<user:") {
-        let Some(end) = rest[start..].find('>') else { break };
-        out.push(Segment::text(&rest[..start]));
-        out.push(Segment::User(
-            UserRef::new(&rest[start + 6..start + end], None).on(provider),
-        ));
-        rest = &rest[start + end + 1..];
+    let mut parts = raw.split("<user:");
+    let mut out = vec![Segment::text(parts.next().unwrap_or(""))];
+    for part in parts {
+        let (id, rest) = part.split_once('>').unwrap_or((part, ""));
+        out.extend([Segment::User(UserRef::new(id, None).on(provider)), Segment::text(rest)]);
     }
-    out.push(Segment::text(rest));
     out
 }
 
-pub struct EchoAdapter {
-    pub base: String,
-    http: reqwest::Client,
-}
+/// The Echo platform: its service's base URL and an HTTP client.
+pub struct EchoAdapter(String, reqwest::Client);
 
 impl EchoAdapter {
     pub fn new(base: &str) -> Self {
-        let http = im_slack::client::http_client(Duration::from_secs(5)).expect("client");
-        Self {
-            base: base.to_string(),
-            http,
-        }
+        Self(
+            base.into(),
+            im_slack::client::http_client(Duration::from_secs(5)).expect("client"),
+        )
     }
 }
 
@@ -151,15 +139,11 @@ impl PlatformAdapter for EchoAdapter {
     }
 
     fn verify(&self, r: &Request<'_>, _: &Provider, secrets: &ProviderSecrets, now: i64) -> Result<(), VerifyError> {
+        let header = |h: &'static str| r.header(h).ok_or(VerifyError::Missing(h));
+        let (ts, given) = (header("x-echo-timestamp")?, header("x-echo-signature")?);
         let secret = secrets
             .get("echo_secret")
-            .ok_or(VerifyError::Unusable("echo_secret is not set".into()))?;
-        let ts = r
-            .header("x-echo-timestamp")
-            .ok_or(VerifyError::Missing("x-echo-timestamp"))?;
-        let given = r
-            .header("x-echo-signature")
-            .ok_or(VerifyError::Missing("x-echo-signature"))?;
+            .ok_or(VerifyError::Unusable("no echo_secret".into()))?;
         let ts: i64 = ts.parse().map_err(|_| VerifyError::Malformed("x-echo-timestamp"))?;
         if (now - ts).abs() > 300 {
             return Err(VerifyError::Stale);
@@ -185,14 +169,14 @@ impl PlatformAdapter for EchoAdapter {
         let body = field(&v, "text").unwrap_or_default();
         Ok(match v["type"].as_str() {
             Some("hello") => Inbound::Challenge(field(&v, "challenge").unwrap_or_default()),
-            Some("command") => Inbound::Command {
-                text: segments(&body, provider),
-                ctx,
-            },
-            Some("mention") => Inbound::Mention {
-                text: segments(&body, provider),
-                ctx,
-            },
+            Some(kind @ ("command" | "mention")) => {
+                let text = segments(&body, provider);
+                if kind == "command" {
+                    Inbound::Command { ctx, text }
+                } else {
+                    Inbound::Mention { ctx, text }
+                }
+            }
             Some("click") => match ActionRef::decode(&field(&v, "action").unwrap_or_default()) {
                 Ok(action) => Inbound::Action { ctx, action },
                 Err(e) => Inbound::Ignored(e.to_string()),
@@ -201,10 +185,8 @@ impl PlatformAdapter for EchoAdapter {
                 let incident = field(&v, "incident").and_then(|i| im_core::IncidentId::parse(&i).ok());
                 let incident = incident.ok_or_else(|| ParseError("the form names no incident".into()))?;
                 let note = field(&v, "note").unwrap_or_default();
-                Inbound::Submission {
-                    ctx,
-                    submission: Submission::StatusUpdate { incident, note },
-                }
+                let submission = Submission::StatusUpdate { incident, note };
+                Inbound::Submission { ctx, submission }
             }
             other => Inbound::Ignored(format!("type {other:?}")),
         })
@@ -220,9 +202,7 @@ impl PlatformAdapter for EchoAdapter {
             Answer::Clicked { updated, private } => json!({
                 "updated": updated.map(|d| render(p, &d)), "private": private.map(|d| render(p, &d)["text"].clone())
             }),
-            Answer::Form { incident, .. } => {
-                json!({"form": "status_update", "incident": incident.card.map(|c| c.incident.to_string())})
-            }
+            Answer::Form { .. } => json!({"form": "status_update"}),
             Answer::FormError { message } => json!({"error": message}),
             Answer::Deferred => json!({"deferred": true}),
             Answer::Empty => return Box::pin(std::future::ready(HttpAnswer::empty())),
@@ -237,30 +217,23 @@ impl PlatformAdapter for EchoAdapter {
     fn follow_up<'a>(&'a self, ex: Exchange<'a>, doc: &'a Doc, _: Visibility) -> BoxFuture<'a, Result<(), ChatError>> {
         let reply_to = ex.ctx.and_then(|c| c.reply_to.clone()).unwrap_or_default();
         let body = json!({"reply_to": reply_to, "text": render(&ex.provider.name, doc)["text"]});
-        Box::pin(async move {
-            call(
-                &self.http,
-                self.http.post(format!("{}/followups", self.base)).json(&body),
-            )
-            .await
-            .map(|_| ())
-        })
+        let request = self.1.post(format!("{}/followups", self.0)).json(&body);
+        Box::pin(async move { call(request).await.map(|_| ()) })
     }
 
     fn messenger(&self, provider: &Provider, secrets: &ProviderSecrets) -> Result<Arc<dyn Messenger>, ChatError> {
-        let token = secrets
-            .get("echo_token")
-            .ok_or_else(|| ChatError::Permanent("no echo_token".into()))?;
-        Ok(Arc::new(EchoClient {
-            http: self.http.clone(),
-            base: self.base.clone(),
-            token: token.expose_secret().to_string(),
-            provider: provider.name.clone(),
-        }))
+        let token = secrets.get("echo_token").map(|t| t.expose_secret().to_string());
+        let token = token.ok_or_else(|| ChatError::Permanent("no echo_token".into()))?;
+        Ok(Arc::new(EchoClient(
+            self.1.clone(),
+            self.0.clone(),
+            token,
+            provider.name.clone(),
+        )))
     }
 }
 
-async fn call(_http: &reqwest::Client, request: reqwest::RequestBuilder) -> Result<Value, ChatError> {
+async fn call(request: reqwest::RequestBuilder) -> Result<Value, ChatError> {
     let response = request.send().await.map_err(|e| ChatError::Transient(e.to_string()))?;
     match response.status().as_u16() {
         200..=299 => Ok(response.json().await.unwrap_or(Value::Null)),
@@ -272,29 +245,15 @@ async fn call(_http: &reqwest::Client, request: reqwest::RequestBuilder) -> Resu
     }
 }
 
-struct EchoClient {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-    provider: String,
-}
+/// One provider's client: HTTP client, base URL, bot token, provider name.
+struct EchoClient(reqwest::Client, String, String, String);
 
 impl EchoClient {
-    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<Value, ChatError> {
-        let request = self
-            .http
-            .request(method, format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body);
-        call(&self.http, request).await
-    }
-
-    async fn posted(&self, path: &str, channel: &str, body: Value) -> Result<MessageRef, ChatError> {
-        let answer = self.send(reqwest::Method::POST, path, body).await?;
-        let id = answer["id"]
-            .as_str()
-            .ok_or_else(|| ChatError::Transient("no id".into()))?;
-        Ok(MessageRef::new(channel, id))
+    /// Sends `body` to `path`; the id of what was created, if anything was.
+    async fn send(&self, method: reqwest::Method, path: &str, body: Value) -> Result<String, ChatError> {
+        let request = self.0.request(method, format!("{}{path}", self.1)).bearer_auth(&self.2);
+        let answer = call(request.json(&body)).await?;
+        Ok(answer["id"].as_str().unwrap_or_default().to_string())
     }
 }
 
@@ -304,21 +263,31 @@ impl Messenger for EchoClient {
     }
 
     fn post<'a>(&'a self, channel: &'a str, doc: &'a Doc, _: &'a str) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
-        let mut body = render(&self.provider, doc);
+        let mut body = render(&self.3, doc);
         body["channel"] = json!(channel);
-        Box::pin(async move { self.posted("/messages", channel, body).await })
+        Box::pin(async move {
+            Ok(MessageRef::new(
+                channel,
+                self.send(reqwest::Method::POST, "/messages", body).await?,
+            ))
+        })
     }
 
     fn update<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<(), ChatError>> {
-        let body = render(&self.provider, doc);
+        let body = render(&self.3, doc);
         let path = format!("/messages/{}", target.id);
         Box::pin(async move { self.send(reqwest::Method::PUT, &path, body).await.map(|_| ()) })
     }
 
     fn reply<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
-        let body = render(&self.provider, doc);
+        let body = render(&self.3, doc);
         let path = format!("/messages/{}/replies", target.id);
-        Box::pin(async move { self.posted(&path, &target.channel, body).await })
+        Box::pin(async move {
+            Ok(MessageRef::new(
+                &target.channel,
+                self.send(reqwest::Method::POST, &path, body).await?,
+            ))
+        })
     }
 
     fn pace(&self, _: Op<'_>) -> Option<PaceRule> {

@@ -516,6 +516,21 @@ impl FakeSlack {
         self.lock().faults = None;
     }
 
+    /// A message someone wrote (a mention the bot will answer in its thread).
+    pub fn with_message(&self, channel: &str, ts: &str, text: &str) -> &Self {
+        self.lock().messages.push(Message {
+            channel: channel.into(),
+            ts: ts.into(),
+            thread_ts: None,
+            text: text.into(),
+            blocks: Value::Null,
+            version: None,
+            edits: 0,
+            at: Instant::now(),
+        });
+        self
+    }
+
     /// `method` answers only after `delay`.
     pub fn with_delay(&self, method: &str, delay: Duration) -> &Self {
         self.lock().delays.insert(method.to_string(), delay);

@@ -147,6 +147,46 @@ fn trigger_of(request: &Signed) -> String {
     payload["trigger_id"].as_str().unwrap_or("").to_string()
 }
 
+impl SlackUnderTest {
+    /// An Events API `app_mention` by `user` in `channel` (the message `ts`), as Slack signs it;
+    /// `retry` adds `X-Slack-Retry-Num`.
+    pub fn mention_event(
+        &self,
+        event_id: &str,
+        user: &str,
+        channel: &str,
+        ts: &str,
+        text: &str,
+        retry: Option<u32>,
+    ) -> Signed {
+        let body = json!({
+            "type": "event_callback", "event_id": event_id, "team_id": "T0FAKE", "api_app_id": "A0FAKE",
+            "event": {"type": "app_mention", "user": user, "text": format!("<@U0BOT> {text}"), "ts": ts, "channel": channel}
+        })
+        .to_string();
+        let mut signed = self.signed(SECRET, "application/json", body);
+        if let Some(n) = retry {
+            signed.0.push(("x-slack-retry-num".into(), n.to_string()));
+            signed.0.push(("x-slack-retry-reason".into(), "http_timeout".into()));
+        }
+        signed
+    }
+
+    /// A correctly signed command, with any signing secret.
+    pub fn command_signed_with(&self, secret: &str, user: &str, channel: &str, text: &str) -> Signed {
+        self.form(secret, "T0FAKE", user, channel, text)
+    }
+
+    /// A click on an action id that is not ours.
+    pub fn foreign_click(&self, user: &str, channel: &str, message: &str, action_id: &str, incident: &str) -> Signed {
+        self.payload(json!({
+            "type": "block_actions", "user": {"id": user}, "team": {"id": "T0FAKE"}, "api_app_id": "A0FAKE",
+            "channel": {"id": channel}, "message": {"ts": message}, "trigger_id": format!("trigger.{}", ulid::Ulid::generate()),
+            "actions": [{"action_id": action_id, "type": "button", "value": incident}],
+        }))
+    }
+}
+
 impl UnderTest for SlackUnderTest {
     fn name(&self) -> &'static str {
         "slack"

@@ -415,3 +415,41 @@ fn a_busy_claim_waits_its_turn() {
     assert!(w.timer.now_ms() - START_MS >= LEASE_MS, "waited for the lease");
     assert_eq!(posts(&w).len(), 1);
 }
+
+#[test]
+fn an_event_fans_out_to_active_notifying_providers_and_the_channels_that_show_it() {
+    let w = world();
+    let routed = provider(
+        "acme",
+        "slack",
+        json!({"notification_channels": {"SEV-3": "C_MINOR"}, "default_channel": "C_GENERAL"}),
+    );
+    let mut quiet = provider(
+        "quiet",
+        "slack",
+        json!({"default_channel": "C_Q", "enable_notifications": false}),
+    );
+    let mut off = provider("off", "slack", json!({"default_channel": "C_OFF"}));
+    off.status = crate::provider::ProviderStatus::Inactive;
+    quiet.name = "quiet".into();
+    let e = event("E1", EventKind::IncidentUpdated, 2, Status::Open);
+    // acme already shows the incident in C_OLD (from before a severity change).
+    block_on(
+        w.ledger
+            .claim(&MessageKey::new(&e.incident.id, "acme", "C_OLD"), "j0", 0),
+    )
+    .expect("claim");
+    block_on(
+        w.ledger
+            .claim(&MessageKey::new(&e.incident.id, "acme", "#war-room"), "j1", 0),
+    )
+    .expect("claim");
+    let jobs = block_on(jobs_for([&routed, &quiet, &off], w.ledger.as_ref(), &e)).expect("routed");
+    let targets: Vec<(&str, &str)> = jobs.iter().map(|j| (j.provider.as_str(), j.channel.as_str())).collect();
+    assert_eq!(
+        targets,
+        [("acme", "C_MINOR"), ("acme", "C_OLD")],
+        "pseudo-channels are not channels"
+    );
+    assert_eq!(jobs[0].job_id, "E1:acme:C_MINOR");
+}
