@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the signed sample events in events/slack/ (API Gateway HTTP API v2 payloads).
+"""Writes the signed sample events in events/slack/ (API Gateway HTTP API v2 payloads), the generic
+endpoint's ping in events/chatops-webhook/ and a work batch in events/interaction-worker/.
 
 They are signed with FIXTURE_SECRET at FIXTURE_TIME; tests inject a clock at FIXTURE_TIME and
 seed a provider `demo` with that secret. `cargo lambda invoke` with them needs the same secret
@@ -17,7 +18,9 @@ import urllib.parse
 
 FIXTURE_SECRET = "fixture-signing-secret-8f742231b10e"
 FIXTURE_TIME = 1764237600  # 2025-11-27T10:00:00Z
-HERE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "slack")
+EVENTS = os.path.dirname(os.path.abspath(__file__))
+HERE = os.path.join(EVENTS, "slack")
+GENERIC = os.path.join(EVENTS, "chatops-webhook")
 
 
 def sign(body: bytes, ts: int, secret: str = FIXTURE_SECRET) -> str:
@@ -46,7 +49,7 @@ def slash_body(text: str, user="U024BE7LH", trigger="13345224609.738474920.80889
 
 
 def event(name, body: bytes, *, content_type="application/x-www-form-urlencoded", ts=FIXTURE_TIME,
-          signature=None, base64_body=True, drop_headers=(), instance="demo"):
+          signature=None, base64_body=True, drop_headers=(), instance="demo", generic=False):
     headers = {
         "accept": "application/json,*/*",
         "content-type": content_type,
@@ -57,10 +60,11 @@ def event(name, body: bytes, *, content_type="application/x-www-form-urlencoded"
     }
     for h in drop_headers:
         headers.pop(h, None)
-    path = f"/chatops/slack/{instance}"
+    path = f"/chatops/{instance}" if generic else f"/chatops/slack/{instance}"
+    route = "POST /chatops/{provider}" if generic else "POST /chatops/slack/{instance}"
     doc = {
         "version": "2.0",
-        "routeKey": "POST /chatops/slack/{instance}",
+        "routeKey": route,
         "rawPath": path,
         "rawQueryString": "",
         "headers": headers,
@@ -72,16 +76,21 @@ def event(name, body: bytes, *, content_type="application/x-www-form-urlencoded"
             "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "203.0.113.7", "userAgent": headers["user-agent"]},
             "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": "POST /chatops/slack/{instance}",
+            "routeKey": route,
             "stage": "$default",
             "time": "27/Nov/2025:10:00:00 +0000",
             "timeEpoch": FIXTURE_TIME * 1000,
         },
-        "pathParameters": {"instance": instance},
+        "pathParameters": {"provider": instance} if generic else {"instance": instance},
         "body": base64.b64encode(body).decode() if base64_body else body.decode(),
         "isBase64Encoded": base64_body,
     }
-    with open(os.path.join(HERE, name + ".json"), "w") as f:
+    write(os.path.join(HERE if not generic else GENERIC, name + ".json"), doc)
+
+
+def write(path, doc):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")
 
@@ -111,6 +120,30 @@ def main():
     unknown = json.dumps({"type": "event_callback", "event_id": "Ev0PV52K21", "team_id": "T0001",
                           "event_time": FIXTURE_TIME, "event": {"type": "reaction_added", "user": "U024BE7LH"}}).encode()
     event("event-unhandled", unknown, content_type="application/json", base64_body=False)
+
+    # The generic endpoint: an unsigned ping, and a signed Slack command by provider name.
+    ping = json.dumps({"type": "ping"}).encode()
+    event("ping", ping, content_type="application/json", base64_body=False, generic=True,
+          drop_headers=("x-slack-signature", "x-slack-request-timestamp"))
+    event("slack-help", slash_body("help", trigger="t-generic-help"), generic=True)
+
+    # One piece of slow work (Join War Room) as the interaction-work queue delivers it.
+    work = {"id": "13345224609.738474920.war", "provider": "demo", "platform": "slack",
+            "requester": {"user": {"id": "U024BE7LH", "name": "alice", "provider": "demo"},
+                          "channel": "C2147483705", "reply_to": "https://hooks.slack.com/actions/T0001/1/abc"},
+            "task": "war_room", "incident": "INC-2025-001", "command_line": "[Join War Room] INC-2025-001"}
+    write(os.path.join(EVENTS, "interaction-worker", "sqs-work.json"), {"Records": [{
+        "messageId": "7b3a2c1e-0000-4000-8000-000000000001",
+        "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": json.dumps(work),
+        "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": str(FIXTURE_TIME * 1000),
+                       "SenderId": "AIDAIENQZJOLO23YVJ4VO", "ApproximateFirstReceiveTimestamp": str(FIXTURE_TIME * 1000)},
+        "messageAttributes": {},
+        "md5OfBody": hashlib.md5(json.dumps(work).encode()).hexdigest(),
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:im-interaction-work",
+        "awsRegion": "us-east-1",
+    }]})
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo"'
   secret=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')
   "$im" --env-file "$env_file" chatops add slack demo --config "{
     \"signing_secret\": \"$secret\", \"bot_token\": \"xoxb-local-demo\", \"default_channel\": \"C0DEMO\",
+    \"team_id\": \"T0IMCLI\", \"api_app_id\": \"A0IMCLI\",
     \"notification_channels\": {\"SEV-1\": \"C0CRITICAL\", \"default\": \"C0DEMO\"}}"
 fi
 

@@ -159,6 +159,51 @@ fn ask_config(platform: &Platform) -> Result<Value, Failure> {
     Ok(Value::Object(config))
 }
 
+/// Binds a new Slack provider to the workspace and app its bot token belongs to (unless the
+/// configuration names them), so a validly signed request from any other is refused. Returns
+/// the line to show.
+pub async fn bind_slack(config: &Config, directory: &ProviderDirectory, provider: &Provider) -> String {
+    if provider.config.platform_key("team_id").is_some() && provider.config.platform_key("api_app_id").is_some() {
+        return "  Bound to the workspace and app in the configuration.".into();
+    }
+    let unbound = |why: String| {
+        format!(
+            "! Could not ask Slack which workspace this token belongs to ({why}): requests are not bound to a \
+             workspace yet; set team_id and api_app_id to bind them."
+        )
+    };
+    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
+        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
+        Ok(None) => return unbound("no secret".into()),
+        Err(e) => return unbound(e.to_string()),
+    };
+    let adapter = im_slack::SlackAdapter::new(im_platforms::slack_settings(config));
+    let identity = match adapter.client(provider, &secrets) {
+        Ok(client) => client.identity().await,
+        Err(e) => return unbound(e.to_string()),
+    };
+    let (team, app) = match identity {
+        Ok(found) => found,
+        Err(e) => return unbound(e.to_string()),
+    };
+    let mut patch = serde_json::Map::new();
+    if provider.config.platform_key("team_id").is_none() {
+        patch.insert("team_id".into(), json!(team));
+    }
+    if let Some(app) = &app
+        && provider.config.platform_key("api_app_id").is_none()
+    {
+        patch.insert("api_app_id".into(), json!(app));
+    }
+    match directory.update(&provider.name, Some(Value::Object(patch)), None).await {
+        Ok(_) => format!(
+            "✓ Bound to Slack workspace {team}{}: requests from any other are refused",
+            app.map(|a| format!(" and app {a}")).unwrap_or_default()
+        ),
+        Err(e) => unbound(e.to_string()),
+    }
+}
+
 fn admin_error(e: AdminError) -> Failure {
     Failure(e.to_string())
 }
@@ -301,6 +346,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 added.platform, added.name, added.secret_name
             );
             if added.platform == Platform::SLACK {
+                println!("{}", bind_slack(clients.config(), &directory, &added).await);
                 println!("  Request URL: https://<your-api>/chatops/slack/{}", added.name);
             }
             Ok(ExitCode::SUCCESS)

@@ -93,3 +93,50 @@ async fn a_wrong_secret_shows_up_as_failed_checks() {
     assert!(stack.store().list_active(10).await.expect("list").is_empty());
     stack.teardown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_slack_provider_is_bound_to_the_workspace_and_app_of_its_token() {
+    let slack = im_tests::fake_slack::FakeSlack::start().await;
+    slack.with_token("xoxb-bind");
+    let mut stack = TestStack::new().await;
+    stack.config.delivery.slack_api_url = slack.api_url.clone();
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    let directory = stack.directory();
+    let added = directory
+        .add(
+            "bound",
+            "slack",
+            json!({"signing_secret": SECRET, "bot_token": "xoxb-bind"}),
+        )
+        .await
+        .expect("added");
+    let line = im::bind_slack(&stack.config, &directory, &added).await;
+    assert!(line.contains("workspace T0FAKE and app A0FAKE"), "{line}");
+    let stored = directory
+        .store()
+        .get_provider("bound")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(stored.config.platform_key("team_id"), Some("T0FAKE"));
+    assert_eq!(stored.config.platform_key("api_app_id"), Some("A0FAKE"));
+
+    let revoked = directory
+        .add(
+            "unbound",
+            "slack",
+            json!({"signing_secret": SECRET, "bot_token": "xoxb-revoked"}),
+        )
+        .await
+        .expect("added");
+    let line = im::bind_slack(&stack.config, &directory, &revoked).await;
+    assert!(line.contains("not bound") && line.contains("invalid_auth"), "{line}");
+    let stored = directory
+        .store()
+        .get_provider("unbound")
+        .await
+        .expect("read")
+        .expect("exists");
+    assert_eq!(stored.config.platform_key("team_id"), None);
+    stack.teardown().await;
+}

@@ -33,7 +33,7 @@ async fn harness_with_secret(secret: &str) -> Harness {
     let platforms = im_platforms::registry(stack.clients.config());
     let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
     Harness {
-        router: slack_webhook::router(gateway),
+        router: slack_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway)),
         stack,
     }
 }
@@ -44,7 +44,11 @@ async fn harness() -> Harness {
 
 impl Harness {
     async fn send(&self, fixture: &str) -> (u16, String, Value) {
-        let request = lambda_event(&format!("slack/{fixture}.json")).map(Body::new);
+        self.send_event(&format!("slack/{fixture}.json")).await
+    }
+
+    async fn send_event(&self, path: &str) -> (u16, String, Value) {
+        let request = lambda_event(path).map(Body::new);
         im_tests::call(&self.router, request).await
     }
 
@@ -243,4 +247,40 @@ async fn a_rotated_signing_secret_is_picked_up_without_a_restart() {
     let (status, _, body) = h.send("slash-help").await;
     assert_eq!(status, 200, "{body}");
     h.stack.teardown().await;
+}
+
+#[tokio::test]
+async fn the_generic_endpoint_events_ping_and_serve_slack_by_provider_name() {
+    let h = harness().await;
+    let (status, _, pong) = h.send_event("chatops-webhook/ping.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        pong,
+        json!({"type": "pong", "provider": "demo", "platform": "slack", "status": "active"})
+    );
+    let (status, _, help) = h.send_event("chatops-webhook/slack-help.json").await;
+    assert_eq!(status, 200, "{help}");
+    assert!(
+        help["text"].as_str().unwrap_or("").contains("Incident commands"),
+        "{help}"
+    );
+    assert_eq!(h.incident_count().await, 0);
+    h.stack.teardown().await;
+}
+
+#[test]
+fn the_interaction_worker_event_carries_work() {
+    let json = std::fs::read_to_string(im_tests::repo_root().join("events/interaction-worker/sqs-work.json"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let event: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    let messages = im_aws::lambda::messages(event);
+    assert_eq!(messages.len(), 1);
+    let work: im_core::work::Work = serde_json::from_str(&messages[0].body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        work.task,
+        im_core::work::Task::WarRoom {
+            incident: IncidentId::parse("INC-2025-001").expect("id")
+        }
+    );
+    assert_eq!(work.requester.user.provider.as_deref(), Some("demo"));
 }

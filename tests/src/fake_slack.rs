@@ -240,6 +240,8 @@ impl Fake {
         self.calls.push((method.to_string(), body.clone()));
         match method {
             "auth.test" => ok(json!({"team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0BOT"})),
+            "bots.info" if body["bot"] == "B0BOT" => ok(json!({"bot": {"id": "B0BOT", "app_id": "A0FAKE"}})),
+            "bots.info" => fail("bot_not_found"),
             "chat.postMessage" => {
                 let channel = match self.channel(&body) {
                     Ok(c) => c,

@@ -188,9 +188,27 @@ impl SlackClient {
             .map(|_| ())
     }
 
-    /// `auth.test`: the workspace and app the token belongs to.
+    /// `auth.test`: the workspace and bot user the token belongs to.
     pub async fn auth_test(&self) -> Result<Value, ChatError> {
         self.call("auth.test", &json!({})).await
+    }
+
+    /// The workspace (`team_id`) and app (`api_app_id`) the bot token belongs to: `auth.test`
+    /// names the workspace and the bot, `bots.info` the bot's app.
+    pub async fn identity(&self) -> Result<(String, Option<String>), ChatError> {
+        let me = self.auth_test().await?;
+        let team = me["team_id"]
+            .as_str()
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ChatError::Permanent("auth.test named no workspace".into()))?
+            .to_string();
+        let app = match me["bot_id"].as_str().filter(|b| !b.is_empty()) {
+            Some(bot) => self.call("bots.info", &json!({"bot": bot})).await?["bot"]["app_id"]
+                .as_str()
+                .map(str::to_string),
+            None => None,
+        };
+        Ok((team, app))
     }
 
     async fn post_message(&self, mut body: Value) -> Result<MessageRef, ChatError> {
