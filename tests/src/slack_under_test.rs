@@ -41,16 +41,7 @@ impl SlackUnderTest {
     pub async fn start() -> Arc<Self> {
         let fake = FakeSlack::start().await;
         fake.with_token(TOKEN)
-            .with_channels(&[
-                "C_CRIT",
-                "C_MAJOR",
-                "C_MINOR",
-                "C_INFO",
-                "C_GENERAL",
-                "C_SLA",
-                "C_EXEC",
-                "C_ORIGIN",
-            ])
+            .with_channels(crate::pipeline::CHANNELS)
             .with_post_interval(Duration::ZERO)
             .with_update_limit(100_000);
         Arc::new(Self { fake })

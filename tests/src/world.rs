@@ -235,6 +235,15 @@ impl World {
         self.store.timeline(&id, 100).await.expect("timeline")
     }
 
+    /// How many entries of `event_type` the incident's timeline has.
+    pub async fn count(&self, id: &str, event_type: &str) -> usize {
+        self.timeline(id)
+            .await
+            .iter()
+            .filter(|e| e.event_type == event_type)
+            .count()
+    }
+
     /// Routes every published event, delivers every job (retries included) and runs every
     /// piece of slow work, until nothing is left.
     pub async fn drain(&self) {

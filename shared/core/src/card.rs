@@ -311,17 +311,8 @@ mod tests {
         let doc = card(&inc, &["checkout".into(), "payments".into()]);
         assert_eq!(
             actions(&doc),
-            [
-                "im:ack",
-                "im:war_room",
-                "im:details",
-                "im:escalate",
-                "im:status_update",
-                "im:severity",
-                "im:service",
-                "im:assign",
-                "im:transition"
-            ]
+            ActionKey::ALL.map(|k| k.id()),
+            "every action, buttons first"
         );
         assert_eq!(
             doc.card,

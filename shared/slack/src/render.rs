@@ -154,29 +154,8 @@ impl<'a> Renderer<'a> {
                 Block::Lines(lines) => blocks.extend(sections(lines.iter().map(|l| self.text(l)))),
                 Block::Context(t) => blocks.push(context(&self.text(t))),
                 Block::Markup(m) => blocks.push(section(&m.render(escape))),
-                Block::Buttons(elements) if !elements.is_empty() => {
-                    let id = elements
-                        .first()
-                        .map(|e| e.incident().to_string())
-                        .unwrap_or(incident.clone());
-                    blocks.push(json!({
-                        "type": "actions",
-                        "block_id": format!("im:buttons:{id}"),
-                        "elements": elements.iter().map(|e| self.element(e)).collect::<Vec<_>>(),
-                    }));
-                }
-                Block::Menus(elements) if !elements.is_empty() => {
-                    let id = elements
-                        .first()
-                        .map(|e| e.incident().to_string())
-                        .unwrap_or(incident.clone());
-                    blocks.push(json!({
-                        "type": "actions",
-                        "block_id": format!("im:menus:{id}"),
-                        "elements": elements.iter().map(|e| self.element(e)).collect::<Vec<_>>(),
-                    }));
-                }
-                Block::Buttons(_) | Block::Menus(_) => {}
+                Block::Buttons(elements) => blocks.extend(self.actions("buttons", elements, &incident)),
+                Block::Menus(elements) => blocks.extend(self.actions("menus", elements, &incident)),
             }
         }
         if blocks.len() > MAX_BLOCKS {
@@ -184,6 +163,18 @@ impl<'a> Renderer<'a> {
             blocks.push(context("…more not shown"));
         }
         blocks
+    }
+
+    /// One row of elements: `im:buttons:<id>` or `im:menus:<id>` (the block id names the
+    /// incident for elements whose value does not).
+    fn actions(&self, row: &str, elements: &[Element], incident: &str) -> Option<Value> {
+        let id = elements.first().map(|e| e.incident().to_string())?;
+        let id = if id.is_empty() { incident.to_string() } else { id };
+        Some(json!({
+            "type": "actions",
+            "block_id": format!("im:{row}:{id}"),
+            "elements": elements.iter().map(|e| self.element(e)).collect::<Vec<_>>(),
+        }))
     }
 
     fn element(&self, element: &Element) -> Value {
@@ -427,17 +418,8 @@ mod tests {
             .collect();
         assert_eq!(
             ids,
-            [
-                "im:ack",
-                "im:war_room",
-                "im:details",
-                "im:escalate",
-                "im:status_update",
-                "im:severity",
-                "im:service",
-                "im:assign",
-                "im:transition"
-            ]
+            im_core::action::ActionKey::ALL.map(|k| k.id()),
+            "every action, buttons first"
         );
         let all = body.to_string();
         assert!(

@@ -44,3 +44,14 @@ pub fn gateway(clients: Arc<AwsClients>, clock: Arc<dyn Clock>, platforms: Platf
         clock,
     })
 }
+
+/// The gateway of a Lambda function: configuration from the environment, every platform.
+pub fn from_env() -> Result<AwsGateway, im_aws::AwsError> {
+    let config = im_aws::Config::from_env()?;
+    let platforms = im_platforms::registry(&config);
+    Ok(gateway(
+        Arc::new(AwsClients::new(config)),
+        Arc::new(im_core::SystemClock),
+        platforms,
+    ))
+}

@@ -46,15 +46,18 @@ pub struct Parts<S, P> {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Every gate, once for every platform, over the parts.
 pub struct Gateway<S, P> {
-    pub service: IncidentService<S, P, Arc<dyn Clock>>,
-    pub providers: Arc<dyn ProviderSource>,
-    pub platforms: Platforms,
-    pub deliverer: Arc<Deliverer>,
-    pub inbox: Arc<dyn Inbox>,
-    pub work: Arc<dyn WorkQueue>,
-    pub clock: Arc<dyn Clock>,
+    parts: Parts<S, P>,
     rejections: Rejections,
+}
+
+impl<S, P> std::ops::Deref for Gateway<S, P> {
+    type Target = Parts<S, P>;
+
+    fn deref(&self) -> &Parts<S, P> {
+        &self.parts
+    }
 }
 
 /// How long a request id's handling may take before a retry may take it over.
@@ -134,13 +137,7 @@ impl Call<'_> {
 impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     pub fn new(parts: Parts<S, P>) -> Self {
         Self {
-            service: parts.service,
-            providers: parts.providers,
-            platforms: parts.platforms,
-            deliverer: parts.deliverer,
-            inbox: parts.inbox,
-            work: parts.work,
-            clock: parts.clock,
+            parts,
             rejections: Rejections::default(),
         }
     }
