@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use criterion::{Criterion, criterion_group, criterion_main};
+use criterion::{Criterion, criterion_group};
 use im_core::delivery::{Deliverer, RetryPolicy};
 use im_core::inbound::{PlatformAdapter, Platforms, Request};
 use im_core::memory::{
@@ -177,5 +177,38 @@ fn bench(c: &mut Criterion) {
     stages.finish();
 }
 
+/// `IM_BENCH_COUNT=N IM_BENCH_CASE=help`: runs one case N times and exits, for instruction
+/// counts under `valgrind --tool=callgrind` (repeatable where wall time on a shared machine is
+/// not: compare counts at two N to take out start-up).
+fn count_mode() -> bool {
+    let (Ok(n), Ok(case)) = (std::env::var("IM_BENCH_COUNT"), std::env::var("IM_BENCH_CASE")) else {
+        return false;
+    };
+    let n: usize = n.parse().expect("a count");
+    let text = match case.as_str() {
+        "help" => "help",
+        "declare" => r#"declare --sev SEV-2 --service checkout "Payment processing down""#,
+        _ => "update INC-2025-001 \"Failover started\"",
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .unwrap();
+    let gw = gateway();
+    let (headers, body) = signed(text);
+    for _ in 0..n {
+        let answer = runtime.block_on(gw.handle(Via::Platform("slack"), "demo", &headers, body.as_bytes()));
+        assert_eq!(answer.status, 200);
+    }
+    true
+}
+
 criterion_group!(benches, bench);
-criterion_main!(benches);
+
+fn main() {
+    if count_mode() {
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

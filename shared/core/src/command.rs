@@ -319,11 +319,12 @@ pub fn plain_text(segments: &[Segment]) -> String {
     segments.iter().map(Segment::plain_text).collect()
 }
 
-/// The lexer's input: characters, and references that are one token each.
-#[derive(Clone, Debug)]
+/// The lexer's input: characters, and references (an index into the atoms) that are one token
+/// each. Small and `Copy`, so scanning a command costs no allocation per character.
+#[derive(Clone, Copy, Debug)]
 enum Item {
     Char(char),
-    Atom(Token),
+    Atom(usize),
 }
 
 impl Item {
@@ -339,44 +340,59 @@ impl Item {
     }
 }
 
-fn items(segments: &[Segment]) -> Vec<Item> {
-    let mut out = Vec::new();
+fn items(segments: &[Segment]) -> (Vec<Item>, Vec<Token>) {
+    let mut out = Vec::with_capacity(
+        segments
+            .iter()
+            .map(|s| match s {
+                Segment::Text(t) => t.len(),
+                _ => 1,
+            })
+            .sum(),
+    );
+    let mut atoms = Vec::new();
     for segment in segments {
-        match segment {
-            Segment::Text(t) => out.extend(t.chars().map(Item::Char)),
-            Segment::User(u) => out.push(Item::Atom(Token::User(u.clone()))),
-            Segment::Channel { id, name } => out.push(Item::Atom(Token::Channel {
+        let atom = match segment {
+            Segment::Text(t) => {
+                out.extend(t.chars().map(Item::Char));
+                continue;
+            }
+            Segment::User(u) => Token::User(u.clone()),
+            Segment::Channel { id, name } => Token::Channel {
                 id: id.clone(),
                 name: name.clone(),
-            })),
+            },
+        };
+        out.push(Item::Atom(atoms.len()));
+        atoms.push(atom);
+    }
+    (out, atoms)
+}
+
+/// Characters and references inside quotes read as text.
+fn text_of(items: &[Item], atoms: &[Token]) -> String {
+    let mut out = String::with_capacity(items.len());
+    for item in items {
+        match item {
+            Item::Char(c) => out.push(*c),
+            Item::Atom(a) => out.push_str(&atoms[*a].text()),
         }
     }
     out
 }
 
-/// Characters and references inside quotes read as text.
-fn text_of(items: &[Item]) -> String {
-    items
-        .iter()
-        .map(|i| match i {
-            Item::Char(c) => c.to_string(),
-            Item::Atom(t) => t.text(),
-        })
-        .collect()
-}
-
 fn tokenize(segments: &[Segment]) -> Result<Vec<Token>, String> {
-    let chars = items(segments);
+    let (chars, atoms) = items(segments);
     let mut tokens = Vec::new();
     let mut i = 0;
     while i < chars.len() {
-        let c = match &chars[i] {
-            Item::Atom(token) => {
-                tokens.push(token.clone());
+        let c = match chars[i] {
+            Item::Atom(a) => {
+                tokens.push(atoms[a].clone());
                 i += 1;
                 continue;
             }
-            Item::Char(c) => *c,
+            Item::Char(c) => c,
         };
         if c.is_whitespace() {
             i += 1;
@@ -390,7 +406,7 @@ fn tokenize(segments: &[Segment]) -> Result<Vec<Token>, String> {
                 let d = chars[j].char();
                 let next = chars.get(j + 1).and_then(Item::char);
                 if d == Some('\\') && next.is_some_and(|n| is_double_quote(n) || n == '\\') {
-                    value.push(chars[j + 1].clone());
+                    value.push(chars[j + 1]);
                     j += 2;
                     continue;
                 }
@@ -398,13 +414,13 @@ fn tokenize(segments: &[Segment]) -> Result<Vec<Token>, String> {
                     closed = true;
                     break;
                 }
-                value.push(chars[j].clone());
+                value.push(chars[j]);
                 j += 1;
             }
             if !closed {
                 return Err("a quote is not closed".to_string());
             }
-            tokens.push(Token::Quoted(text_of(&value)));
+            tokens.push(Token::Quoted(text_of(&value, &atoms)));
             i = j + 1;
             continue;
         }
@@ -414,7 +430,7 @@ fn tokenize(segments: &[Segment]) -> Result<Vec<Token>, String> {
                 chars[j].char().is_some_and(is_single_quote) && chars.get(j + 1).is_none_or(Item::is_whitespace)
             });
             if let Some(j) = close {
-                tokens.push(Token::Quoted(text_of(&chars[i + 1..j])));
+                tokens.push(Token::Quoted(text_of(&chars[i + 1..j], &atoms)));
                 i = j + 1;
                 continue;
             }
@@ -423,7 +439,7 @@ fn tokenize(segments: &[Segment]) -> Result<Vec<Token>, String> {
         while i < chars.len() && matches!(chars[i], Item::Char(c) if !c.is_whitespace()) {
             i += 1;
         }
-        let mut word = text_of(&chars[start..i]);
+        let mut word = text_of(&chars[start..i], &atoms);
         // Clients turn `--sev` into `—sev` or `–sev`.
         for dash in ['—', '–'] {
             if let Some(rest) = word.strip_prefix(dash)

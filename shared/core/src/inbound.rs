@@ -209,7 +209,7 @@ impl HttpAnswer {
         }
     }
 
-    pub fn json(value: &serde_json::Value) -> Self {
+    pub fn json(value: &impl serde::Serialize) -> Self {
         Self {
             status: 200,
             content_type: Some("application/json"),

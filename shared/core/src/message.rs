@@ -39,13 +39,26 @@ pub enum Span {
 impl Span {
     /// The span as plain text (fallbacks, logs, text-only surfaces).
     pub fn plain_text(&self) -> String {
+        let mut out = String::new();
+        self.write_plain(&mut out);
+        out
+    }
+
+    /// [`Self::plain_text`], appending to `out`.
+    pub fn write_plain(&self, out: &mut String) {
         match self {
-            Span::Plain(s) | Span::Bold(s) | Span::Italic(s) | Span::Code(s) => s.clone(),
-            Span::User(u) => format!("@{}", u.display()),
-            Span::Channel { id, name } => format!("#{}", name.as_deref().unwrap_or(id)),
-            Span::Link { label, url } if label.is_empty() => url.clone(),
-            Span::Link { label, .. } => label.clone(),
-            Span::Time(t) => rfc3339(*t),
+            Span::Plain(s) | Span::Bold(s) | Span::Italic(s) | Span::Code(s) => out.push_str(s),
+            Span::User(u) => {
+                out.push('@');
+                out.push_str(u.display());
+            }
+            Span::Channel { id, name } => {
+                out.push('#');
+                out.push_str(name.as_deref().unwrap_or(id));
+            }
+            Span::Link { label, url } if label.is_empty() => out.push_str(url),
+            Span::Link { label, .. } => out.push_str(label),
+            Span::Time(t) => out.push_str(&rfc3339(*t)),
         }
     }
 }
@@ -123,7 +136,11 @@ impl Text {
     }
 
     pub fn plain_text(&self) -> String {
-        self.0.iter().map(Span::plain_text).collect()
+        let mut out = String::new();
+        for span in &self.0 {
+            span.write_plain(&mut out);
+        }
+        out
     }
 }
 
@@ -329,7 +346,8 @@ impl Doc {
 
 /// Cuts `s` to at most `max` characters, marking a cut with `…`.
 pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
+    // No more bytes than `max` means no more characters either.
+    if s.len() <= max || s.chars().count() <= max {
         return s.to_string();
     }
     let mut out: String = s.chars().take(max.saturating_sub(1)).collect();

@@ -166,9 +166,7 @@ impl PlatformAdapter for SlackAdapter {
             let renderer = Renderer::new(&exchange.provider.name);
             match answer {
                 Answer::Challenge(challenge) => HttpAnswer::json(&json!({ "challenge": challenge })),
-                Answer::Reply { doc, visibility } => {
-                    HttpAnswer::json(&serde_json::to_value(renderer.reply(&doc, visibility)).unwrap_or_default())
-                }
+                Answer::Reply { doc, visibility } => HttpAnswer::json(&renderer.reply(&doc, visibility)),
                 // The clicked message is edited through the API (versioned); the clicker's note
                 // goes through the interaction's response_url.
                 Answer::Clicked { private, .. } => {

@@ -105,11 +105,16 @@ pub fn parse_request(content_type: Option<&str>, body: &[u8]) -> Result<SlackReq
             if std::str::from_utf8(body).is_err() {
                 return Err(PayloadError::Form("not UTF-8".into()));
             }
-            let fields: Vec<(String, String)> =
-                serde_urlencoded::from_bytes(body).map_err(|e| PayloadError::Form(e.to_string()))?;
-            if let Some((_, payload)) = fields.iter().find(|(k, _)| k == "payload") {
-                let value: Value = serde_json::from_str(payload).map_err(|e| PayloadError::Form(e.to_string()))?;
-                return Ok(SlackRequest::Interaction(value));
+            // Interactions are one `payload` field; slash commands never have one. Only an
+            // interaction is decoded twice.
+            let has_payload = body.split(|b| *b == b'&').any(|field| field.starts_with(b"payload="));
+            if has_payload {
+                let fields: Vec<(String, String)> =
+                    serde_urlencoded::from_bytes(body).map_err(|e| PayloadError::Form(e.to_string()))?;
+                if let Some((_, payload)) = fields.iter().find(|(k, _)| k == "payload") {
+                    let value: Value = serde_json::from_str(payload).map_err(|e| PayloadError::Form(e.to_string()))?;
+                    return Ok(SlackRequest::Interaction(value));
+                }
             }
             serde_urlencoded::from_bytes::<SlashCommand>(body)
                 .map(SlackRequest::Command)

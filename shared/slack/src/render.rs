@@ -12,6 +12,8 @@ use im_core::UserRef;
 use im_core::action::{ActionRef, MAX_CUSTOM_ID};
 use im_core::inbound::Visibility;
 use im_core::message::{Block, Doc, Element, Fact, Span, Style, Text, rfc3339, truncate};
+use std::fmt::Write as _;
+
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -32,19 +34,25 @@ pub struct SlackMessage {
 
 /// Escapes text for mrkdwn, so it cannot mention `@channel` or forge links.
 pub fn escape(s: &str) -> String {
-    if !s.contains(['&', '<', '>']) {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            c => out.push(c),
-        }
-    }
+    let mut out = String::with_capacity(s.len());
+    escape_into(&mut out, s);
     out
+}
+
+/// [`escape`], appending to `out`.
+pub fn escape_into(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = memchr::memchr3(b'&', b'<', b'>', rest.as_bytes()) {
+        // ASCII bytes never fall inside a multi-byte character: `i` is a char boundary.
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            _ => "&gt;",
+        });
+        rest = &rest[i + 1..];
+    }
+    out.push_str(rest);
 }
 
 /// A Slack id: `U123ABC`, `C0123`.
@@ -69,54 +77,107 @@ impl<'a> Renderer<'a> {
     /// `<@U123>` for a user of this workspace, the escaped name otherwise. Records from before
     /// users carried their provider are mentioned when their id is a Slack user id.
     pub fn mention(&self, user: &UserRef) -> String {
+        let mut out = String::new();
+        self.write_mention(&mut out, user);
+        out
+    }
+
+    fn write_mention(&self, out: &mut String, user: &UserRef) {
         let ours = user.belongs_to(self.provider) || user.provider.is_none();
         if ours && is_slack_id(&user.id, b"UW") {
-            format!("<@{}>", user.id)
+            out.push_str("<@");
+            out.push_str(&user.id);
+            out.push('>');
         } else {
-            escape(user.display())
+            escape_into(out, user.display());
         }
     }
 
     pub fn span(&self, span: &Span) -> String {
+        let mut out = String::new();
+        self.write_span(&mut out, span);
+        out
+    }
+
+    /// Appends one span as mrkdwn: its text escaped, inside the renderer's own markup.
+    fn write_span(&self, out: &mut String, span: &Span) {
+        let wrapped = |out: &mut String, marker: &str, s: &str| {
+            out.push_str(marker);
+            escape_into(out, s);
+            out.push_str(marker);
+        };
         match span {
-            Span::Plain(s) => escape(s),
-            Span::Bold(s) => format!("*{}*", escape(s)),
-            Span::Italic(s) => format!("_{}_", escape(s)),
-            Span::Code(s) => format!("`{}`", escape(&s.replace('`', "'"))),
-            Span::User(u) => self.mention(u),
-            Span::Channel { id, name } if is_slack_id(id, b"CG") => format!("<#{id}>"),
-            Span::Channel { id, name } => format!("#{}", escape(name.as_deref().unwrap_or(id))),
+            Span::Plain(s) => escape_into(out, s),
+            Span::Bold(s) => wrapped(out, "*", s),
+            Span::Italic(s) => wrapped(out, "_", s),
+            Span::Code(s) if s.contains('`') => wrapped(out, "`", &s.replace('`', "'")),
+            Span::Code(s) => wrapped(out, "`", s),
+            Span::User(u) => self.write_mention(out, u),
+            Span::Channel { id, .. } if is_slack_id(id, b"CG") => {
+                out.push_str("<#");
+                out.push_str(id);
+                out.push('>');
+            }
+            Span::Channel { id, name } => {
+                out.push('#');
+                escape_into(out, name.as_deref().unwrap_or(id));
+            }
             Span::Link { url, label } => {
                 let safe = (url.starts_with("https://") || url.starts_with("http://"))
                     && !url.contains(['|', '<', '>', ' ', '\n']);
                 if safe {
-                    format!("<{url}|{}>", escape(label))
+                    out.push('<');
+                    out.push_str(url);
+                    out.push('|');
+                    escape_into(out, label);
+                    out.push('>');
                 } else {
-                    format!("{} ({})", escape(label), escape(url))
+                    escape_into(out, label);
+                    out.push_str(" (");
+                    escape_into(out, url);
+                    out.push(')');
                 }
             }
-            Span::Time(t) => format!(
-                "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
-                t.unix_timestamp(),
-                rfc3339(*t)
-            ),
+            Span::Time(t) => {
+                let _ = write!(
+                    out,
+                    "<!date^{}^{{date_short_pretty}} {{time}}|{}>",
+                    t.unix_timestamp(),
+                    rfc3339(*t)
+                );
+            }
         }
     }
 
     pub fn text(&self, text: &Text) -> String {
-        text.spans().iter().map(|s| self.span(s)).collect()
+        let mut out = String::new();
+        self.write_text(&mut out, text);
+        out
+    }
+
+    fn write_text(&self, out: &mut String, text: &Text) {
+        for span in text.spans() {
+            self.write_span(out, span);
+        }
     }
 
     fn facts(&self, rows: &[Vec<Fact>]) -> String {
-        rows.iter()
-            .map(|row| {
-                row.iter()
-                    .map(|f| format!("*{}:* {}", escape(&f.label), self.text(&f.value)))
-                    .collect::<Vec<_>>()
-                    .join("  |  ")
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        let mut out = String::new();
+        for (r, row) in rows.iter().enumerate() {
+            if r > 0 {
+                out.push('\n');
+            }
+            for (i, fact) in row.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("  |  ");
+                }
+                out.push('*');
+                escape_into(&mut out, &fact.label);
+                out.push_str(":* ");
+                self.write_text(&mut out, &fact.value);
+            }
+        }
+        out
     }
 
     /// One block as mrkdwn text (for text-only messages and thread replies).
@@ -295,16 +356,21 @@ fn context(text: &str) -> Value {
 fn sections(lines: impl IntoIterator<Item = String>) -> Vec<Value> {
     let mut out = Vec::new();
     let mut current = String::new();
+    let mut current_chars = 0;
     for line in lines {
         let line = truncate(&line, MAX_SECTION);
-        if !current.is_empty() && current.chars().count() + 1 + line.chars().count() > MAX_SECTION {
+        let chars = line.chars().count();
+        if !current.is_empty() && current_chars + 1 + chars > MAX_SECTION {
             out.push(section(&current));
             current.clear();
+            current_chars = 0;
         }
         if !current.is_empty() {
             current.push('\n');
+            current_chars += 1;
         }
         current.push_str(&line);
+        current_chars += chars;
     }
     if !current.is_empty() {
         out.push(section(&current));
