@@ -99,6 +99,15 @@ pub enum Chatops {
         #[arg(required = true, num_args = 1.., trailing_var_arg = true, allow_hyphen_values = true)]
         text: Vec<String>,
     },
+    /// Register `/im` with Discord for a provider (bulk overwrite: safe to run again).
+    #[command(name = "register-commands")]
+    RegisterCommands {
+        /// The Discord provider.
+        provider: String,
+        /// Register in this server only (instant); defaults to the provider's guild_id, else global.
+        #[arg(long)]
+        guild: Option<String>,
+    },
     /// Deliveries that could not be made: list them with their reasons, or replay them.
     #[command(subcommand)]
     Dlq(Dlq),

@@ -204,6 +204,50 @@ pub async fn bind_slack(config: &Config, directory: &ProviderDirectory, provider
     }
 }
 
+/// Registers `/im` for a Discord provider (in its guild when it names one, or `guild`).
+/// Returns the line to show.
+pub async fn register_discord(
+    config: &Config,
+    directory: &ProviderDirectory,
+    provider: &Provider,
+    guild: Option<&str>,
+) -> String {
+    let failed = |why: String| {
+        format!(
+            "✗ Could not register /im with Discord ({why}); run `im chatops register-commands {}` to retry",
+            provider.name
+        )
+    };
+    let Some(app) = provider.config.platform_key("application_id") else {
+        return failed("the provider has no application_id".into());
+    };
+    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
+        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
+        Ok(None) => return failed("no secret".into()),
+        Err(e) => return failed(e.to_string()),
+    };
+    let adapter = im_discord::DiscordAdapter::new(im_platforms::discord_settings(config));
+    let client = match adapter.client(provider, &secrets) {
+        Ok(client) => client,
+        Err(e) => return failed(e.to_string()),
+    };
+    let guild = guild.or(provider.config.platform_key("guild_id"));
+    match im_discord::commands::register(&client, app, guild).await {
+        Ok(list) => format!(
+            "✓ Registered /im ({} subcommands) {}",
+            list.first()
+                .and_then(|c| c["options"].as_array())
+                .map(Vec::len)
+                .unwrap_or(0),
+            match guild {
+                Some(g) => format!("in server {g} (available at once)"),
+                None => "globally (Discord may take up to an hour to show it)".into(),
+            }
+        ),
+        Err(e) => failed(e.to_string()),
+    }
+}
+
 fn admin_error(e: AdminError) -> Failure {
     Failure(e.to_string())
 }
@@ -349,6 +393,13 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 println!("{}", bind_slack(clients.config(), &directory, &added).await);
                 println!("  Request URL: https://<your-api>/chatops/slack/{}", added.name);
             }
+            if added.platform == Platform::DISCORD {
+                println!("{}", register_discord(clients.config(), &directory, &added, None).await);
+                println!(
+                    "  Interactions Endpoint URL: https://<your-api>/chatops/discord/{}",
+                    added.name
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Chatops::List { json } => {
@@ -422,6 +473,26 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Chatops::Dlq(command) => dlq(clients, command).await,
+        Chatops::RegisterCommands { provider, guild } => {
+            let record = directory
+                .store()
+                .get_provider(&provider)
+                .await?
+                .ok_or_else(|| Failure(format!("provider `{provider}` not found (see `im chatops list`)")))?;
+            if record.platform != Platform::DISCORD {
+                return Err(Failure(format!(
+                    "`{provider}` is a {} provider; commands are registered for Discord providers",
+                    record.platform
+                )));
+            }
+            let line = register_discord(clients.config(), &directory, &record, guild.as_deref()).await;
+            println!("{line}");
+            Ok(if line.starts_with('✓') {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Chatops::TestCommands { target: t, all } => {
             let target = target(&directory, &t).await?;
             let full = all || signed::is_local(&target.url);

@@ -21,6 +21,7 @@ use crate::{Failure, Outcome};
 pub fn app(gateway: Arc<im_webhook::aws::AwsGateway>) -> Router {
     Router::new()
         .merge(slack_webhook::router(gateway.clone()))
+        .merge(discord_webhook::router(gateway.clone()))
         .merge(chatops_webhook::router(gateway))
         .route("/healthz", get(|| async { "ok" }))
 }
@@ -84,6 +85,7 @@ pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: D
     let gateway = gateway(clients.clone(), clock.clone());
     println!("im serve: listening on http://{local} (table {table})");
     println!("  Slack:     POST http://{local}/chatops/slack/<provider>");
+    println!("  Discord:   POST http://{local}/chatops/discord/<provider>");
     println!("  Any:       POST http://{local}/chatops/<provider>  ({{\"type\": \"ping\"}} answers pong)");
     match (
         &config.incident_events_queue,

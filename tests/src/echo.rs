@@ -27,6 +27,7 @@ pub static SPEC: PlatformSpec = PlatformSpec {
     secret_keys: &[("echo_secret", "signs requests"), ("echo_token", "posts messages")],
     inbound_keys: &["echo_secret"],
     tenant_keys: &[("workspace", TenantField::Workspace)],
+    check: None,
 };
 
 /// `sha256=<hex>` of `echo:<timestamp>:<body>`.
@@ -205,6 +206,7 @@ impl PlatformAdapter for EchoAdapter {
             Answer::Form { .. } => json!({"form": "status_update"}),
             Answer::FormError { message } => json!({"error": message}),
             Answer::Deferred => json!({"deferred": true}),
+            Answer::Choices(c) => json!({"choices": c.iter().map(|c| &c.value).collect::<Vec<_>>()}),
             Answer::Empty => return Box::pin(std::future::ready(HttpAnswer::empty())),
         };
         Box::pin(std::future::ready(HttpAnswer::json(&body)))

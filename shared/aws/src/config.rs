@@ -42,6 +42,8 @@ pub struct Config {
 pub struct DeliverySettings {
     /// Slack Web API base URL (`SLACK_API_URL`, default `https://slack.com/api`).
     pub slack_api_url: String,
+    /// Discord REST base URL (`DISCORD_API_URL`, default `https://discord.com/api/v10`).
+    pub discord_api_url: String,
     /// Interaction `response_url`s must start with this (`SLACK_RESPONSE_URL_PREFIX`).
     pub slack_response_url_prefix: String,
     /// Least time between two `chat.postMessage` to one channel (`SLACK_POST_INTERVAL_MS`, 1050).
@@ -74,6 +76,7 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         Self {
             slack_api_url: "https://slack.com/api".into(),
+            discord_api_url: "https://discord.com/api/v10".into(),
             slack_response_url_prefix: "https://hooks.slack.com/".into(),
             slack_post_interval: Duration::from_millis(1050),
             slack_update_interval: Duration::from_millis(1250),
@@ -156,6 +159,7 @@ impl Config {
                 let d = DeliverySettings::default();
                 DeliverySettings {
                     slack_api_url: var("SLACK_API_URL").unwrap_or(d.slack_api_url),
+                    discord_api_url: var("DISCORD_API_URL").unwrap_or(d.discord_api_url),
                     slack_response_url_prefix: var("SLACK_RESPONSE_URL_PREFIX").unwrap_or(d.slack_response_url_prefix),
                     slack_post_interval: millis(var, "SLACK_POST_INTERVAL_MS", d.slack_post_interval)?,
                     slack_update_interval: millis(var, "SLACK_UPDATE_INTERVAL_MS", d.slack_update_interval)?,

@@ -525,6 +525,96 @@ mod tests {
     }
 
     #[test]
+    fn every_action_has_a_policy_name_and_only_details_is_a_read() {
+        let viewer: crate::rbac::AccessPolicy =
+            serde_json::from_value(serde_json::json!({"default_role": "viewer"})).expect("policy");
+        let allowed: Vec<&str> = ActionKey::ALL
+            .into_iter()
+            .filter(|k| viewer.check("U1", k.policy_name(), k.changes()).is_ok())
+            .map(ActionKey::id)
+            .collect();
+        assert_eq!(allowed, ["im:details"], "a viewer may only look");
+        let names: Vec<&str> = ActionKey::ALL.into_iter().map(ActionKey::policy_name).collect();
+        assert_eq!(
+            names,
+            [
+                "ack",
+                "war_room",
+                "status",
+                "escalate",
+                "update",
+                "escalate",
+                "service",
+                "assign",
+                "transition"
+            ]
+        );
+        let strict: crate::rbac::AccessPolicy =
+            serde_json::from_value(serde_json::json!({"commands": {"service": "commander"}})).expect("policy");
+        assert!(strict.check("U1", ActionKey::Service.policy_name(), true).is_err());
+        assert!(strict.check("U1", ActionKey::Assign.policy_name(), true).is_ok());
+        assert_eq!(ActionKey::Transition.to_string(), "im:transition");
+    }
+
+    #[test]
+    fn choices_are_bounded() {
+        let inc = incident(Status::Open, Severity::Sev3);
+        let act = |key, choice: String| ActionRef::new(key, id(), Some(choice));
+        assert!(
+            act(ActionKey::Assign, "u".repeat(80))
+                .resolve(Some(&inc), &[], "acme")
+                .is_ok()
+        );
+        assert!(
+            act(ActionKey::Assign, "u".repeat(81))
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Service, "s".repeat(64))
+                .resolve(Some(&inc), &[], "acme")
+                .is_ok()
+        );
+        assert!(
+            act(ActionKey::Service, "s".repeat(65))
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert!(
+            act(ActionKey::Service, "a\u{7}b".into())
+                .resolve(Some(&inc), &[], "acme")
+                .is_err()
+        );
+        assert_eq!(
+            ActionRef::new(ActionKey::Ack, id(), Some(String::new())).command_line(),
+            "[Acknowledge] INC-2026-001",
+            "an empty choice is no choice"
+        );
+        let labels: Vec<String> = menus(&inc, &[])
+            .into_iter()
+            .filter_map(|m| match m {
+                Element::Select {
+                    action: ActionKey::Transition,
+                    options,
+                    ..
+                } => Some(
+                    options
+                        .into_iter()
+                        .map(|o| format!("{}={}", o.label, o.value))
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(labels, ["Acknowledge=acknowledge,Resolve=resolve"]);
+        let resolved = incident(Status::Resolved, Severity::Sev3);
+        assert!(menus(&resolved, &[]).iter().any(
+            |m| matches!(m, Element::Select { action: ActionKey::Transition, options, .. } if options[0].label == "Close")
+        ));
+    }
+
+    #[test]
     fn escalate_goes_one_level_up() {
         let esc = ActionRef::new(ActionKey::Escalate, id(), None);
         let sev3 = incident(Status::Open, Severity::Sev3);

@@ -288,6 +288,22 @@ fn is_single_quote(c: char) -> bool {
     matches!(c, '\'' | '‘' | '’' | '‚' | '‛')
 }
 
+/// Text as one quoted argument of the grammar: whatever it holds (quotes of any kind,
+/// backslashes, dashes), it reads back as exactly this text. Adapters that receive typed
+/// fields (Discord options, form inputs) build command text with it.
+pub fn quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for c in text.chars() {
+        if c == '\\' || is_double_quote(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
 /// A piece of command text as a platform adapter delivers it: plain text, or a reference the
 /// platform marked up (a user or channel mention). Adapters undo their own markup and escaping
 /// (Slack's `<@U123|alice>` and `&lt;`, Discord's `<@123>`, Teams' `<at>…</at>`); the grammar
@@ -1064,6 +1080,26 @@ mod tests {
             Err("assign to a person, not a channel".into())
         );
         assert_eq!(plain_text(&[Segment::text("ack "), Segment::User(alice)]), "ack @alice");
+    }
+
+    #[test]
+    fn quoted_text_reads_back_exactly() {
+        for text in [
+            "plain",
+            "with \"quotes\" and “smart” ones",
+            "back\\slash \\\"",
+            "--sev SEV-1",
+            "it's",
+        ] {
+            assert_eq!(
+                parse(&format!("update INC-2026-001 {}", quote(text))),
+                Ok(Command::Update {
+                    id: id("INC-2026-001"),
+                    note: text.into()
+                }),
+                "{text}"
+            );
+        }
     }
 
     #[test]

@@ -453,3 +453,43 @@ fn an_event_fans_out_to_active_notifying_providers_and_the_channels_that_show_it
     );
     assert_eq!(jobs[0].job_id, "E1:acme:C_MINOR");
 }
+
+#[test]
+fn backoff_jitter_spreads_retries() {
+    let delays: std::collections::BTreeSet<u128> = (0..40)
+        .map(|_| crate::notify::backoff(6, Duration::from_secs(1), Duration::from_secs(900), jitter()).as_millis())
+        .collect();
+    assert!(delays.len() > 10, "retries are spread, not in lockstep: {delays:?}");
+    assert!(delays.iter().all(|d| (16_000..=32_000).contains(d)), "{delays:?}");
+}
+
+#[test]
+fn counters_count_what_happened() {
+    let w = world();
+    run(&w, job(&event("E1", EventKind::IncidentCreated, 1, Status::Open), "C1"));
+    run(&w, job(&event("E1", EventKind::IncidentCreated, 1, Status::Open), "C1"));
+    w.chat.fail_next([ChatError::NotFound("channel_not_found".into())]);
+    run(&w, job(&event("E1", EventKind::IncidentCreated, 1, Status::Open), "C2"));
+    w.chat.fail_next([ChatError::rate_limited(Duration::from_secs(2))]);
+    run(&w, job(&event("E1", EventKind::IncidentCreated, 1, Status::Open), "C3"));
+    // delivered, skipped, throttled, retried, possible duplicates, dead-lettered
+    assert_eq!(w.deliverer.counters.snapshot(), [1, 1, 1, 0, 0, 1]);
+    assert_eq!(w.deliverer.now_ms(), w.timer.now_ms());
+}
+
+#[test]
+fn a_long_wait_beyond_the_lease_lets_the_channel_go() {
+    let w = world();
+    w.chat.pace_every(Duration::from_secs(40));
+    let first = event("E1", EventKind::IncidentCreated, 1, Status::Open);
+    assert_eq!(run(&w, job(&first, "C1")), Outcome::Delivered);
+    let mut second = event("E2", EventKind::IncidentCreated, 1, Status::Open);
+    second.incident.id = IncidentId::new(2026, 2);
+    assert!(matches!(run(&w, job(&second, "C1")), Outcome::Deferred { .. }));
+    // Its slot is 40 s away, past the claim's 30 s lease: the claim was released, not kept.
+    let key2 = MessageKey::new(&second.incident.id, "acme", "C1");
+    assert!(matches!(
+        block_on(w.ledger.claim(&key2, "another-job", w.timer.now_ms())).expect("claim"),
+        Claim::Claimed { .. }
+    ));
+}

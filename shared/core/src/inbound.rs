@@ -114,12 +114,23 @@ impl Context {
 pub enum Form {
     /// Add a note to an incident's timeline.
     StatusUpdate { incident: IncidentId },
+    /// Declare an incident (title, severity, service, description).
+    Declare,
 }
 
 /// A submitted form.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Submission {
-    StatusUpdate { incident: IncidentId, note: String },
+    StatusUpdate {
+        incident: IncidentId,
+        note: String,
+    },
+    Declare {
+        title: String,
+        severity: Option<String>,
+        service: Option<String>,
+        description: Option<String>,
+    },
 }
 
 /// What a request asks for, in no platform's terms.
@@ -135,6 +146,11 @@ pub enum Inbound {
     Submission { ctx: Context, submission: Submission },
     /// A message addressed to the bot (the bot's own mention already removed).
     Mention { ctx: Context, text: Vec<Segment> },
+    /// A person is typing an incident id: offer the open incidents matching `query`.
+    Autocomplete { ctx: Context, query: String },
+    /// A request we understand but do not serve there (a direct message where only servers are
+    /// served): answered privately with `reason`.
+    Unsupported { ctx: Context, reason: String },
     /// Something we acknowledge and do not act on (a new event type, a closed modal …).
     Ignored(String),
 }
@@ -145,7 +161,9 @@ impl Inbound {
             Inbound::Command { ctx, .. }
             | Inbound::Action { ctx, .. }
             | Inbound::Submission { ctx, .. }
-            | Inbound::Mention { ctx, .. } => Some(ctx),
+            | Inbound::Mention { ctx, .. }
+            | Inbound::Autocomplete { ctx, .. }
+            | Inbound::Unsupported { ctx, .. } => Some(ctx),
             Inbound::Challenge(_) | Inbound::Ignored(_) => None,
         }
     }
@@ -158,6 +176,8 @@ impl Inbound {
             Inbound::Action { .. } => "action",
             Inbound::Submission { .. } => "submission",
             Inbound::Mention { .. } => "mention",
+            Inbound::Autocomplete { .. } => "autocomplete",
+            Inbound::Unsupported { .. } => "unsupported",
             Inbound::Ignored(_) => "ignored",
         }
     }
@@ -186,6 +206,8 @@ pub enum Answer {
     Form { form: Form, incident: Doc },
     /// A submitted form is refused: the message names what to fix.
     FormError { message: String },
+    /// Suggestions for what a person is typing (at most 25).
+    Choices(Vec<crate::message::Choice>),
     /// Received; the answer follows later (slow work).
     Deferred,
     /// Received; nothing to say.
@@ -254,6 +276,12 @@ pub trait PlatformAdapter: Send + Sync {
     /// itself (Discord, Mattermost, Teams). Otherwise the clicked message is edited through
     /// the messenger, versioned like the notifier's edits.
     fn edits_clicked_inline(&self) -> bool {
+        false
+    }
+
+    /// Whether `/im declare` without a title opens the declare form (platforms with modals
+    /// that a command can open in its answer).
+    fn declare_form(&self) -> bool {
         false
     }
 

@@ -81,6 +81,9 @@ pub enum TenantField {
     App,
 }
 
+/// A platform's own check of its configuration keys (`Err` says what is wrong).
+pub type ConfigCheck = fn(&ProviderConfig) -> Result<(), String>;
+
 /// A platform's configuration keys and secret keys: one table per platform, used to check
 /// configurations, split secrets out of them, and bind inbound requests to their provider.
 #[derive(Debug)]
@@ -96,6 +99,8 @@ pub struct PlatformSpec {
     pub inbound_keys: &'static [&'static str],
     /// Configuration keys that bind inbound requests to the provider, when set.
     pub tenant_keys: &'static [(&'static str, TenantField)],
+    /// Further checks of the platform's own keys, at configuration time.
+    pub check: Option<ConfigCheck>,
 }
 
 impl PlatformSpec {
@@ -129,6 +134,7 @@ pub const SPECS: &[PlatformSpec] = &[
         ],
         inbound_keys: &["signing_secret"],
         tenant_keys: &[("team_id", TenantField::Workspace), ("api_app_id", TenantField::App)],
+        check: None,
     },
     PlatformSpec {
         name: "discord",
@@ -144,6 +150,7 @@ pub const SPECS: &[PlatformSpec] = &[
             ("guild_id", TenantField::Workspace),
             ("application_id", TenantField::App),
         ],
+        check: Some(check_discord),
     },
     PlatformSpec {
         name: "teams",
@@ -155,6 +162,7 @@ pub const SPECS: &[PlatformSpec] = &[
         secret_keys: &[("app_password", "the bot's client secret")],
         inbound_keys: &["app_id"],
         tenant_keys: &[("tenant_id", TenantField::Workspace), ("app_id", TenantField::App)],
+        check: None,
     },
     PlatformSpec {
         name: "mattermost",
@@ -174,8 +182,29 @@ pub const SPECS: &[PlatformSpec] = &[
         ],
         inbound_keys: &["command_token"],
         tenant_keys: &[("team_id", TenantField::Workspace)],
+        check: None,
     },
 ];
+
+/// Discord: the public key is exactly 64 hex characters; ids are snowflakes.
+fn check_discord(config: &ProviderConfig) -> Result<(), String> {
+    if let Some(key) = config.platform_key("public_key")
+        && (key.len() != 64 || !key.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(format!(
+            "public_key must be exactly 64 hex characters (the application's Public Key); got {} characters",
+            key.chars().count()
+        ));
+    }
+    for key in ["application_id", "guild_id"] {
+        if let Some(id) = config.platform_key(key)
+            && (id.len() > 20 || !id.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return Err(format!("{key} must be a Discord id (digits), got `{id}`"));
+        }
+    }
+    Ok(())
+}
 
 /// The built-in table of `platform`.
 pub fn spec(platform: &str) -> Option<&'static PlatformSpec> {
@@ -422,6 +451,9 @@ impl ProviderConfig {
             }
         }
         config.templates.validate().map_err(ConfigError::Template)?;
+        if let Some(check) = spec.and_then(|s| s.check) {
+            check(&config).map_err(ConfigError::Invalid)?;
+        }
         Ok(config)
     }
 
@@ -568,6 +600,13 @@ mod tests {
         assert_eq!(Platform::SLACK.spec().map(|s| s.title), Some("Slack"));
         assert!(Platform::named("echo").is_ok_and(|p| p.spec().is_none()));
         assert!(Platform::named("Echo!").is_err());
+        let discord = spec("discord");
+        let key = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+        assert!(ProviderConfig::for_platform(map(json!({"public_key": key, "guild_id": "700"})), discord).is_ok());
+        let short = ProviderConfig::for_platform(map(json!({"public_key": &key[..63]})), discord).expect_err("63");
+        assert!(short.to_string().contains("exactly 64 hex characters"), "{short}");
+        assert!(ProviderConfig::for_platform(map(json!({"public_key": "g".repeat(64)})), discord).is_err());
+        assert!(ProviderConfig::for_platform(map(json!({"guild_id": "not-a-snowflake"})), discord).is_err());
         let stored: Platform = serde_json::from_value(json!("discord")).expect("platform");
         assert_eq!(stored, Platform::DISCORD);
     }

@@ -200,3 +200,19 @@ fn platforms_without_channels_get_the_core_fallback() {
     );
     assert!(w.chat.sent().is_empty());
 }
+
+#[test]
+fn a_creation_in_flight_is_waited_for_and_a_stalled_one_taken_over() {
+    let w = world(true);
+    let record = MessageKey::new(&IncidentId::new(2026, 1), "acme", "#war-room");
+    let ledger = w.deliverer.ledger();
+    block_on(ledger.claim(&record, "click-1", w.deliverer.now_ms())).expect("claim");
+    assert!(join(&w, "U2", "click-2").text().contains("being opened right now"));
+    assert!(created(&w).is_empty());
+    // A worker that stopped long ago: its lease ran out, so the next click opens the room.
+    let w = world(true);
+    let ledger = w.deliverer.ledger();
+    block_on(ledger.claim(&record, "click-1", w.deliverer.now_ms() - 120_000)).expect("claim");
+    assert!(join(&w, "U2", "click-2").text().contains("is open"));
+    assert_eq!(created(&w).len(), 1);
+}

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use im_aws::Config;
 use im_core::inbound::Platforms;
+use im_discord::{DiscordAdapter, DiscordSettings};
 use im_slack::{Pacing, SlackAdapter, SlackSettings};
 
 /// The Slack adapter's settings from the configuration.
@@ -22,7 +23,17 @@ pub fn slack_settings(config: &Config) -> SlackSettings {
     }
 }
 
+/// The Discord adapter's settings from the configuration.
+pub fn discord_settings(config: &Config) -> DiscordSettings {
+    DiscordSettings {
+        api_url: config.delivery.discord_api_url.clone(),
+        timeout: config.delivery.chat_timeout,
+    }
+}
+
 /// Every platform this build supports.
 pub fn registry(config: &Config) -> Platforms {
-    Platforms::new().with(Arc::new(SlackAdapter::new(slack_settings(config))))
+    Platforms::new()
+        .with(Arc::new(SlackAdapter::new(slack_settings(config))))
+        .with(Arc::new(DiscordAdapter::new(discord_settings(config))))
 }

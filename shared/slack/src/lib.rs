@@ -198,6 +198,13 @@ impl PlatformAdapter for SlackAdapter {
                     "response_action": "errors",
                     "errors": {"note": im_core::message::truncate(&message, 150)},
                 })),
+                // A `block_suggestion` answer (external select menus).
+                Answer::Choices(choices) => HttpAnswer::json(&json!({
+                    "options": choices.iter().map(|c| json!({
+                        "text": {"type": "plain_text", "text": im_core::message::truncate(&c.label, 75)},
+                        "value": c.value,
+                    })).collect::<Vec<_>>()
+                })),
                 Answer::Deferred | Answer::Empty => HttpAnswer::empty(),
             }
         })

@@ -249,6 +249,14 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         match inbound {
             Inbound::Command { ctx, text } => self.command(&call, &ctx, &text).await,
             Inbound::Mention { ctx, text } => self.mention(&call, &ctx, &text).await,
+            Inbound::Autocomplete { ctx, query } => self.autocomplete(&call, &ctx, &query).await,
+            Inbound::Unsupported { ctx, reason } => {
+                let answer = Answer::Reply {
+                    doc: Doc::text(reason.as_str()),
+                    visibility: Visibility::Private,
+                };
+                call.adapter.answer(call.exchange(&ctx), answer).await
+            }
             Inbound::Action { ctx, action } => self.action(&call, &ctx, &action).await,
             Inbound::Submission { ctx, submission } => self.submission(&call, &ctx, submission).await,
             Inbound::Challenge(_) | Inbound::Ignored(_) => HttpAnswer::empty(),
@@ -265,6 +273,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             Inbound::Submission { .. } => Answer::FormError {
                 message: doc.summary.plain_text(),
             },
+            Inbound::Autocomplete { .. } => Answer::Choices(Vec::new()),
             Inbound::Mention { .. } => {
                 self.reply_in_thread(call, ctx, &doc).await;
                 Answer::Empty
@@ -358,9 +367,48 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             };
             return call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await;
         }
+        if call.adapter.declare_form() && plain_text(text).trim().eq_ignore_ascii_case("declare") {
+            let policy = &call.provider.config.rbac;
+            if let Err(denied) = policy.check(&ctx.user.id, "declare", true) {
+                let reply = Reply::Refused {
+                    message: denied.to_string(),
+                };
+                return call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await;
+            }
+            let form = Answer::Form {
+                form: Form::Declare,
+                incident: Doc::default(),
+            };
+            return call.adapter.answer(call.exchange(ctx), form).await;
+        }
         let key = ctx.request_id.as_ref().map(|id| format!("{}:{id}", call.platform()));
         let reply = self.command_text(call, ctx, text, key).await;
         call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await
+    }
+
+    /// Open incidents whose id or title contains what the person typed (at most 25).
+    async fn autocomplete(&self, call: &Call<'_>, ctx: &Context, query: &str) -> HttpAnswer {
+        let query = query.trim().to_lowercase();
+        let choices = match self.service.store().list_active(im_core::service::LIST_LIMIT).await {
+            Ok(incidents) => incidents
+                .into_iter()
+                .filter(|i| {
+                    query.is_empty()
+                        || i.id.as_str().to_lowercase().contains(&query)
+                        || i.title.to_lowercase().contains(&query)
+                })
+                .take(25)
+                .map(|i| im_core::message::Choice {
+                    label: im_core::message::truncate(&format!("{} [{}] {}", i.id, i.severity, i.title), 100),
+                    value: i.id.to_string(),
+                })
+                .collect(),
+            Err(e) => {
+                warn!(error = %e, "listing incidents for autocomplete");
+                Vec::new()
+            }
+        };
+        call.adapter.answer(call.exchange(ctx), Answer::Choices(choices)).await
     }
 
     /// Starts handling a request id once; `false` if it is (being) handled already.
@@ -590,6 +638,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     }
 
     async fn submission(&self, call: &Call<'_>, ctx: &Context, submission: Submission) -> HttpAnswer {
+        let key = ctx
+            .request_id
+            .as_ref()
+            .map(|id| format!("{}:action:{id}", call.platform()));
         let answer = match submission {
             Submission::StatusUpdate { incident, note } => {
                 if note.trim().is_empty() {
@@ -597,10 +649,6 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         message: "Write what changed.".into(),
                     }
                 } else {
-                    let key = ctx
-                        .request_id
-                        .as_ref()
-                        .map(|id| format!("{}:action:{id}", call.platform()));
                     let inv = call.invocation(ctx, format!("[Status Update] {incident}"), key);
                     let command = Command::Update {
                         id: incident,
@@ -610,6 +658,29 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         Reply::Card { .. } => Answer::Empty,
                         other => Answer::FormError { message: other.text() },
                     }
+                }
+            }
+            Submission::Declare {
+                title,
+                severity,
+                service,
+                description,
+            } => {
+                // The form's fields go through the grammar, so they are checked like typed ones.
+                let mut line = format!("declare --title {}", im_core::command::quote(&title));
+                for (flag, value) in [
+                    ("--sev", severity),
+                    ("--service", service),
+                    ("--description", description),
+                ] {
+                    if let Some(value) = value.filter(|v| !v.trim().is_empty()) {
+                        line.push_str(&format!(" {flag} {}", im_core::command::quote(&value)));
+                    }
+                }
+                let reply = self.command_text(call, ctx, &[Segment::Text(line)], key).await;
+                match reply {
+                    Reply::Card { .. } => self.reply_answer(&reply),
+                    other => Answer::FormError { message: other.text() },
                 }
             }
         };

@@ -1,0 +1,323 @@
+//! What Discord posts to the interactions endpoint, read into the core's neutral inbound: PING,
+//! `/im` application commands (subcommands with typed options, rebuilt as command text for the
+//! one grammar), components (buttons and selects), autocomplete, and modal submissions.
+
+use im_core::action::ActionRef;
+use im_core::chat::MessageRef;
+use im_core::command::{Segment, quote};
+use im_core::inbound::{Context, Inbound, ParseError, Submission};
+use im_core::{IncidentId, UserRef};
+use serde_json::Value;
+
+/// Interaction types (PROTOCOLS.md §2.2).
+pub const PING: u64 = 1;
+pub const APPLICATION_COMMAND: u64 = 2;
+pub const MESSAGE_COMPONENT: u64 = 3;
+pub const AUTOCOMPLETE: u64 = 4;
+pub const MODAL_SUBMIT: u64 = 5;
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// The person: `member.user` in a server, `user` in a direct message.
+fn user(v: &Value, provider: &str) -> Option<UserRef> {
+    let u = if v["member"]["user"].is_object() {
+        &v["member"]["user"]
+    } else {
+        &v["user"]
+    };
+    let id = text(u, "id")?;
+    let name = text(&v["member"], "nick")
+        .or_else(|| text(u, "global_name"))
+        .or_else(|| text(u, "username"));
+    Some(UserRef::new(id, name).on(provider))
+}
+
+/// An option's value as text (strings, and the ids of user options).
+fn option(options: &Value, name: &str) -> Option<String> {
+    options
+        .as_array()?
+        .iter()
+        .find(|o| o["name"] == name)
+        .and_then(|o| match &o["value"] {
+            Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+}
+
+/// `/im <subcommand> …` as the text a person would have typed, with a chosen user as a mention.
+pub fn command_text(sub: &Value, resolved: &Value, provider: &str) -> Vec<Segment> {
+    let name = sub["name"].as_str().unwrap_or("help");
+    let options = &sub["options"];
+    let get = |key: &str| option(options, key);
+    let incident = get("incident").unwrap_or_default();
+    let mut line = name.to_string();
+    let mut push = |s: &str| {
+        line.push(' ');
+        line.push_str(s);
+    };
+    match name {
+        "declare" => {
+            if let Some(title) = get("title") {
+                push(&quote(&title));
+            }
+            for (flag, key) in [
+                ("--sev", "severity"),
+                ("--service", "service"),
+                ("--description", "description"),
+            ] {
+                if let Some(value) = get(key) {
+                    push(&format!("{flag} {}", quote(&value)));
+                }
+            }
+        }
+        "ack" | "resolve" | "update" => {
+            push(&incident);
+            if let Some(note) = get("note") {
+                push(&quote(&note));
+            }
+        }
+        "escalate" => {
+            push(&incident);
+            push(&get("severity").unwrap_or_default());
+        }
+        "assign" => {
+            push(&incident);
+            let who = get("user").unwrap_or_default();
+            let u = &resolved["users"][&who];
+            let name = text(&resolved["members"][&who], "nick")
+                .or_else(|| text(u, "global_name"))
+                .or_else(|| text(u, "username"));
+            line.push(' ');
+            return vec![Segment::Text(line), Segment::User(UserRef::new(who, name).on(provider))];
+        }
+        "help" => {
+            if let Some(topic) = get("command") {
+                push(&topic);
+            }
+        }
+        "list" => {}
+        _ => push(&incident),
+    }
+    vec![Segment::Text(line)]
+}
+
+/// The value of a text input in a modal submission.
+fn input(components: &Value, id: &str) -> Option<String> {
+    components
+        .as_array()?
+        .iter()
+        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+        .find(|c| c["custom_id"] == id)
+        .and_then(|c| c["value"].as_str().map(|v| v.trim().to_string()))
+        .filter(|v| !v.is_empty())
+}
+
+/// Reads a verified interaction.
+pub fn parse(body: &[u8], provider: &str) -> Result<Inbound, ParseError> {
+    let v: Value =
+        serde_json::from_slice(body).map_err(|e| ParseError(format!("the body is not a Discord interaction: {e}")))?;
+    let kind = v["type"]
+        .as_u64()
+        .ok_or_else(|| ParseError("an interaction without a type".into()))?;
+    if kind == PING {
+        return Ok(Inbound::Challenge(String::new()));
+    }
+    if !(APPLICATION_COMMAND..=MODAL_SUBMIT).contains(&kind) {
+        return Ok(Inbound::Ignored(format!("interaction type {kind}")));
+    }
+    let user = user(&v, provider).ok_or_else(|| ParseError("an interaction without a user".into()))?;
+    let channel = text(&v, "channel_id").or_else(|| text(&v["channel"], "id"));
+    let ctx = Context {
+        user,
+        message: match (&channel, text(&v["message"], "id")) {
+            (Some(c), Some(m)) => Some(MessageRef::new(c, m)),
+            _ => None,
+        },
+        channel,
+        workspace: text(&v, "guild_id"),
+        app: text(&v, "application_id"),
+        request_id: text(&v, "id"),
+        prefix: "/im".into(),
+        reply_to: text(&v, "token"),
+        trigger: None,
+    };
+    if ctx.workspace.is_none() {
+        return Ok(Inbound::Unsupported {
+            ctx,
+            reason: "I run incidents in servers, not in direct messages: use /im in a channel of your server.".into(),
+        });
+    }
+    let data = &v["data"];
+    Ok(match kind {
+        APPLICATION_COMMAND => {
+            let sub = data["options"]
+                .as_array()
+                .and_then(|o| o.first())
+                .cloned()
+                .unwrap_or_default();
+            Inbound::Command {
+                text: command_text(&sub, &data["resolved"], provider),
+                ctx,
+            }
+        }
+        AUTOCOMPLETE => {
+            let focused = data["options"]
+                .as_array()
+                .and_then(|o| o.first())
+                .and_then(|sub| sub["options"].as_array())
+                .and_then(|o| o.iter().find(|o| o["focused"] == true))
+                .and_then(|o| o["value"].as_str())
+                .unwrap_or("")
+                .to_string();
+            Inbound::Autocomplete { ctx, query: focused }
+        }
+        MESSAGE_COMPONENT => {
+            let custom_id = data["custom_id"].as_str().unwrap_or("");
+            match ActionRef::decode(custom_id) {
+                Ok(mut action) => {
+                    if let Some(choice) = data["values"]
+                        .as_array()
+                        .and_then(|v| v.first())
+                        .and_then(Value::as_str)
+                    {
+                        action.choice = Some(choice.to_string());
+                    }
+                    Inbound::Action { ctx, action }
+                }
+                Err(e) => Inbound::Ignored(e.to_string()),
+            }
+        }
+        _ => {
+            let custom_id = data["custom_id"].as_str().unwrap_or("");
+            let components = &data["components"];
+            if custom_id == "im:declare" {
+                Inbound::Submission {
+                    ctx,
+                    submission: Submission::Declare {
+                        title: input(components, "title").unwrap_or_default(),
+                        severity: input(components, "severity"),
+                        service: input(components, "service"),
+                        description: input(components, "description"),
+                    },
+                }
+            } else if let Some(incident) = custom_id
+                .strip_prefix("im:status_update|")
+                .and_then(|i| IncidentId::parse(i).ok())
+            {
+                Inbound::Submission {
+                    ctx,
+                    submission: Submission::StatusUpdate {
+                        incident,
+                        note: input(components, "note").unwrap_or_default(),
+                    },
+                }
+            } else {
+                Inbound::Ignored(format!("modal {custom_id}"))
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use im_core::action::ActionKey;
+    use im_core::command::{Command, parse_segments};
+    use serde_json::json;
+
+    fn interaction(kind: u64, data: Value) -> Vec<u8> {
+        json!({"id": "1100", "application_id": "900", "type": kind, "guild_id": "700", "channel_id": "600",
+               "token": "tok", "member": {"user": {"id": "500", "username": "alice"}}, "data": data})
+        .to_string()
+        .into_bytes()
+    }
+
+    fn command(data: Value) -> Command {
+        match parse(&interaction(APPLICATION_COMMAND, data), "guild") {
+            Ok(Inbound::Command { text, .. }) => parse_segments(&text).expect("a command"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn subcommands_become_the_grammars_commands() {
+        let declare = command(
+            json!({"name": "im", "options": [{"type": 1, "name": "declare", "options": [
+            {"name": "title", "value": "Payments \"down\" — “again”"}, {"name": "severity", "value": "SEV-1"},
+            {"name": "service", "value": "checkout"}]}]}),
+        );
+        let Command::Declare(d) = declare else {
+            panic!("declare")
+        };
+        assert_eq!(d.title, "Payments \"down\" — “again”");
+        assert_eq!(
+            (d.severity.map(|s| s.as_str()), d.service.as_deref()),
+            (Some("SEV-1"), Some("checkout"))
+        );
+        let assign = command(
+            json!({"name": "im", "options": [{"type": 1, "name": "assign", "options": [
+            {"name": "incident", "value": "INC-2026-001"}, {"name": "user", "value": "42"}]}],
+            "resolved": {"users": {"42": {"id": "42", "username": "bob"}}}}),
+        );
+        assert_eq!(
+            assign,
+            Command::Assign {
+                id: IncidentId::new(2026, 1),
+                assignee: im_core::command::Assignee::User(UserRef::new("42", Some("bob".into())).on("guild")),
+            }
+        );
+        let ack = command(json!({"name": "im", "options": [{"type": 1, "name": "ack", "options": [
+            {"name": "incident", "value": "INC-2026-001"}, {"name": "note", "value": "--sev is not a flag here"}]}]}));
+        assert_eq!(
+            ack,
+            Command::Ack {
+                id: IncidentId::new(2026, 1),
+                note: Some("--sev is not a flag here".into())
+            }
+        );
+        assert_eq!(
+            command(json!({"name": "im", "options": [{"type": 1, "name": "list"}]})),
+            Command::List
+        );
+    }
+
+    #[test]
+    fn components_autocomplete_modals_ping_and_direct_messages() {
+        assert_eq!(parse(br#"{"type":1}"#, "guild"), Ok(Inbound::Challenge(String::new())));
+        let select = interaction(
+            MESSAGE_COMPONENT,
+            json!({"custom_id": "im:severity|INC-2026-001", "values": ["SEV-2"]}),
+        );
+        let Ok(Inbound::Action { action, ctx }) = parse(&select, "guild") else {
+            panic!("an action")
+        };
+        assert_eq!(
+            (action.key, action.choice.as_deref()),
+            (ActionKey::Severity, Some("SEV-2"))
+        );
+        assert_eq!(
+            (ctx.workspace.as_deref(), ctx.app.as_deref(), ctx.request_id.as_deref()),
+            (Some("700"), Some("900"), Some("1100"))
+        );
+        let auto = interaction(
+            AUTOCOMPLETE,
+            json!({"name": "im", "options": [{"type": 1, "name": "ack",
+            "options": [{"name": "incident", "value": "db", "focused": true}]}]}),
+        );
+        assert!(matches!(parse(&auto, "guild"), Ok(Inbound::Autocomplete { query, .. }) if query == "db"));
+        let modal = interaction(
+            MODAL_SUBMIT,
+            json!({"custom_id": "im:status_update|INC-2026-001", "components": [
+            {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": " Failover done "}]}]}),
+        );
+        assert!(matches!(parse(&modal, "guild"),
+            Ok(Inbound::Submission { submission: Submission::StatusUpdate { note, .. }, .. }) if note == "Failover done"));
+        let dm = json!({"id": "1", "type": 2, "channel_id": "1", "user": {"id": "500"}, "data": {}}).to_string();
+        assert!(matches!(parse(dm.as_bytes(), "guild"), Ok(Inbound::Unsupported { .. })));
+        assert!(parse(b"nope", "guild").is_err());
+        assert!(matches!(parse(br#"{"type": 99}"#, "guild"), Ok(Inbound::Ignored(_))));
+    }
+}
