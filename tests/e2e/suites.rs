@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use im_core::action::{ActionKey, ActionRef};
 use im_core::{IncidentId, Severity, Status};
+use im_tests::discord_under_test::DiscordUnderTest;
 use im_tests::echo_fake::EchoUnderTest;
 use im_tests::slack_under_test::SlackUnderTest;
 use im_tests::world::{UnderTest, World};
@@ -441,4 +442,9 @@ suites_for!(
     echo,
     async { EchoUnderTest::start().await as Arc<dyn UnderTest> },
     false
+);
+suites_for!(
+    discord,
+    async { DiscordUnderTest::start().await as Arc<dyn UnderTest> },
+    true
 );

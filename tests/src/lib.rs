@@ -4,8 +4,10 @@
 // Test support: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod discord_under_test;
 pub mod echo;
 pub mod echo_fake;
+pub mod fake_discord;
 pub mod fake_slack;
 pub mod pipeline;
 pub mod slack_under_test;
