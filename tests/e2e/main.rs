@@ -5,6 +5,7 @@
 
 mod cli;
 mod delivery;
+mod discord;
 mod interactions;
 mod monitor;
 mod notifications;

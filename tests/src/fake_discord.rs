@@ -143,8 +143,16 @@ impl Fake {
     /// Rate limiting of one call in `bucket`: headers to send, or a 429.
     fn limit(&mut self, bucket: &str, key: &str) -> Result<Vec<(&'static str, String)>, Response> {
         let now = Instant::now();
-        if self.paused_until.is_some_and(|u| now < u) {
+        if let Some(until) = self.paused_until.filter(|u| now < *u) {
+            // A request during an announced global pause: counted, and refused as Discord would.
             self.violations += 1;
+            self.rate_limited += 1;
+            let retry = until.duration_since(now).as_secs_f64();
+            return Err((
+                StatusCode::TOO_MANY_REQUESTS,
+                axum::Json(json!({"message": "You are being rate limited.", "retry_after": retry, "global": true})),
+            )
+                .into_response());
         }
         if let Some(retry) = self.inject_global.take() {
             self.paused_until = Some(now + Duration::from_secs_f64(retry));

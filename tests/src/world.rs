@@ -136,31 +136,43 @@ pub struct World {
 impl World {
     /// Provider `acme` of the platform, routed by [`ROUTING`] merged with `config`.
     pub fn new(platform: Arc<dyn UnderTest>, config: Value) -> Self {
-        let mut merged: Value = serde_json::from_str(ROUTING).expect("routing");
-        for (k, v) in config.as_object().cloned().unwrap_or_default() {
-            merged[k] = v;
-        }
-        for (k, v) in platform.binding().as_object().cloned().unwrap_or_default() {
-            merged[k] = v;
-        }
-        let adapter = platform.adapter();
-        let (map, _) = im_core::provider::ProviderConfig::split_for(merged, adapter.spec()).expect("config");
-        let config = im_core::provider::ProviderConfig::for_platform(map, Some(adapter.spec())).expect("valid config");
-        let at = time::OffsetDateTime::now_utc();
-        let provider = im_core::provider::Provider {
-            name: "acme".into(),
-            platform: im_core::provider::Platform::named(platform.name()).expect("name"),
-            status: im_core::provider::ProviderStatus::Active,
-            config,
-            secret_name: "test/chatops/acme".into(),
-            created_at: at,
-            updated_at: at,
-        };
+        Self::with_providers(vec![("acme", platform, config)])
+    }
+
+    /// Several providers (the first is the one [`Self::send`] and the helpers use), each of its
+    /// platform, routed by [`ROUTING`] merged with its `config`.
+    pub fn with_providers(list: Vec<(&str, Arc<dyn UnderTest>, Value)>) -> Self {
         let providers = Arc::new(MemoryProviders::default());
-        let secrets = platform.secrets();
-        let pairs: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        providers.add(provider, &pairs);
-        let platforms = Platforms::new().with(adapter);
+        let mut platforms = Platforms::new();
+        for (name, platform, config) in &list {
+            let mut merged: Value = serde_json::from_str(ROUTING).expect("routing");
+            for (k, v) in platform.binding().as_object().cloned().unwrap_or_default() {
+                merged[k] = v;
+            }
+            // The test's own configuration has the last word.
+            for (k, v) in config.as_object().cloned().unwrap_or_default() {
+                merged[k] = v;
+            }
+            let adapter = platform.adapter();
+            let (map, _) = im_core::provider::ProviderConfig::split_for(merged, adapter.spec()).expect("config");
+            let config =
+                im_core::provider::ProviderConfig::for_platform(map, Some(adapter.spec())).expect("valid config");
+            let at = time::OffsetDateTime::now_utc();
+            let provider = im_core::provider::Provider {
+                name: name.to_string(),
+                platform: im_core::provider::Platform::named(platform.name()).expect("name"),
+                status: im_core::provider::ProviderStatus::Active,
+                config,
+                secret_name: format!("test/chatops/{name}"),
+                created_at: at,
+                updated_at: at,
+            };
+            let secrets = platform.secrets();
+            let pairs: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            providers.add(provider, &pairs);
+            platforms = platforms.with(adapter);
+        }
+        let platform = list[0].1.clone();
         let store = Arc::new(MemoryStore::default());
         let publisher = Arc::new(MemoryPublisher::default());
         let ledger = Arc::new(MemoryLedger::default());
@@ -205,6 +217,18 @@ impl World {
         self.gateway
             .handle(Via::Platform(self.platform.name()), "acme", &request.0, &request.1)
             .await
+    }
+
+    /// A request to another provider of this world, on the generic route.
+    pub async fn send_to(&self, provider: &str, request: &Signed) -> HttpAnswer {
+        self.gateway
+            .handle(Via::Generic, provider, &request.0, &request.1)
+            .await
+    }
+
+    /// The delivery algorithm this world runs (for tests that drive jobs themselves).
+    pub fn deliverer(&self) -> &Arc<Deliverer> {
+        &self.deliverer
     }
 
     /// A slash command by `user` in `C_ORIGIN`.

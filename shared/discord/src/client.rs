@@ -30,30 +30,54 @@ const MEMBER_ALLOW: u64 = (1 << 10) | (1 << 11) | (1 << 16);
 /// SEND_MESSAGES: denied to everyone when a war room is locked.
 const SEND_MESSAGES: u64 = 1 << 11;
 
-/// What this process learned about Discord's rate limits (shared by every provider's client).
+/// Requests per second a bot may make in all (Discord's documented global limit is 50; we keep
+/// under it).
+const GLOBAL_PER_SECOND: f64 = 45.0;
+
+/// What this process learned about Discord's rate limits (shared by every provider's client):
+/// each route's bucket and its window from the `X-RateLimit-*` headers, what is left of each
+/// (route, channel) window, and a global pause after a global 429.
 #[derive(Debug, Default)]
 pub struct RateBook {
-    /// route (`POST /channels/{id}/messages`) → least interval between calls, from its bucket.
+    /// route (`POST /channels/{id}/messages`) → bucket and least interval between calls.
     intervals: Mutex<HashMap<String, (String, Duration)>>,
+    /// (route, major parameter) → when the window resets, if nothing is left of it.
+    exhausted: Mutex<HashMap<String, Instant>>,
     /// No request at all before this (a global 429).
     global_until: Mutex<Option<Instant>>,
+    /// The next moment a request may start (global spacing).
+    next_global: Mutex<Option<Instant>>,
 }
 
 impl RateBook {
-    fn learn(&self, route: &str, headers: &reqwest::header::HeaderMap) {
+    fn learn(&self, route: &str, major: &str, headers: &reqwest::header::HeaderMap) {
         let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let number = |name: &str| {
+            header(name)
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| v.is_finite() && *v >= 0.0)
+        };
         let (Some(bucket), Some(limit), Some(reset)) = (
             header("x-ratelimit-bucket"),
-            header("x-ratelimit-limit").and_then(|l| l.parse::<f64>().ok()),
-            header("x-ratelimit-reset-after").and_then(|r| r.parse::<f64>().ok()),
+            number("x-ratelimit-limit"),
+            number("x-ratelimit-reset-after"),
         ) else {
             return;
         };
-        if limit >= 1.0 && reset.is_finite() && reset >= 0.0 {
-            // A window of `limit` calls per `reset` seconds, spread evenly.
-            let interval = Duration::from_secs_f64((reset / limit).min(60.0));
+        if limit >= 1.0 {
+            // A window of `limit` calls per `reset` seconds, spread evenly, with a 5 % margin
+            // against clock and network jitter (a call landing a hair early is a 429).
+            let interval = Duration::from_secs_f64((reset / limit * 1.05).min(60.0));
             if let Ok(mut intervals) = self.intervals.lock() {
                 intervals.insert(route.to_string(), (bucket, interval));
+            }
+        }
+        if let Ok(mut exhausted) = self.exhausted.lock() {
+            let key = format!("{route}#{major}");
+            if number("x-ratelimit-remaining") == Some(0.0) {
+                exhausted.insert(key, Instant::now() + Duration::from_secs_f64(reset.min(900.0)));
+            } else {
+                exhausted.remove(&key);
             }
         }
     }
@@ -76,9 +100,34 @@ impl RateBook {
         }
     }
 
-    fn paused(&self) -> Option<Duration> {
-        let until = (*self.global_until.lock().ok()?)?;
-        until.checked_duration_since(Instant::now()).filter(|d| !d.is_zero())
+    /// How long to hold off a call: a global pause, or a window with nothing left.
+    fn wait(&self, route: &str, major: &str) -> Option<(Duration, bool)> {
+        let now = Instant::now();
+        let global = self.global_until.lock().ok().and_then(|u| *u);
+        if let Some(wait) = global
+            .and_then(|u| u.checked_duration_since(now))
+            .filter(|d| !d.is_zero())
+        {
+            return Some((wait, true));
+        }
+        let exhausted = self.exhausted.lock().ok()?;
+        let reset = exhausted.get(&format!("{route}#{major}"))?;
+        reset
+            .checked_duration_since(now)
+            .filter(|d| !d.is_zero())
+            .map(|d| (d, false))
+    }
+
+    /// Reserves this process's next moment under the global limit; how long to wait for it.
+    fn global_slot(&self) -> Duration {
+        let spacing = Duration::from_secs_f64(1.0 / GLOBAL_PER_SECOND);
+        let Ok(mut next) = self.next_global.lock() else {
+            return Duration::ZERO;
+        };
+        let now = Instant::now();
+        let at = next.map_or(now, |n| n.max(now));
+        *next = Some(at + spacing);
+        at - now
     }
 }
 
@@ -162,10 +211,16 @@ impl DiscordClient {
         }
     }
 
-    /// One call: refused at once during a global pause; the bucket learned from the answer.
+    /// One call: held off (without asking Discord) during a global pause or while its window
+    /// has nothing left, spaced under the global limit; the bucket learned from the answer.
     pub async fn call(&self, method: Method, path: &str, route: &str, body: Option<Value>) -> Result<Value, ChatError> {
-        if let Some(wait) = self.rates.paused() {
-            return Err(ChatError::RateLimited { wait, global: true });
+        let major = path.split('/').nth(2).unwrap_or("");
+        if let Some((wait, global)) = self.rates.wait(route, major) {
+            return Err(ChatError::RateLimited { wait, global });
+        }
+        let spacing = self.rates.global_slot();
+        if !spacing.is_zero() {
+            tokio::time::sleep(spacing).await;
         }
         let mut request = self
             .http
@@ -176,7 +231,7 @@ impl DiscordClient {
             request = request.json(&body);
         }
         let response = request.send().await.map_err(|e| transport(&e))?;
-        self.rates.learn(route, response.headers());
+        self.rates.learn(route, major, response.headers());
         if response.status().is_success() {
             return Ok(response.json().await.unwrap_or(Value::Null));
         }
@@ -344,16 +399,34 @@ mod tests {
         headers.insert("x-ratelimit-bucket", "abcd".parse().expect("value"));
         headers.insert("x-ratelimit-limit", "5".parse().expect("value"));
         headers.insert("x-ratelimit-reset-after", "5.0".parse().expect("value"));
-        book.learn("POST /channels/{id}/messages", &headers);
+        headers.insert("x-ratelimit-remaining", "0".parse().expect("value"));
+        book.learn("POST /channels/{id}/messages", "600", &headers);
         assert_eq!(
             book.rule("POST /channels/{id}/messages", "600"),
             Some(PaceRule {
                 bucket: "discord:abcd:600".into(),
-                interval: Duration::from_secs(1)
+                interval: Duration::from_millis(1050)
             })
         );
-        assert!(book.paused().is_none());
+        let held = book.wait("POST /channels/{id}/messages", "600");
+        assert!(
+            held.is_some_and(|(d, global)| !global && d <= Duration::from_secs(5)),
+            "nothing left: wait for the reset"
+        );
+        assert_eq!(
+            book.wait("POST /channels/{id}/messages", "601"),
+            None,
+            "other channels have their own windows"
+        );
         book.pause(Duration::from_millis(1500));
-        assert!(book.paused().is_some_and(|d| d <= Duration::from_millis(1500)));
+        assert!(
+            book.wait("POST /channels/{id}/messages", "601")
+                .is_some_and(|(d, global)| global && d <= Duration::from_millis(1500))
+        );
+        assert_eq!(book.global_slot(), Duration::ZERO);
+        assert!(
+            book.global_slot() > Duration::ZERO,
+            "requests are spaced under the global limit"
+        );
     }
 }

@@ -235,6 +235,14 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 None => return HttpAnswer::empty(),
             },
         };
+        // What is not served here (a direct message) is said politely, before anything else.
+        if let Inbound::Unsupported { ctx, reason } = &inbound {
+            let answer = Answer::Reply {
+                doc: Doc::text(reason.as_str()),
+                visibility: Visibility::Private,
+            };
+            return adapter.answer(call.exchange(ctx), answer).await;
+        }
         if let Err(why) = check_tenant(adapter.spec(), &provider, ctx) {
             self.rejections.note(&provider.name, &format!("tenant: {why}"));
             return error(
@@ -250,16 +258,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             Inbound::Command { ctx, text } => self.command(&call, &ctx, &text).await,
             Inbound::Mention { ctx, text } => self.mention(&call, &ctx, &text).await,
             Inbound::Autocomplete { ctx, query } => self.autocomplete(&call, &ctx, &query).await,
-            Inbound::Unsupported { ctx, reason } => {
-                let answer = Answer::Reply {
-                    doc: Doc::text(reason.as_str()),
-                    visibility: Visibility::Private,
-                };
-                call.adapter.answer(call.exchange(&ctx), answer).await
-            }
             Inbound::Action { ctx, action } => self.action(&call, &ctx, &action).await,
             Inbound::Submission { ctx, submission } => self.submission(&call, &ctx, submission).await,
-            Inbound::Challenge(_) | Inbound::Ignored(_) => HttpAnswer::empty(),
+            Inbound::Unsupported { .. } | Inbound::Challenge(_) | Inbound::Ignored(_) => HttpAnswer::empty(),
         }
     }
 
