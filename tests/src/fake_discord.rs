@@ -141,6 +141,7 @@ impl Fake {
     }
 
     /// Rate limiting of one call in `bucket`: headers to send, or a 429.
+    #[allow(clippy::result_large_err)] // a test fake: the error is the response itself
     fn limit(&mut self, bucket: &str, key: &str) -> Result<Vec<(&'static str, String)>, Response> {
         let now = Instant::now();
         if let Some(until) = self.paused_until.filter(|u| now < *u) {
