@@ -462,4 +462,22 @@ mod tests {
         long.title = "!!!".into();
         assert_eq!(war_room_name(&long, 0, 80), "inc-2026-001");
     }
+
+    #[test]
+    fn command_replies_show_the_incident_as_the_card_does() {
+        let inc = incident(Status::Resolved, Severity::Sev2);
+        let text = Doc {
+            blocks: incident_blocks(&inc, datetime!(2026-11-27 12:00 UTC)),
+            ..Doc::new("")
+        }
+        .plain_text();
+        assert_eq!(
+            text,
+            "INC-2026-001: Database connection timeout!! (EU)\n\
+             Severity: SEV-2 | Status: Resolved | Service: checkout\n\
+             Started: 2 hours ago (2026-11-27T10:00:00Z)\n\
+             Multiple users reporting payment failures\n\
+             Resolution: restarted",
+        );
+    }
 }

@@ -446,6 +446,11 @@ impl Deliverer {
         Self::lock(&self.held).get(job).filter(|s| s.bucket == bucket).cloned()
     }
 
+    /// How many jobs this process keeps a reserved slot or a claim for (they come back for them).
+    pub fn kept(&self) -> usize {
+        Self::lock(&self.held).len() + Self::lock(&self.claims).len()
+    }
+
     /// Drops what a finished job kept in this process (held slot, kept claim).
     fn forget(&self, job: &str) {
         Self::lock(&self.held).remove(job);

@@ -20,20 +20,26 @@ struct World {
     deliverer: Deliverer,
     ledger: Arc<MemoryLedger>,
     chat: Arc<FakeMessenger>,
+    pacer: Arc<MemoryPacer>,
     directory: Arc<MemoryDirectory>,
     store: Arc<MemoryStore>,
     timer: Arc<VirtualTimer>,
 }
 
 fn world_with(config: serde_json::Value) -> World {
+    world_on(config, FakeMessenger::default())
+}
+
+fn world_on(config: serde_json::Value, chat: FakeMessenger) -> World {
     let timer = VirtualTimer::at(START_MS);
     let ledger = Arc::new(MemoryLedger::default());
-    let chat = Arc::new(FakeMessenger::default());
+    let chat = Arc::new(chat);
     let directory = Arc::new(MemoryDirectory::with(provider("acme", "slack", config), chat.clone()));
     let store = Arc::new(MemoryStore::default());
+    let pacer = Arc::new(MemoryPacer::new(timer.clone()));
     let deliverer = Deliverer::new(
         ledger.clone(),
-        Arc::new(MemoryPacer::new(timer.clone())),
+        pacer.clone(),
         directory.clone(),
         store.clone(),
         timer.clone(),
@@ -47,6 +53,7 @@ fn world_with(config: serde_json::Value) -> World {
         deliverer,
         ledger,
         chat,
+        pacer,
         directory,
         store,
         timer,
@@ -492,4 +499,157 @@ fn a_long_wait_beyond_the_lease_lets_the_channel_go() {
         block_on(w.ledger.claim(&key2, "another-job", w.timer.now_ms())).expect("claim"),
         Claim::Claimed { .. }
     ));
+}
+
+fn declared(n: u64) -> IncidentEvent {
+    let mut e = event(&format!("E{n}"), EventKind::IncidentCreated, 1, Status::Open);
+    e.incident.id = IncidentId::new(2026, 10 + n);
+    e
+}
+
+#[test]
+fn a_job_back_for_its_reserved_slot_keeps_its_place_ahead_of_later_jobs() {
+    let w = world();
+    w.chat.pace_every(Duration::from_secs(1));
+    assert_eq!(run(&w, job(&declared(0), "C1")), Outcome::Delivered);
+    // A's slot is 1 s away; B, arriving meanwhile, gets the one after it.
+    assert!(matches!(run(&w, job(&declared(1), "C1")), Outcome::Deferred { .. }));
+    assert!(matches!(run(&w, job(&declared(2), "C1")), Outcome::Deferred { .. }));
+    assert_eq!(w.deliverer.kept(), 4, "both hold a slot and a claim");
+    // The queue shows A again just before its slot: it waits the rest and posts in it.
+    w.timer.advance(Duration::from_millis(800));
+    let claims = w.ledger.claim_calls();
+    assert_eq!(run(&w, job(&declared(1), "C1")), Outcome::Delivered);
+    assert_eq!(
+        w.timer.now_ms() - START_MS,
+        1000,
+        "posted in its own slot, not a new one"
+    );
+    assert_eq!(w.ledger.claim_calls(), claims, "without claiming the channel again");
+    assert_eq!(w.deliverer.kept(), 2, "what A kept is dropped once it is done");
+    w.timer.advance(Duration::from_millis(800));
+    assert_eq!(run(&w, job(&declared(2), "C1")), Outcome::Delivered);
+    assert_eq!(w.deliverer.kept(), 0);
+    let order: Vec<String> = w
+        .chat
+        .sent()
+        .into_iter()
+        .filter_map(|s| match s {
+            Sent::Post { doc, .. } => doc.card.map(|c| c.incident.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(order, ["INC-2026-010", "INC-2026-011", "INC-2026-012"]);
+}
+
+#[test]
+fn a_job_back_early_is_hidden_again_until_just_before_its_slot() {
+    let w = world();
+    w.chat.pace_every(Duration::from_secs(5));
+    assert_eq!(run(&w, job(&declared(0), "C1")), Outcome::Delivered);
+    assert_eq!(
+        run(&w, job(&declared(1), "C1")),
+        Outcome::Deferred {
+            hide: Duration::from_secs(4)
+        },
+        "5 s away: hidden 4.7 s, rounded down to whole seconds"
+    );
+    w.timer.advance(Duration::from_millis(1000));
+    assert_eq!(
+        run(&w, job(&declared(1), "C1")),
+        Outcome::Deferred {
+            hide: Duration::from_secs(3)
+        }
+    );
+    w.timer.advance(Duration::from_millis(3800));
+    assert_eq!(run(&w, job(&declared(1), "C1")), Outcome::Delivered);
+    assert_eq!(
+        w.timer.now_ms() - START_MS,
+        5000,
+        "the last 200 ms were waited in-process"
+    );
+}
+
+#[test]
+fn a_wait_with_nothing_reserved_goes_back_to_the_queue_and_lets_the_channel_go() {
+    let w = world();
+    w.pacer.refuse(1, Duration::from_secs(1));
+    let created = event("E1", EventKind::IncidentCreated, 1, Status::Open);
+    match run(&w, job(&created, "C1")) {
+        Outcome::Requeue { delay, throttled, .. } => {
+            assert_eq!(delay, Duration::from_secs(1));
+            assert!(!throttled, "pacing is not a platform refusal");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(w.timer.now_ms(), START_MS, "not waited in-process");
+    assert_eq!(w.deliverer.kept(), 0);
+    assert!(
+        matches!(
+            block_on(w.ledger.claim(&key("C1"), "another-job", w.timer.now_ms())).expect("claim"),
+            Claim::Claimed { .. }
+        ),
+        "nothing reserved to come back for: the claim was released"
+    );
+    // Under a second: waited in-process.
+    let w = world();
+    w.pacer.refuse(1, Duration::from_millis(999));
+    assert_eq!(run(&w, job(&created, "C1")), Outcome::Delivered);
+    assert_eq!(w.timer.now_ms() - START_MS, 999);
+}
+
+#[test]
+fn one_off_markers_are_kept_thirty_days() {
+    let w = world();
+    let text = DeliveryJob::text("weekly:9".into(), "acme", "C1", Scope::Summary, "hi".into());
+    assert_eq!(run(&w, text), Outcome::Delivered);
+    assert_eq!(
+        w.ledger.marker_expiry("delivery#weekly:9"),
+        Some(START_MS / 1000 + 30 * 86_400)
+    );
+}
+
+#[test]
+fn an_escalation_card_says_from_what_and_carries_the_note() {
+    let w = world_on(
+        json!({
+            "default_channel": "C1",
+            "templates": {"incident_escalated": {"slack": "{{.Note}} was {{.PreviousSeverity}}"}}
+        }),
+        FakeMessenger::on("slack"),
+    );
+    let mut e = event("E2", EventKind::IncidentEscalated, 2, Status::Open);
+    e.previous_severity = Some(Severity::Sev4);
+    e.entry.data.insert("note".into(), json!("customers affected"));
+    assert_eq!(run(&w, job(&e, "C1")), Outcome::Delivered);
+    let Some(Sent::Post { doc, .. }) = w.chat.sent().into_iter().next() else {
+        panic!("posted");
+    };
+    assert!(
+        doc.plain_text().contains("customers affected was SEV-4"),
+        "{}",
+        doc.plain_text()
+    );
+    let w = world();
+    assert_eq!(run(&w, job(&e, "C1")), Outcome::Delivered);
+    let Some(Sent::Post { doc, .. }) = w.chat.sent().into_iter().next() else {
+        panic!("posted");
+    };
+    assert!(
+        doc.plain_text().contains("Severity changed SEV-4 → SEV-3"),
+        "{}",
+        doc.plain_text()
+    );
+}
+
+#[test]
+fn cards_say_how_long_ago_the_incident_started_by_the_deliverer_clock() {
+    let w = world();
+    let mut e = event("E1", EventKind::IncidentCreated, 1, Status::Open);
+    e.incident.declared_at = time::OffsetDateTime::from_unix_timestamp(START_MS / 1000 - 7200).expect("time");
+    assert_eq!(run(&w, job(&e, "C1")), Outcome::Delivered);
+    let Some(Sent::Post { doc, .. }) = w.chat.sent().into_iter().next() else {
+        panic!("posted");
+    };
+    assert!(doc.plain_text().contains("2 hours ago"), "{}", doc.plain_text());
 }

@@ -97,3 +97,52 @@ impl Directory for PlatformDirectory {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::block_on::block_on;
+    use crate::memory::{MemoryProviders, StubAdapter, provider};
+    use crate::provider::spec;
+
+    fn directory() -> (PlatformDirectory, Arc<MemoryProviders>) {
+        let providers = Arc::new(MemoryProviders::default());
+        providers.add(provider("acme", "slack", serde_json::json!({})), &[("token", "t1")]);
+        providers.add(provider("guild", "discord", serde_json::json!({})), &[("token", "t2")]);
+        providers.add(provider("locked", "slack", serde_json::json!({})), &[]);
+        let platforms = Platforms::new().with(Arc::new(StubAdapter::new(spec("slack").expect("slack"), 3)));
+        (PlatformDirectory::new(providers.clone(), platforms), providers)
+    }
+
+    fn target(d: &PlatformDirectory, name: &str) -> Result<Target, ChatError> {
+        block_on(d.target(name)).expect("store works")
+    }
+
+    #[test]
+    fn a_provider_is_sent_to_through_its_platform_with_its_secrets() {
+        let (d, _) = directory();
+        let t = target(&d, "acme").expect("registered platform");
+        assert_eq!(t.provider.name, "acme");
+        assert_eq!(t.messenger.platform(), "slack");
+        assert_eq!(d.platforms().names(), ["slack"]);
+        assert!(matches!(target(&d, "nobody"), Err(ChatError::Permanent(m)) if m.contains("`nobody` not found")));
+        assert!(
+            matches!(target(&d, "guild"), Err(ChatError::Permanent(m)) if m == "discord delivery is not available in this version")
+        );
+        assert!(matches!(target(&d, "locked"), Err(ChatError::Unauthorized(_))));
+    }
+
+    #[test]
+    fn refreshing_reads_a_rotated_secret_for_a_known_provider_only() {
+        let (d, providers) = directory();
+        providers.rotate("locked", &[("token", "fresh")]);
+        assert!(
+            matches!(target(&d, "locked"), Err(ChatError::Unauthorized(_))),
+            "cached"
+        );
+        assert!(block_on(d.refresh("locked")));
+        assert!(target(&d, "locked").is_ok(), "the rotated secret is used");
+        assert!(!block_on(d.refresh("nobody")));
+        assert_eq!(block_on(d.providers().all()).expect("listed").len(), 3);
+    }
+}

@@ -352,6 +352,7 @@ pub fn check_tenant(spec: &PlatformSpec, provider: &Provider, ctx: &Context) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::StubAdapter;
     use crate::provider::spec;
 
     #[test]
@@ -370,6 +371,72 @@ mod tests {
         assert_eq!(r.header("x-c"), None);
         assert_eq!(r.content_type().as_deref(), Some("application/json"));
         assert!(!format!("{r:?}").contains("{}"), "bodies are not logged");
+        assert_eq!(
+            format!("{r:?}"),
+            r#"Request { headers: ["x-a", "x-b", "content-type"], body_bytes: 2 }"#
+        );
+    }
+
+    #[test]
+    fn platforms_are_registered_once_by_name_and_found_by_it() {
+        let slack = spec("slack").expect("slack");
+        let discord = spec("discord").expect("discord");
+        let platforms = Platforms::new()
+            .with(Arc::new(StubAdapter::new(slack, 1)))
+            .with(Arc::new(StubAdapter::new(discord, 2)))
+            .with(Arc::new(StubAdapter::new(slack, 3)));
+        assert_eq!(
+            platforms.names(),
+            ["discord", "slack"],
+            "a second slack replaces the first"
+        );
+        assert_eq!(platforms.get("slack").map(|a| a.deadline().as_secs()), Some(3));
+        assert_eq!(platforms.get("discord").map(|a| a.deadline().as_secs()), Some(2));
+        assert!(platforms.get("teams").is_none());
+        assert_eq!(platforms.iter().count(), 2);
+        assert_eq!(format!("{platforms:?}"), r#"["discord", "slack"]"#);
+        let adapter = platforms.get("discord").expect("registered");
+        assert!(
+            !adapter.edits_clicked_inline() && !adapter.declare_form(),
+            "both are opt-in"
+        );
+    }
+
+    #[test]
+    fn every_request_about_someone_carries_their_context() {
+        let ctx = Context {
+            workspace: Some("T1".into()),
+            ..Context::default()
+        };
+        let with = [
+            Inbound::Command {
+                ctx: ctx.clone(),
+                text: Vec::new(),
+            },
+            Inbound::Action {
+                ctx: ctx.clone(),
+                action: ActionRef::new(crate::action::ActionKey::Ack, IncidentId::new(2026, 1), None),
+            },
+            Inbound::Mention {
+                ctx: ctx.clone(),
+                text: Vec::new(),
+            },
+            Inbound::Autocomplete {
+                ctx: ctx.clone(),
+                query: String::new(),
+            },
+            Inbound::Unsupported {
+                ctx: ctx.clone(),
+                reason: String::new(),
+            },
+        ];
+        for inbound in &with {
+            assert_eq!(inbound.context(), Some(&ctx), "{}", inbound.kind());
+        }
+        let kinds: Vec<&str> = with.iter().map(Inbound::kind).collect();
+        assert_eq!(kinds, ["command", "action", "mention", "autocomplete", "unsupported"]);
+        assert_eq!(Inbound::Challenge("c".into()).context(), None);
+        assert_eq!(Inbound::Ignored("x".into()).kind(), "ignored");
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub fn incident(seq: u64, severity: crate::Severity, status: crate::Status) -> I
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, RoomAdmin};
@@ -241,7 +241,8 @@ struct Record {
 #[derive(Default)]
 pub struct MemoryLedger {
     records: Mutex<HashMap<MessageKey, Record>>,
-    marks: Mutex<HashSet<String>>,
+    marks: Mutex<HashMap<String, i64>>,
+    claims: AtomicU64,
 }
 
 fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
@@ -251,6 +252,16 @@ fn ready<T: Send + 'static>(value: T) -> BoxFuture<'static, T> {
 impl MemoryLedger {
     fn records(&self) -> std::sync::MutexGuard<'_, HashMap<MessageKey, Record>> {
         self.records.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// How many times a channel was claimed (each one a conditional write in DynamoDB).
+    pub fn claim_calls(&self) -> u64 {
+        self.claims.load(Ordering::SeqCst)
+    }
+
+    /// When a once-only marker expires (epoch seconds), if it is set.
+    pub fn marker_expiry(&self, name: &str) -> Option<i64> {
+        self.marks.lock().unwrap_or_else(|p| p.into_inner()).get(name).copied()
     }
 
     /// The version a channel's message shows, if it has one.
@@ -290,6 +301,7 @@ impl Ledger for MemoryLedger {
     }
 
     fn claim<'a>(&'a self, key: &'a MessageKey, job: &'a str, now_ms: i64) -> BoxFuture<'a, Result<Claim, StoreError>> {
+        self.claims.fetch_add(1, Ordering::SeqCst);
         let mut records = self.records();
         let r = records.entry(key.clone()).or_default();
         let answer = if let Some(message) = &r.message {
@@ -396,17 +408,21 @@ impl Ledger for MemoryLedger {
         ready(Ok(()))
     }
 
-    fn mark_once<'a>(&'a self, name: &'a str, _expires_at: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let fresh = self
-            .marks
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name.to_string());
+    fn mark_once<'a>(&'a self, name: &'a str, expires_at: i64) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let mut marks = self.marks.lock().unwrap_or_else(|p| p.into_inner());
+        let fresh = !marks.contains_key(name);
+        if fresh {
+            marks.insert(name.to_string(), expires_at);
+        }
         ready(Ok(fresh))
     }
 
     fn is_marked<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        ready(Ok(self.marks.lock().unwrap_or_else(|p| p.into_inner()).contains(name)))
+        ready(Ok(self
+            .marks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains_key(name)))
     }
 
     fn unmark<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
@@ -420,6 +436,7 @@ impl Ledger for MemoryLedger {
 pub struct MemoryPacer {
     timer: Arc<VirtualTimer>,
     next: Mutex<HashMap<String, i64>>,
+    refuse: Mutex<(usize, Duration)>,
 }
 
 impl MemoryPacer {
@@ -427,7 +444,14 @@ impl MemoryPacer {
         Self {
             timer,
             next: Mutex::new(HashMap::new()),
+            refuse: Mutex::new((0, Duration::ZERO)),
         }
+    }
+
+    /// The next `times` calls are told to come back after `wait` without a reserved slot (a
+    /// spent window: nothing to reserve).
+    pub fn refuse(&self, times: usize, wait: Duration) {
+        *self.refuse.lock().unwrap_or_else(|p| p.into_inner()) = (times, wait);
     }
 }
 
@@ -438,6 +462,16 @@ impl Pacer for MemoryPacer {
         rule: &'a PaceRule,
         held: Option<&'a HeldSlot>,
     ) -> BoxFuture<'a, Result<Paced, StoreError>> {
+        {
+            let mut refuse = self.refuse.lock().unwrap_or_else(|p| p.into_inner());
+            if refuse.0 > 0 {
+                refuse.0 -= 1;
+                return ready(Ok(Paced::Later {
+                    wait: refuse.1,
+                    slot: None,
+                }));
+            }
+        }
         let now = self.timer.now_ms();
         let at = match held.filter(|h| h.bucket == rule.bucket && h.at_ms >= now) {
             Some(h) => h.at_ms,
@@ -488,6 +522,9 @@ pub struct FakeMessenger {
     taken: Mutex<HashSet<String>>,
     interval_ms: AtomicI64,
     pub rooms: bool,
+    /// The platform it says it is (templates are chosen by it).
+    pub platform: &'static str,
+    before_create: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 impl Default for FakeMessenger {
@@ -499,6 +536,8 @@ impl Default for FakeMessenger {
             taken: Mutex::new(HashSet::new()),
             interval_ms: AtomicI64::new(100),
             rooms: true,
+            platform: "fake",
+            before_create: Mutex::new(None),
         }
     }
 }
@@ -510,6 +549,19 @@ impl FakeMessenger {
             rooms: false,
             ..Self::default()
         }
+    }
+
+    /// A recording platform that says it is `platform`.
+    pub fn on(platform: &'static str) -> Self {
+        Self {
+            platform,
+            ..Self::default()
+        }
+    }
+
+    /// Runs `f` when the next channel is created, just before (a race with another worker).
+    pub fn before_create(&self, f: impl FnOnce() + Send + 'static) {
+        *self.before_create.lock().unwrap_or_else(|p| p.into_inner()) = Some(Box::new(f));
     }
 
     /// The next calls fail with these errors, in order.
@@ -547,7 +599,7 @@ impl FakeMessenger {
 
 impl Messenger for FakeMessenger {
     fn platform(&self) -> &str {
-        "fake"
+        self.platform
     }
 
     fn post<'a>(
@@ -613,6 +665,10 @@ impl RoomAdmin for FakeMessenger {
     }
 
     fn create_channel<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<String, ChatError>> {
+        let hook = self.before_create.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(hook) = hook {
+            hook();
+        }
         if !self
             .taken
             .lock()
@@ -886,5 +942,63 @@ impl WorkQueue for MemoryWork {
     fn enqueue<'a>(&'a self, work: &'a Work) -> BoxFuture<'a, Result<(), StoreError>> {
         self.queued.lock().unwrap_or_else(|p| p.into_inner()).push(work.clone());
         ready(Ok(()))
+    }
+}
+
+// ---- a platform that is only a name ----
+
+use crate::inbound::{
+    Answer, Exchange, HttpAnswer, Inbound, ParseError, PlatformAdapter, Request, VerifyError, Visibility,
+};
+use crate::provider::PlatformSpec;
+
+/// An adapter that is only its name, a deadline (to tell copies apart) and a recording
+/// messenger: for registry and directory tests.
+pub struct StubAdapter {
+    pub spec: &'static PlatformSpec,
+    pub deadline: Duration,
+    pub chat: Arc<FakeMessenger>,
+}
+
+impl StubAdapter {
+    pub fn new(spec: &'static PlatformSpec, deadline_secs: u64) -> Self {
+        Self {
+            spec,
+            deadline: Duration::from_secs(deadline_secs),
+            chat: Arc::new(FakeMessenger::on(spec.name)),
+        }
+    }
+}
+
+impl PlatformAdapter for StubAdapter {
+    fn spec(&self) -> &PlatformSpec {
+        self.spec
+    }
+
+    fn deadline(&self) -> Duration {
+        self.deadline
+    }
+
+    fn verify(&self, _: &Request<'_>, _: &Provider, _: &ProviderSecrets, _: i64) -> Result<(), VerifyError> {
+        Err(VerifyError::Mismatch)
+    }
+
+    fn parse(&self, _: &Request<'_>, _: &str) -> Result<Inbound, ParseError> {
+        Ok(Inbound::Ignored("stub".into()))
+    }
+
+    fn answer<'a>(&'a self, _: Exchange<'a>, _: Answer) -> BoxFuture<'a, HttpAnswer> {
+        ready(HttpAnswer::empty())
+    }
+
+    fn follow_up<'a>(&'a self, _: Exchange<'a>, _: &'a Doc, _: Visibility) -> BoxFuture<'a, Result<(), ChatError>> {
+        ready(Ok(()))
+    }
+
+    fn messenger(&self, _: &Provider, secrets: &ProviderSecrets) -> Result<Arc<dyn Messenger>, ChatError> {
+        match secrets.get("token") {
+            Some(_) => Ok(self.chat.clone()),
+            None => Err(ChatError::Unauthorized("no token".into())),
+        }
     }
 }

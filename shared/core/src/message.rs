@@ -392,6 +392,21 @@ mod tests {
         assert_eq!(truncate("abc", 3), "abc");
         assert_eq!(truncate("abcd", 3), "ab…");
         assert_eq!(truncate("ééééé", 4).chars().count(), 4);
+        assert_eq!(truncate("ééé", 3), "ééé", "characters are counted, not bytes");
+    }
+
+    #[test]
+    fn a_link_without_a_label_reads_as_its_address() {
+        let bare = Span::Link {
+            label: String::new(),
+            url: "https://status.example.com".into(),
+        };
+        assert_eq!(bare.plain_text(), "https://status.example.com");
+        let labelled = Span::Link {
+            label: "status".into(),
+            url: "https://status.example.com".into(),
+        };
+        assert_eq!(labelled.plain_text(), "status");
     }
 
     #[test]

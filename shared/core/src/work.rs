@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::card::war_room_name;
 use crate::chat::{BoxFuture, ChatError, MessageRef};
 use crate::delivery::{Claim, Deliverer, MessageKey, Target};
-use crate::incident::{Incident, IncidentId, UserRef, WarRoom};
+use crate::incident::{Incident, IncidentId, Refusal, Status, UserRef, WarRoom};
 use crate::invocation::Invocation;
 use crate::ports::{Clock, EventPublisher, IncidentStore, StoreError};
 use crate::reply::Reply;
@@ -131,6 +131,10 @@ pub async fn join_war_room<S: IncidentStore, P: EventPublisher, C: Clock>(
             return refused("The incident could not be read; please try again.");
         }
     };
+    if incident.status == Status::Closed {
+        // A click on an old message: say so before making a channel nobody can use.
+        return refused(Refusal::AlreadyClosed { id: id.clone() }.to_string());
+    }
     if let Some(room) = incident.war_room.as_ref().filter(|w| &w.provider == provider) {
         return match rooms.invite(&room.channel, user).await {
             Ok(()) => told(format!("You joined #{}.", room.name)),
@@ -187,17 +191,19 @@ pub async fn join_war_room<S: IncidentStore, P: EventPublisher, C: Clock>(
     };
     match service.set_war_room(inv, id, room).await.reply {
         Reply::Card { .. } => told(format!("War room #{name} is open, and you are in it.")),
-        Reply::Refused { .. } => {
-            // Someone opened one at the same moment through another record: use theirs.
+        refusal @ Reply::Refused { .. } => {
+            // Someone opened one on this provider at the same moment through another record:
+            // use theirs. Any other refusal (closed meanwhile) is the answer.
             let _ = rooms.archive(&channel).await;
             match service.store().get(id).await {
                 Ok(Some(Incident {
                     war_room: Some(theirs), ..
-                })) => {
+                })) if &theirs.provider == provider => {
                     let _ = rooms.invite(&theirs.channel, user).await;
                     told(format!("You joined #{}.", theirs.name))
                 }
-                _ => refused("The war room could not be recorded; please try again."),
+                Ok(_) => refusal,
+                Err(_) => refused("The war room could not be recorded; please try again."),
             }
         }
         other => other,

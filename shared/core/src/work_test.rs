@@ -216,3 +216,53 @@ fn a_creation_in_flight_is_waited_for_and_a_stalled_one_taken_over() {
     assert!(join(&w, "U2", "click-2").text().contains("is open"));
     assert_eq!(created(&w).len(), 1);
 }
+
+fn set_room(store: &Arc<MemoryStore>, provider: &str, channel: &str, name: &str) {
+    let service = IncidentService::new(
+        store.clone(),
+        Arc::new(MemoryPublisher::default()),
+        Arc::new(FixedClock::at(time::macros::datetime!(2026-11-27 10:01 UTC))),
+    );
+    let room = WarRoom {
+        provider: provider.into(),
+        channel: channel.into(),
+        name: name.into(),
+    };
+    let outcome = block_on(service.set_war_room(&inv("U9"), &IncidentId::new(2026, 1), room));
+    assert!(matches!(outcome.reply, Reply::Card { .. }), "{:?}", outcome.reply);
+}
+
+#[test]
+fn a_room_opened_meanwhile_on_the_same_provider_is_joined_and_ours_archived() {
+    let w = world(true);
+    let store = w.service.store().clone();
+    w.chat
+        .before_create(move || set_room(&store, "acme", "C_THEIRS", "inc-2026-001-theirs"));
+    assert_eq!(join(&w, "U1", "click-1").text(), "You joined #inc-2026-001-theirs.");
+    let sent = w.chat.sent();
+    assert!(sent.contains(&Sent::Invite {
+        channel: "C_THEIRS".into(),
+        user: "U1".into()
+    }));
+    assert!(
+        sent.iter()
+            .any(|s| matches!(s, Sent::Archive { channel } if channel.starts_with("C_m"))),
+        "{sent:?}"
+    );
+}
+
+#[test]
+fn a_closed_incident_gets_no_war_room() {
+    let w = world(true);
+    let settings = Settings {
+        policy: &AccessPolicy::default(),
+        default_severity: Severity::Sev3,
+    };
+    for line in ["resolve INC-2026-001 fixed", "close INC-2026-001"] {
+        block_on(w.service.execute(&inv("U1"), &settings, parse(line).expect("parses")));
+    }
+    let reply = join(&w, "U1", "click-1");
+    assert!(matches!(reply, Reply::Refused { .. }), "{reply:?}");
+    assert!(reply.text().contains("closed"), "{}", reply.text());
+    assert!(created(&w).is_empty(), "no channel made for a closed incident");
+}
