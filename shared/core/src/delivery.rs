@@ -274,9 +274,21 @@ impl Counters {
 enum Attempt {
     Delivered,
     Skipped(&'static str),
-    /// Come back later without using the retry budget, holding the reserved slot if any.
-    Later(Duration, Option<HeldSlot>),
+    /// Come back after the wait without using the retry budget.
+    Later(Duration),
+    /// Come back for this reserved slot.
+    Hold(HeldSlot),
     Failed(ChatError),
+}
+
+impl Attempt {
+    /// What a pacer's "not yet" amounts to: a slot to come back for, or just a wait.
+    fn paced(wait: Duration, slot: Option<HeldSlot>) -> Self {
+        match slot {
+            Some(slot) => Attempt::Hold(slot),
+            None => Attempt::Later(wait),
+        }
+    }
 }
 
 /// A kept claim is relied on only with at least this much of its lease left.
@@ -379,11 +391,11 @@ impl Deliverer {
                     Counters::add(&self.counters.skipped);
                     return Ok(Outcome::Skipped(why));
                 }
-                Attempt::Later(delay, None) if delay < Duration::from_secs(1) => {
+                Attempt::Later(delay) if delay < Duration::from_secs(1) => {
                     self.timer.sleep(delay).await;
                     continue;
                 }
-                Attempt::Later(_, Some(slot)) => {
+                Attempt::Hold(slot) => {
                     // Holding a slot: hide the message until just before it, keeping its place in
                     // the queue, and wait the rest in-process when it comes back.
                     let remaining = slot.at_ms - self.timer.now_ms();
@@ -391,7 +403,7 @@ impl Deliverer {
                     let hide = Duration::from_secs(u64::try_from((remaining - 300).max(0) / 1000).unwrap_or(0));
                     return Ok(Outcome::Deferred { hide });
                 }
-                Attempt::Later(delay, None) => return Ok(requeue(job, delay, false)),
+                Attempt::Later(delay) => return Ok(requeue(job, delay, false)),
                 Attempt::Failed(e) => e,
             };
             match failure {
@@ -477,8 +489,7 @@ impl Deliverer {
     async fn attempt(&self, job: &DeliveryJob) -> Result<Attempt, StoreError> {
         let early = Self::lock(&self.held).get(&job.job_id).cloned();
         if let Some(slot) = early.filter(|s| s.at_ms - self.timer.now_ms() >= 1000) {
-            let wait = Duration::from_millis(u64::try_from(slot.at_ms - self.timer.now_ms()).unwrap_or(0));
-            return Ok(Attempt::Later(wait, Some(slot)));
+            return Ok(Attempt::Hold(slot));
         }
         let target = match self.directory.target(&job.provider).await? {
             Ok(target) => target,
@@ -500,7 +511,7 @@ impl Deliverer {
         let messenger = &target.messenger;
         let rule = messenger.pace(Op::Post { channel: &job.channel });
         if let Some((wait, slot)) = self.pace(&job.job_id, &job.provider, rule).await? {
-            return Ok(Attempt::Later(wait, slot));
+            return Ok(Attempt::paced(wait, slot));
         }
         match messenger.post(&job.channel, doc, &job.job_id).await {
             Ok(_) => {
@@ -549,7 +560,7 @@ impl Deliverer {
             None => self.ledger.claim(&key, &job.job_id, now).await?,
         };
         let result = match claim {
-            Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250), None)),
+            Claim::Busy => return Ok(Attempt::Later(Duration::from_millis(250))),
             Claim::Claimed { until: claim_until } => {
                 let rule = messenger.pace(Op::Post { channel: &job.channel });
                 if let Some((wait, slot)) = self.pace(&job.job_id, &job.provider, rule).await? {
@@ -562,7 +573,7 @@ impl Deliverer {
                         Self::lock(&self.claims).remove(&job.job_id);
                         self.ledger.release(&key, &job.job_id).await?;
                     }
-                    return Ok(Attempt::Later(wait, slot));
+                    return Ok(Attempt::paced(wait, slot));
                 }
                 Self::lock(&self.claims).remove(&job.job_id);
                 // A change other than the declaration that makes the channel's first post still
@@ -583,7 +594,7 @@ impl Deliverer {
                             (false, _) => Attempt::Delivered,
                             (true, true) => self.thread_line(job, messenger.as_ref(), &key, &posted, event).await?,
                             // The recorded message is another job's: come back to thread on it.
-                            (true, false) => return Ok(Attempt::Later(Duration::from_millis(250), None)),
+                            (true, false) => return Ok(Attempt::Later(Duration::from_millis(250))),
                         }
                     }
                     Err(e) => {
@@ -613,8 +624,8 @@ impl Deliverer {
                     {
                         Edit::Edited => self.converge(&key, target, &posted.message, incident.version).await,
                         Edit::Stale => {}
-                        Edit::Busy => return Ok(Attempt::Later(Duration::from_millis(200), None)),
-                        Edit::Later { wait, slot } => return Ok(Attempt::Later(wait, slot)),
+                        Edit::Busy => return Ok(Attempt::Later(Duration::from_millis(200))),
+                        Edit::Later { wait, slot } => return Ok(Attempt::paced(wait, slot)),
                         Edit::Failed(e) => return Ok(Attempt::Failed(e)),
                     }
                 }
@@ -646,7 +657,7 @@ impl Deliverer {
         if event.kind != EventKind::IncidentCreated {
             let rule = messenger.pace(Op::Reply { channel: &job.channel });
             if let Some((wait, slot)) = self.pace(&job.job_id, &job.provider, rule).await? {
-                return Ok(Attempt::Later(wait, slot));
+                return Ok(Attempt::paced(wait, slot));
             }
             if let Err(e) = messenger.reply(message, &timeline_reply(&event.entry)).await {
                 return Ok(Attempt::Failed(self.note_unknown(job, e)));

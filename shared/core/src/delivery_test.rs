@@ -653,3 +653,39 @@ fn cards_say_how_long_ago_the_incident_started_by_the_deliverer_clock() {
     };
     assert!(doc.plain_text().contains("2 hours ago"), "{}", doc.plain_text());
 }
+
+#[test]
+fn a_kept_claim_is_relied_on_only_with_five_seconds_of_its_lease_left() {
+    for (back_after_ms, claims_again) in [(LEASE_MS - 5001, false), (LEASE_MS - 5000, true)] {
+        let w = world();
+        w.chat.pace_every(Duration::from_secs(2));
+        assert_eq!(run(&w, job(&declared(0), "C1")), Outcome::Delivered);
+        let deferred_at = w.timer.now_ms();
+        assert!(matches!(run(&w, job(&declared(1), "C1")), Outcome::Deferred { .. }));
+        w.timer
+            .advance(Duration::from_millis(u64::try_from(back_after_ms).expect("positive")));
+        let claims = w.ledger.claim_calls();
+        assert_eq!(run(&w, job(&declared(1), "C1")), Outcome::Delivered);
+        assert_eq!(
+            w.ledger.claim_calls() - claims,
+            u64::from(claims_again),
+            "back {} ms before the lease ends",
+            deferred_at + LEASE_MS - w.timer.now_ms()
+        );
+    }
+}
+
+#[test]
+fn a_claim_is_kept_for_a_slot_only_when_it_returns_well_within_the_lease() {
+    // The slot is `interval` away; the claim is kept only when slot + 5 s < lease end.
+    for (interval_ms, kept) in [(LEASE_MS - 5001, true), (LEASE_MS - 5000, false)] {
+        let w = world();
+        w.chat
+            .pace_every(Duration::from_millis(u64::try_from(interval_ms).expect("positive")));
+        assert_eq!(run(&w, job(&declared(0), "C1")), Outcome::Delivered);
+        assert!(matches!(run(&w, job(&declared(1), "C1")), Outcome::Deferred { .. }));
+        let key1 = MessageKey::new(&declared(1).incident.id, "acme", "C1");
+        let other = block_on(w.ledger.claim(&key1, "another-job", w.timer.now_ms())).expect("claim");
+        assert_eq!(matches!(other, Claim::Busy), kept, "slot {interval_ms} ms away");
+    }
+}

@@ -266,3 +266,37 @@ fn a_closed_incident_gets_no_war_room() {
     assert!(reply.text().contains("closed"), "{}", reply.text());
     assert!(created(&w).is_empty(), "no channel made for a closed incident");
 }
+
+#[test]
+fn an_incident_closed_while_the_room_was_made_is_refused_not_sent_to_another_platforms_room() {
+    let w = world(true);
+    set_room(w.service.store(), "other", "C_ELSEWHERE", "inc-2026-001-elsewhere");
+    let store = w.service.store().clone();
+    w.chat.before_create(move || {
+        let service = IncidentService::new(
+            store,
+            Arc::new(MemoryPublisher::default()),
+            Arc::new(FixedClock::at(time::macros::datetime!(2026-11-27 10:02 UTC))),
+        );
+        let settings = Settings {
+            policy: &AccessPolicy::default(),
+            default_severity: Severity::Sev3,
+        };
+        for line in ["resolve INC-2026-001 fixed", "close INC-2026-001"] {
+            block_on(service.execute(&inv("U9"), &settings, parse(line).expect("parses")));
+        }
+    });
+    let reply = join(&w, "U1", "click-1");
+    assert!(matches!(reply, Reply::Refused { .. }), "{reply:?}");
+    assert!(reply.text().contains("closed"), "{}", reply.text());
+    assert!(
+        !w.chat
+            .sent()
+            .iter()
+            .any(|s| matches!(s, Sent::Invite { channel, .. } if channel == "C_ELSEWHERE"))
+    );
+    assert!(
+        w.chat.sent().iter().any(|s| matches!(s, Sent::Archive { .. })),
+        "the channel made is archived"
+    );
+}
