@@ -31,7 +31,7 @@ lint: venv
 
 ## bench: criterion benchmarks and whole-process harnesses (release builds)
 bench: venv
-	cargo build --release -p slack-webhook
+	cargo build --release -p slack-webhook -p discord-webhook
 	infra/with-emulator.sh cargo bench -p im-tests
 
 ## build: Lambda binaries for arm64 with cargo-lambda (skips cleanly without the arm64 target)

@@ -1108,4 +1108,106 @@ mod tests {
         assert_eq!(Verb::List.usage("/incident"), "/incident list");
         assert!(Verb::ALL.iter().all(|v| Verb::from_word(v.name()) == Some(*v)));
     }
+
+    fn note(text: &str) -> Result<Command, UsageError> {
+        parse(&format!("update INC-2026-001 {text}"))
+    }
+
+    fn noted(text: &str) -> Result<Command, UsageError> {
+        Ok(Command::Update {
+            id: id("INC-2026-001"),
+            note: text.into(),
+        })
+    }
+
+    #[test]
+    fn quotes_and_apostrophes_are_told_apart() {
+        assert_eq!(
+            note("'quoted note'"),
+            noted("quoted note"),
+            "single quotes around words quote"
+        );
+        assert_eq!(note("it's Bob's"), noted("it's Bob's"), "apostrophes inside words stay");
+        assert_eq!(
+            note("'a 'b"),
+            noted("'a 'b"),
+            "a quote not ending a word closes nothing"
+        );
+        assert_eq!(note("'a'b"), noted("'a'b"));
+        assert_eq!(note("a ' b"), noted("a ' b"), "a lone quote is a character");
+        assert_eq!(note("a '"), noted("a '"));
+        assert_eq!(
+            note(r#""C:\temp\x" \n"#),
+            noted(r#"C:\temp\x \n"#),
+            "a backslash escapes only a quote or a backslash"
+        );
+        assert_eq!(note(r#""a\b""#), noted(r#"a\b"#));
+    }
+
+    #[test]
+    fn every_length_limit_is_inclusive() {
+        let exactly = "n".repeat(MAX_TEXT);
+        assert_eq!(note(&exactly), noted(&exactly));
+        fails(&format!("update INC-2026-001 {exactly}n"), Verb::Update, "too long");
+        let service = "s".repeat(MAX_SERVICE);
+        assert!(parse(&format!("declare --service {service} Down")).is_ok());
+        fails(
+            &format!("declare --service {service}s Down"),
+            Verb::Declare,
+            "not a service name",
+        );
+        let title = "t".repeat(MAX_TITLE);
+        assert!(parse(&format!("declare {title}")).is_ok());
+        fails(&format!("declare {title}t"), Verb::Declare, "title is too long");
+        let description = "d".repeat(MAX_TEXT);
+        assert!(parse(&format!("declare Down -d \"{description}\"")).is_ok());
+        fails(
+            &format!("declare Down -d \"{description}d\""),
+            Verb::Declare,
+            "description is too long",
+        );
+    }
+
+    #[test]
+    fn a_description_without_a_first_sentence_is_no_title() {
+        fails("declare --description \".\"", Verb::Declare, "say what is wrong");
+        fails("declare --description \"   \"", Verb::Declare, "needs a value");
+    }
+
+    #[test]
+    fn long_derived_titles_are_cut_at_a_word_past_halfway() {
+        // 75 characters, a space, then more: cut at that space.
+        let late_space = format!("{} {}", "a".repeat(75), "b".repeat(20));
+        assert_eq!(title_from_description(&late_space), format!("{}…", "a".repeat(75)));
+        // The only space is early (before half of 80): a hard cut at 79 characters.
+        let early_space = format!("{} {}", "a".repeat(10), "b".repeat(100));
+        assert_eq!(
+            title_from_description(&early_space),
+            format!("{} {}…", "a".repeat(10), "b".repeat(68))
+        );
+        // A space right at half is not past it.
+        let at_half = format!("{} {}", "a".repeat(40), "b".repeat(60));
+        assert_eq!(
+            title_from_description(&at_half),
+            format!("{} {}…", "a".repeat(40), "b".repeat(38))
+        );
+        let past_half = format!("{} {}", "a".repeat(41), "b".repeat(60));
+        assert_eq!(title_from_description(&past_half), format!("{}…", "a".repeat(41)));
+    }
+
+    #[test]
+    fn assign_needs_a_person() {
+        fails("assign INC-2026-001 @", Verb::Assign, "say who");
+        fails("assign INC-2026-001 -x", Verb::Assign, "say who");
+    }
+
+    #[test]
+    fn verbs_read_as_their_names_with_a_summary() {
+        assert_eq!(Verb::Escalate.to_string(), "escalate");
+        let summaries: Vec<&str> = Verb::ALL.iter().map(|v| v.summary()).collect();
+        assert_eq!(summaries[0], "Declare a new incident");
+        assert!(summaries.iter().all(|s| s.len() > 10), "{summaries:?}");
+        let distinct: std::collections::BTreeSet<&str> = summaries.iter().copied().collect();
+        assert_eq!(distinct.len(), Verb::ALL.len());
+    }
 }

@@ -1,7 +1,7 @@
 //! In-memory adapters for fast unit tests of core logic. Storage behaviour is proven against
 //! the local DynamoDB, not here.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use time::OffsetDateTime;
@@ -16,7 +16,8 @@ struct State {
     incidents: BTreeMap<IncidentId, Incident>,
     timeline: BTreeMap<IncidentId, Vec<TimelineEntry>>,
     unpublished: Vec<String>,
-    keys: HashSet<String>,
+    /// Idempotency keys and when they expire (an expired key counts as absent, as in DynamoDB).
+    keys: HashMap<String, OffsetDateTime>,
     fail: bool,
 }
 
@@ -70,12 +71,15 @@ impl IncidentStore for MemoryStore {
             return Err(CommitError::Conflict);
         }
         if let Some(key) = &change.idempotency_key
-            && state.keys.contains(key)
+            && state
+                .keys
+                .get(key)
+                .is_some_and(|expires| *expires >= change.entry().timestamp)
         {
             return Err(CommitError::Duplicate);
         }
         if let Some(key) = &change.idempotency_key {
-            state.keys.insert(key.clone());
+            state.keys.insert(key.clone(), change.idempotency_expires_at);
         }
         state
             .incidents
@@ -188,7 +192,7 @@ pub fn incident(seq: u64, severity: crate::Severity, status: crate::Status) -> I
 
 // ---- the delivery ports ----
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;

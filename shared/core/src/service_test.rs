@@ -248,6 +248,13 @@ fn a_repeated_request_is_applied_once() {
     assert!(second.reply.text().contains("already received"));
     let entries = block_on(svc.store().timeline(&IncidentId::new(2026, 1), 50)).expect("timeline");
     assert_eq!(entries.len(), 2);
+    // Keys are kept a day: within it a retry is still recognised, after it the key is free.
+    svc.clock.advance(time::Duration::hours(23));
+    let later = block_on(svc.execute(&invocation, &settings, cmd()));
+    assert!(later.reply.text().contains("already received"), "{:?}", later.reply);
+    svc.clock.advance(time::Duration::hours(2));
+    let next_day = block_on(svc.execute(&invocation, &settings, cmd()));
+    assert!(matches!(next_day.reply, Reply::Card { .. }), "{:?}", next_day.reply);
 }
 
 #[test]
@@ -311,4 +318,93 @@ fn custom_commands() {
             problem: "`frobnicate` is not a command; see the list of commands".into()
         }
     );
+}
+
+#[test]
+fn custom_command_names_are_checked_and_change_by_default() {
+    let mut svc = service();
+    for bad in ["", "  ", "two words", "deploy!", "Ünïcode"] {
+        assert!(svc.register_command(bad, Arc::new(Deploy)).is_err(), "{bad:?}");
+    }
+    svc.register_command(" Roll-Back_2 ", Arc::new(Deploy))
+        .expect("letters, digits, - and _");
+    assert_eq!(
+        run(&svc, "roll-back_2 api").reply.text(),
+        "Deployment initiated for api"
+    );
+    let viewers: AccessPolicy = serde_json::from_value(serde_json::json!({"default_role": "viewer"})).expect("policy");
+    assert!(
+        matches!(
+            run_as(&svc, &viewers, "U9", "roll-back_2 api").reply,
+            Reply::Refused { .. }
+        ),
+        "a custom command changes things unless it says otherwise: viewers may not run it"
+    );
+}
+
+#[test]
+fn a_declared_incident_keeps_its_description_and_service() {
+    let svc = service();
+    let declared = run(&svc, "declare Checkout down --service checkout -d \"502s since 10:00\"");
+    let incident = card(&declared);
+    assert_eq!(incident.description.as_deref(), Some("502s since 10:00"));
+    assert_eq!(incident.service.as_deref(), Some("checkout"));
+}
+
+fn monitor() -> Invocation {
+    Invocation {
+        actor: Actor {
+            platform: "system".into(),
+            provider: "sla-monitor".into(),
+            user: UserRef::new("monitor", Some("SLA monitor".into())),
+            channel: None,
+        },
+        interface: crate::invocation::Interface::Sla,
+        prefix: String::new(),
+        command_line: "sla check".into(),
+        idempotency_key: None,
+    }
+}
+
+#[test]
+fn a_breach_is_recorded_once_and_only_while_it_still_holds() {
+    let svc = service();
+    run(&svc, "declare Checkout down");
+    let id = IncidentId::new(2026, 1);
+    let breach = |target: &str| block_on(svc.record_breach(&monitor(), &id, target, time::Duration::minutes(15))).reply;
+    let first = breach("ack");
+    assert!(
+        matches!(&first, Reply::Card { .. }),
+        "an open incident breaches its acknowledge target: {first:?}"
+    );
+    let timeline = block_on(svc.store().timeline(&id, 10)).expect("timeline");
+    let entry = timeline
+        .iter()
+        .find(|e| e.event_type == "sla.breach")
+        .expect("recorded");
+    assert_eq!(entry.data.get("target"), Some(&serde_json::json!("ack")));
+    assert_eq!(entry.data.get("limit_seconds"), Some(&serde_json::json!(900)));
+    assert!(
+        entry
+            .data
+            .get("response")
+            .and_then(|r| r.as_str())
+            .is_some_and(|r| r.contains("not acknowledged within 15m")),
+        "{entry:?}"
+    );
+    assert!(breach("ack").text().contains("already"), "once per target");
+    run(&svc, "ack INC-2026-001");
+    let second = breach("resolve");
+    assert!(matches!(second, Reply::Card { .. }), "still unresolved: {second:?}");
+    let svc2 = service();
+    run(&svc2, "declare Checkout down");
+    run(&svc2, "ack INC-2026-001");
+    let late = block_on(svc2.record_breach(&monitor(), &id, "ack", time::Duration::minutes(15))).reply;
+    assert!(
+        matches!(late, Reply::Refused { .. }),
+        "acknowledged in time after all: {late:?}"
+    );
+    run(&svc2, "resolve INC-2026-001");
+    let resolved = block_on(svc2.record_breach(&monitor(), &id, "resolve", time::Duration::minutes(60))).reply;
+    assert!(matches!(resolved, Reply::Refused { .. }), "{resolved:?}");
 }
