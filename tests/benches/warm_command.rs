@@ -229,6 +229,34 @@ fn bench(c: &mut Criterion) {
     });
     discord.finish();
 
+    // A Discord declare without its signature check: parse, then the card answer rendered.
+    let mut stages = c.benchmark_group("discord_declare_stages");
+    let (_, verb, options) = discord_cases().into_iter().nth(1).expect("declare");
+    let (headers, body) = discord_signed(verb, options);
+    let request = Request::new(&headers, &body);
+    stages.bench_function("parse_request", |b| b.iter(|| adapter.parse(&request, "guild")));
+    let now = time::OffsetDateTime::from_unix_timestamp(NOW).unwrap_or_else(|e| panic!("{e}"));
+    let reply = im_core::Reply::Card {
+        kind: im_core::reply::CardKind::Declared,
+        incident: im_core::memory::incident(1, Severity::Sev2, im_core::Status::Open),
+        note: None,
+    };
+    stages.bench_function("render_answer", |b| {
+        b.iter(|| {
+            let answer = im_core::inbound::Answer::Reply {
+                doc: reply.doc(now),
+                visibility: im_core::inbound::Visibility::Channel,
+            };
+            let exchange = im_core::inbound::Exchange {
+                provider: &guild,
+                secrets: &none,
+                ctx: None,
+            };
+            runtime.block_on(adapter.answer(exchange, answer))
+        })
+    });
+    stages.finish();
+
     // Where a declare's time goes, stage by stage.
     let mut stages = c.benchmark_group("declare_stages");
     let text = r#"declare --sev SEV-2 --service checkout "Payment processing down""#;

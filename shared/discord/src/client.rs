@@ -16,7 +16,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::render::Renderer;
+use crate::render::{Message, Reference, Renderer};
 
 /// `User-Agent` Discord requires of bots (PROTOCOLS.md §2.4).
 pub const USER_AGENT: &str = concat!(
@@ -213,7 +213,13 @@ impl DiscordClient {
 
     /// One call: held off (without asking Discord) during a global pause or while its window
     /// has nothing left, spaced under the global limit; the bucket learned from the answer.
-    pub async fn call(&self, method: Method, path: &str, route: &str, body: Option<Value>) -> Result<Value, ChatError> {
+    pub async fn call<B: serde::Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        route: &str,
+        body: Option<&B>,
+    ) -> Result<Value, ChatError> {
         let major = path.split('/').nth(2).unwrap_or("");
         if let Some((wait, global)) = self.rates.wait(route, major) {
             return Err(ChatError::RateLimited { wait, global });
@@ -228,7 +234,7 @@ impl DiscordClient {
             .header("authorization", format!("Bot {}", self.token.expose_secret()))
             .header("user-agent", USER_AGENT);
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.json(body);
         }
         let response = request.send().await.map_err(|e| transport(&e))?;
         self.rates.learn(route, major, response.headers());
@@ -252,7 +258,7 @@ impl DiscordClient {
             .ok_or_else(|| ChatError::Permanent("the provider has no guild_id, so no channels can be managed".into()))
     }
 
-    async fn create_message(&self, channel: &str, body: Value) -> Result<MessageRef, ChatError> {
+    async fn create_message(&self, channel: &str, body: &Message) -> Result<MessageRef, ChatError> {
         let path = format!("/channels/{channel}/messages");
         let answer = self
             .call(Method::POST, &path, "POST /channels/{id}/messages", Some(body))
@@ -277,9 +283,9 @@ impl Messenger for DiscordClient {
     ) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
         Box::pin(async move {
             let mut body = self.renderer().message(doc);
-            body["nonce"] = json!(nonce(key));
-            body["enforce_nonce"] = json!(true);
-            self.create_message(channel, body).await
+            body.nonce = Some(nonce(key));
+            body.enforce_nonce = true;
+            self.create_message(channel, &body).await
         })
     }
 
@@ -287,7 +293,7 @@ impl Messenger for DiscordClient {
         Box::pin(async move {
             let body = self.renderer().message(doc);
             let path = format!("/channels/{}/messages/{}", target.channel, target.id);
-            self.call(Method::PATCH, &path, "PATCH /channels/{id}/messages/{id}", Some(body))
+            self.call(Method::PATCH, &path, "PATCH /channels/{id}/messages/{id}", Some(&body))
                 .await
                 .map(|_| ())
         })
@@ -296,8 +302,11 @@ impl Messenger for DiscordClient {
     fn reply<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
         Box::pin(async move {
             let mut body = self.renderer().message(doc);
-            body["message_reference"] = json!({"message_id": target.id, "fail_if_not_exists": false});
-            self.create_message(&target.channel, body).await
+            body.message_reference = Some(Reference {
+                message_id: target.id.clone(),
+                fail_if_not_exists: false,
+            });
+            self.create_message(&target.channel, &body).await
         })
     }
 
@@ -327,7 +336,7 @@ impl RoomAdmin for DiscordClient {
                     Method::GET,
                     &format!("/guilds/{guild}/channels"),
                     "GET /guilds/{id}/channels",
-                    None,
+                    None::<&Value>,
                 )
                 .await?;
             if existing.as_array().into_iter().flatten().any(|c| c["name"] == name) {
@@ -338,7 +347,7 @@ impl RoomAdmin for DiscordClient {
                     Method::POST,
                     &format!("/guilds/{guild}/channels"),
                     "POST /guilds/{id}/channels",
-                    Some(json!({"name": name, "type": 0})),
+                    Some(&json!({"name": name, "type": 0})),
                 )
                 .await?;
             created["id"]
@@ -352,7 +361,7 @@ impl RoomAdmin for DiscordClient {
         Box::pin(async move {
             let path = format!("/channels/{channel}/permissions/{}", user.id);
             let body = json!({"type": 1, "allow": MEMBER_ALLOW.to_string()});
-            self.call(Method::PUT, &path, "PUT /channels/{id}/permissions/{id}", Some(body))
+            self.call(Method::PUT, &path, "PUT /channels/{id}/permissions/{id}", Some(&body))
                 .await
                 .map(|_| ())
         })
@@ -361,7 +370,7 @@ impl RoomAdmin for DiscordClient {
     fn pin<'a>(&'a self, target: &'a MessageRef) -> BoxFuture<'a, Result<(), ChatError>> {
         Box::pin(async move {
             let path = format!("/channels/{}/pins/{}", target.channel, target.id);
-            self.call(Method::PUT, &path, "PUT /channels/{id}/pins/{id}", None)
+            self.call(Method::PUT, &path, "PUT /channels/{id}/pins/{id}", None::<&Value>)
                 .await
                 .map(|_| ())
         })
@@ -373,7 +382,7 @@ impl RoomAdmin for DiscordClient {
             let guild = self.guild()?;
             let path = format!("/channels/{channel}/permissions/{guild}");
             let body = json!({"type": 0, "deny": SEND_MESSAGES.to_string()});
-            self.call(Method::PUT, &path, "PUT /channels/{id}/permissions/{id}", Some(body))
+            self.call(Method::PUT, &path, "PUT /channels/{id}/permissions/{id}", Some(&body))
                 .await
                 .map(|_| ())
         })

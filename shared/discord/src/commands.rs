@@ -82,7 +82,7 @@ pub async fn register(client: &DiscordClient, application: &str, guild: Option<&
         ),
     };
     let answer = client
-        .call(Method::PUT, &path, route, Some(json!([definition()])))
+        .call(Method::PUT, &path, route, Some(&json!([definition()])))
         .await?;
     Ok(answer.as_array().cloned().unwrap_or_default())
 }

@@ -7,6 +7,10 @@ use im_core::chat::MessageRef;
 use im_core::command::{Segment, quote};
 use im_core::inbound::{Context, Inbound, ParseError, Submission};
 use im_core::{IncidentId, UserRef};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Interaction types (PROTOCOLS.md §2.2).
@@ -16,41 +20,143 @@ pub const MESSAGE_COMPONENT: u64 = 3;
 pub const AUTOCOMPLETE: u64 = 4;
 pub const MODAL_SUBMIT: u64 = 5;
 
-fn text(v: &Value, key: &str) -> Option<String> {
-    v[key].as_str().filter(|s| !s.is_empty()).map(str::to_string)
+/// Text that is usually borrowed from the body (owned only when it held escapes).
+type Str<'a> = Cow<'a, str>;
+
+/// The parts of an interaction we read; everything else is skipped unread.
+#[derive(Deserialize)]
+struct Interaction<'a> {
+    #[serde(rename = "type")]
+    kind: Option<u64>,
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    application_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    guild_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    channel_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    channel: Option<Idd<'a>>,
+    #[serde(borrow, default)]
+    token: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    member: Option<Member<'a>>,
+    #[serde(borrow, default)]
+    user: Option<User<'a>>,
+    #[serde(borrow, default)]
+    message: Option<Idd<'a>>,
+    #[serde(borrow, default)]
+    data: Data<'a>,
+}
+
+#[derive(Deserialize, Default)]
+struct Idd<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct User<'a> {
+    #[serde(borrow, default)]
+    id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    global_name: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    username: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Member<'a> {
+    #[serde(borrow, default)]
+    user: Option<User<'a>>,
+    #[serde(borrow, default)]
+    nick: Option<Str<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Data<'a> {
+    #[serde(borrow, default)]
+    options: Vec<Opt<'a>>,
+    #[serde(borrow, default)]
+    resolved: Resolved<'a>,
+    #[serde(borrow, default)]
+    custom_id: Option<Str<'a>>,
+    #[serde(borrow, default)]
+    values: Vec<Str<'a>>,
+    #[serde(borrow, default)]
+    components: Vec<InputRow<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Resolved<'a> {
+    #[serde(borrow, default)]
+    users: HashMap<Str<'a>, User<'a>>,
+    #[serde(borrow, default)]
+    members: HashMap<Str<'a>, Member<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Opt<'a> {
+    #[serde(borrow, default)]
+    name: Str<'a>,
+    /// A string, or a number, boolean or id by type: kept as JSON.
+    #[serde(default)]
+    value: Option<Value>,
+    #[serde(borrow, default)]
+    options: Vec<Opt<'a>>,
+    #[serde(default)]
+    focused: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct InputRow<'a> {
+    #[serde(borrow, default)]
+    components: Vec<Input<'a>>,
+}
+
+#[derive(Deserialize, Default)]
+struct Input<'a> {
+    #[serde(borrow, default)]
+    custom_id: Str<'a>,
+    #[serde(borrow, default)]
+    value: Option<Str<'a>>,
+}
+
+/// Present and not empty.
+fn text(v: &Option<Str<'_>>) -> Option<String> {
+    v.as_deref().filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// A person's name as the server shows it: nickname, then display name, then username.
+fn display_name(member: Option<&Member<'_>>, user: &User<'_>) -> Option<String> {
+    member
+        .and_then(|m| text(&m.nick))
+        .or_else(|| text(&user.global_name))
+        .or_else(|| text(&user.username))
 }
 
 /// The person: `member.user` in a server, `user` in a direct message.
-fn user(v: &Value, provider: &str) -> Option<UserRef> {
-    let u = if v["member"]["user"].is_object() {
-        &v["member"]["user"]
-    } else {
-        &v["user"]
-    };
-    let id = text(u, "id")?;
-    let name = text(&v["member"], "nick")
-        .or_else(|| text(u, "global_name"))
-        .or_else(|| text(u, "username"));
-    Some(UserRef::new(id, name).on(provider))
+fn user(v: &Interaction<'_>, provider: &str) -> Option<UserRef> {
+    let member = v.member.as_ref();
+    let u = member.and_then(|m| m.user.as_ref()).or(v.user.as_ref())?;
+    let id = text(&u.id)?;
+    Some(UserRef::new(id, display_name(member, u)).on(provider))
 }
 
 /// An option's value as text (strings, and the ids of user options).
-fn option(options: &Value, name: &str) -> Option<String> {
-    options
-        .as_array()?
-        .iter()
-        .find(|o| o["name"] == name)
-        .and_then(|o| match &o["value"] {
-            Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
+fn option(options: &[Opt<'_>], name: &str) -> Option<String> {
+    options.iter().find(|o| o.name == name).and_then(|o| match &o.value {
+        Some(Value::String(s)) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    })
 }
 
 /// `/im <subcommand> …` as the text a person would have typed, with a chosen user as a mention.
-pub fn command_text(sub: &Value, resolved: &Value, provider: &str) -> Vec<Segment> {
-    let name = sub["name"].as_str().unwrap_or("help");
-    let options = &sub["options"];
+fn command_text(sub: Option<&Opt<'_>>, resolved: &Resolved<'_>, provider: &str) -> Vec<Segment> {
+    let name = sub.map_or("help", |s| s.name.as_ref());
+    let options = sub.map_or(&[][..], |s| s.options.as_slice());
     let get = |key: &str| option(options, key);
     let incident = get("incident").unwrap_or_default();
     let mut line = name.to_string();
@@ -86,10 +192,10 @@ pub fn command_text(sub: &Value, resolved: &Value, provider: &str) -> Vec<Segmen
         "assign" => {
             push(&incident);
             let who = get("user").unwrap_or_default();
-            let u = &resolved["users"][&who];
-            let name = text(&resolved["members"][&who], "nick")
-                .or_else(|| text(u, "global_name"))
-                .or_else(|| text(u, "username"));
+            let name = resolved
+                .users
+                .get(who.as_str())
+                .and_then(|u| display_name(resolved.members.get(who.as_str()), u));
             line.push(' ');
             return vec![Segment::Text(line), Segment::User(UserRef::new(who, name).on(provider))];
         }
@@ -105,22 +211,20 @@ pub fn command_text(sub: &Value, resolved: &Value, provider: &str) -> Vec<Segmen
 }
 
 /// The value of a text input in a modal submission.
-fn input(components: &Value, id: &str) -> Option<String> {
-    components
-        .as_array()?
-        .iter()
-        .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
-        .find(|c| c["custom_id"] == id)
-        .and_then(|c| c["value"].as_str().map(|v| v.trim().to_string()))
+fn input(rows: &[InputRow<'_>], id: &str) -> Option<String> {
+    rows.iter()
+        .flat_map(|row| &row.components)
+        .find(|c| c.custom_id == id)
+        .and_then(|c| c.value.as_deref().map(|v| v.trim().to_string()))
         .filter(|v| !v.is_empty())
 }
 
 /// Reads a verified interaction.
 pub fn parse(body: &[u8], provider: &str) -> Result<Inbound, ParseError> {
-    let v: Value =
+    let v: Interaction<'_> =
         serde_json::from_slice(body).map_err(|e| ParseError(format!("the body is not a Discord interaction: {e}")))?;
-    let kind = v["type"]
-        .as_u64()
+    let kind = v
+        .kind
         .ok_or_else(|| ParseError("an interaction without a type".into()))?;
     if kind == PING {
         return Ok(Inbound::Challenge(String::new()));
@@ -129,19 +233,19 @@ pub fn parse(body: &[u8], provider: &str) -> Result<Inbound, ParseError> {
         return Ok(Inbound::Ignored(format!("interaction type {kind}")));
     }
     let user = user(&v, provider).ok_or_else(|| ParseError("an interaction without a user".into()))?;
-    let channel = text(&v, "channel_id").or_else(|| text(&v["channel"], "id"));
+    let channel = text(&v.channel_id).or_else(|| v.channel.as_ref().and_then(|c| text(&c.id)));
     let ctx = Context {
         user,
-        message: match (&channel, text(&v["message"], "id")) {
+        message: match (&channel, v.message.as_ref().and_then(|m| text(&m.id))) {
             (Some(c), Some(m)) => Some(MessageRef::new(c, m)),
             _ => None,
         },
         channel,
-        workspace: text(&v, "guild_id"),
-        app: text(&v, "application_id"),
-        request_id: text(&v, "id"),
+        workspace: text(&v.guild_id),
+        app: text(&v.application_id),
+        request_id: text(&v.id),
         prefix: "/im".into(),
-        reply_to: text(&v, "token"),
+        reply_to: text(&v.token),
         trigger: None,
     };
     if ctx.workspace.is_none() {
@@ -150,49 +254,35 @@ pub fn parse(body: &[u8], provider: &str) -> Result<Inbound, ParseError> {
             reason: "I run incidents in servers, not in direct messages: use /im in a channel of your server.".into(),
         });
     }
-    let data = &v["data"];
+    let data = &v.data;
+    let custom_id = data.custom_id.as_deref().unwrap_or("");
     Ok(match kind {
-        APPLICATION_COMMAND => {
-            let sub = data["options"]
-                .as_array()
-                .and_then(|o| o.first())
-                .cloned()
-                .unwrap_or_default();
-            Inbound::Command {
-                text: command_text(&sub, &data["resolved"], provider),
-                ctx,
-            }
-        }
+        APPLICATION_COMMAND => Inbound::Command {
+            text: command_text(data.options.first(), &data.resolved, provider),
+            ctx,
+        },
         AUTOCOMPLETE => {
-            let focused = data["options"]
-                .as_array()
-                .and_then(|o| o.first())
-                .and_then(|sub| sub["options"].as_array())
-                .and_then(|o| o.iter().find(|o| o["focused"] == true))
-                .and_then(|o| o["value"].as_str())
+            let focused = data
+                .options
+                .first()
+                .and_then(|sub| sub.options.iter().find(|o| o.focused))
+                .and_then(|o| o.value.as_ref())
+                .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
             Inbound::Autocomplete { ctx, query: focused }
         }
-        MESSAGE_COMPONENT => {
-            let custom_id = data["custom_id"].as_str().unwrap_or("");
-            match ActionRef::decode(custom_id) {
-                Ok(mut action) => {
-                    if let Some(choice) = data["values"]
-                        .as_array()
-                        .and_then(|v| v.first())
-                        .and_then(Value::as_str)
-                    {
-                        action.choice = Some(choice.to_string());
-                    }
-                    Inbound::Action { ctx, action }
+        MESSAGE_COMPONENT => match ActionRef::decode(custom_id) {
+            Ok(mut action) => {
+                if let Some(choice) = data.values.first() {
+                    action.choice = Some(choice.to_string());
                 }
-                Err(e) => Inbound::Ignored(e.to_string()),
+                Inbound::Action { ctx, action }
             }
-        }
+            Err(e) => Inbound::Ignored(e.to_string()),
+        },
         _ => {
-            let custom_id = data["custom_id"].as_str().unwrap_or("");
-            let components = &data["components"];
+            let components = &data.components;
             if custom_id == "im:declare" {
                 Inbound::Submission {
                     ctx,

@@ -58,7 +58,12 @@ pub struct DiscordAdapter {
     settings: DiscordSettings,
     http: OnceLock<reqwest::Client>,
     rates: Arc<RateBook>,
+    /// Public keys already read (a curve point is decompressed once, not per request).
+    keys: std::sync::Mutex<std::collections::HashMap<String, ed25519_dalek::VerifyingKey>>,
 }
+
+/// More distinct public keys than this in one process is not a deployment: start over.
+const MAX_CACHED_KEYS: usize = 256;
 
 impl DiscordAdapter {
     pub fn new(settings: DiscordSettings) -> Self {
@@ -66,7 +71,22 @@ impl DiscordAdapter {
             settings,
             http: OnceLock::new(),
             rates: Arc::default(),
+            keys: std::sync::Mutex::default(),
         }
+    }
+
+    /// The provider's public key, read once per process.
+    fn public_key(&self, hex_key: &str) -> Result<ed25519_dalek::VerifyingKey, VerifyError> {
+        let mut keys = self.keys.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(key) = keys.get(hex_key) {
+            return Ok(*key);
+        }
+        let key = verify::public_key(hex_key).map_err(VerifyError::Unusable)?;
+        if keys.len() >= MAX_CACHED_KEYS {
+            keys.clear();
+        }
+        keys.insert(hex_key.to_string(), key);
+        Ok(key)
     }
 
     fn http(&self) -> Result<reqwest::Client, ChatError> {
@@ -98,13 +118,22 @@ impl DiscordAdapter {
     }
 
     /// A message body for an interaction answer or a follow-up.
-    fn data(provider: &str, doc: &Doc, visibility: Visibility) -> Value {
+    fn data(provider: &str, doc: &Doc, visibility: Visibility) -> render::Message {
         let mut data = Renderer::new(provider).message(doc);
         if visibility == Visibility::Private {
-            data["flags"] = json!(EPHEMERAL);
+            data.flags = Some(EPHEMERAL);
         }
         data
     }
+}
+
+/// An interaction response: its type and, for most, data.
+#[derive(serde::Serialize)]
+struct Response<T: serde::Serialize> {
+    #[serde(rename = "type")]
+    kind: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<T>,
 }
 
 fn modal(form: &Form, incident: &Doc) -> Value {
@@ -148,8 +177,8 @@ impl PlatformAdapter for DiscordAdapter {
             .config
             .platform_key("public_key")
             .ok_or_else(|| VerifyError::Unusable("public_key is not set".into()))?;
-        verify::verify(
-            key,
+        verify::verify_with(
+            &self.public_key(key)?,
             request.header("x-signature-timestamp"),
             request.header("x-signature-ed25519"),
             request.body,
@@ -163,18 +192,25 @@ impl PlatformAdapter for DiscordAdapter {
     fn answer<'a>(&'a self, exchange: Exchange<'a>, answer: Answer) -> BoxFuture<'a, HttpAnswer> {
         let provider = exchange.provider.name.as_str();
         let on_message = exchange.ctx.is_some_and(|c| c.message.is_some());
+        let message = |kind: u8, data: render::Message| HttpAnswer::json(&Response { kind, data: Some(data) });
         let body = match answer {
             Answer::Challenge(_) => json!({"type": PONG}),
             Answer::Reply { doc, visibility } => {
-                json!({"type": CHANNEL_MESSAGE, "data": Self::data(provider, &doc, visibility)})
+                return Box::pin(std::future::ready(message(
+                    CHANNEL_MESSAGE,
+                    Self::data(provider, &doc, visibility),
+                )));
             }
             Answer::Clicked { private: Some(doc), .. } => {
-                json!({"type": CHANNEL_MESSAGE, "data": Self::data(provider, &doc, Visibility::Private)})
+                return Box::pin(std::future::ready(message(
+                    CHANNEL_MESSAGE,
+                    Self::data(provider, &doc, Visibility::Private),
+                )));
             }
             Answer::Clicked { updated: Some(doc), .. } => {
                 let mut data = Renderer::new(provider).message(&doc);
-                data["allowed_mentions"] = json!({"parse": []});
-                json!({"type": UPDATE_MESSAGE, "data": data})
+                data.allowed_mentions.users = None;
+                return Box::pin(std::future::ready(message(UPDATE_MESSAGE, data)));
             }
             Answer::Clicked { .. } => json!({"type": DEFERRED_UPDATE_MESSAGE}),
             Answer::Form { form, incident } => json!({"type": MODAL, "data": modal(&form, &incident)}),

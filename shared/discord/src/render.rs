@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 use im_core::UserRef;
 use im_core::action::ActionRef;
 use im_core::message::{Block, Doc, Element, Fact, Span, Style, Text, truncate};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 
 pub const MAX_CONTENT: usize = 2000;
 pub const MAX_TITLE: usize = 256;
@@ -143,24 +144,23 @@ impl<'a> Renderer<'a> {
 
     pub fn text(&mut self, text: &Text) -> String {
         let mut out = String::new();
-        for span in text.spans() {
-            self.span(&mut out, span);
-        }
+        self.text_into(&mut out, text);
         out
     }
 
-    fn facts(&mut self, rows: &[Vec<Fact>]) -> Vec<Value> {
-        rows.iter()
-            .flatten()
-            .map(|f| {
-                let value = self.text(&f.value);
-                json!({
-                    "name": truncate(&escape(&f.label), MAX_FIELD_NAME),
-                    "value": truncate(if value.is_empty() { "—" } else { &value }, MAX_FIELD_VALUE),
-                    "inline": true,
-                })
-            })
-            .collect()
+    fn facts(&mut self, rows: &[Vec<Fact>], into: &mut Vec<Field>) {
+        for f in rows.iter().flatten() {
+            let value = self.text(&f.value);
+            into.push(Field {
+                name: truncate(&escape(&f.label), MAX_FIELD_NAME),
+                value: if value.is_empty() {
+                    "—".to_string()
+                } else {
+                    truncate(&value, MAX_FIELD_VALUE)
+                },
+                inline: true,
+            });
+        }
     }
 
     /// The document as plain message content (thread replies, one-off messages).
@@ -184,72 +184,89 @@ impl<'a> Renderer<'a> {
 
     /// One embed for the document: the header as its title, facts as inline fields, the last
     /// small print as its footer, everything else as its description; every limit kept.
-    pub fn embed(&mut self, doc: &Doc) -> Value {
+    pub fn embed(&mut self, doc: &Doc) -> Embed {
         let mut title = None;
-        let mut description = Vec::new();
+        let mut description = String::new();
         let mut fields = Vec::new();
         let mut footer = None;
         let last_context = doc.blocks.iter().rposition(|b| matches!(b, Block::Context(_)));
+        let line = |description: &mut String| {
+            if !description.is_empty() {
+                description.push('\n');
+            }
+        };
         for (i, block) in doc.blocks.iter().enumerate() {
             match block {
                 Block::Header(h) if title.is_none() => title = Some(truncate(h, MAX_TITLE)),
-                Block::Header(h) => description.push(format!("**{}**", escape(h))),
+                Block::Header(h) => {
+                    line(&mut description);
+                    description.push_str("**");
+                    escape_into(&mut description, h);
+                    description.push_str("**");
+                }
                 Block::Context(t) if Some(i) == last_context => footer = Some(unescape(&self.text(t))),
-                Block::Paragraph(t) | Block::Context(t) => description.push(self.text(t)),
-                Block::Lines(ls) => description.extend(ls.iter().map(|l| self.text(l))),
-                Block::Facts(rows) => fields.extend(self.facts(rows)),
-                Block::Markup(m) => description.push(m.render(escape)),
+                Block::Paragraph(t) | Block::Context(t) => {
+                    line(&mut description);
+                    self.text_into(&mut description, t);
+                }
+                Block::Lines(ls) => {
+                    for l in ls {
+                        line(&mut description);
+                        self.text_into(&mut description, l);
+                    }
+                }
+                Block::Facts(rows) => self.facts(rows, &mut fields),
+                Block::Markup(m) => {
+                    line(&mut description);
+                    description.push_str(&m.render(escape));
+                }
                 Block::Buttons(_) | Block::Menus(_) => {}
             }
         }
         fields.truncate(MAX_FIELDS);
-        let mut embed = json!({});
         let mut budget = MAX_EMBED_TOTAL;
         let mut take = |text: &str, max: usize| {
             let text = truncate(text, max.min(budget));
             budget = budget.saturating_sub(text.chars().count());
             text
         };
-        if let Some(title) = title {
-            embed["title"] = json!(take(&title, MAX_TITLE));
-        }
+        let title = title.map(|t| take(&t, MAX_TITLE));
         for field in &mut fields {
-            let name = take(field["name"].as_str().unwrap_or(""), MAX_FIELD_NAME);
-            let value = take(field["value"].as_str().unwrap_or(""), MAX_FIELD_VALUE);
-            field["name"] = json!(if name.is_empty() { "…".to_string() } else { name });
-            field["value"] = json!(if value.is_empty() { "…".to_string() } else { value });
+            let name = take(&field.name, MAX_FIELD_NAME);
+            let value = take(&field.value, MAX_FIELD_VALUE);
+            field.name = if name.is_empty() { "…".to_string() } else { name };
+            field.value = if value.is_empty() { "…".to_string() } else { value };
         }
-        if let Some(footer) = footer {
-            let footer = take(&footer, MAX_FOOTER);
-            if !footer.is_empty() {
-                embed["footer"] = json!({ "text": footer });
-            }
+        let footer = footer
+            .map(|f| take(&f, MAX_FOOTER))
+            .filter(|f| !f.is_empty())
+            .map(|text| Footer { text });
+        let description = Some(take(&description, MAX_DESCRIPTION)).filter(|d| !d.is_empty());
+        Embed {
+            title,
+            description,
+            fields,
+            footer,
         }
-        let description = take(&description.join("\n"), MAX_DESCRIPTION);
-        if !description.is_empty() {
-            embed["description"] = json!(description);
+    }
+
+    fn text_into(&mut self, out: &mut String, text: &Text) {
+        for span in text.spans() {
+            self.span(out, span);
         }
-        if !fields.is_empty() {
-            embed["fields"] = json!(fields);
-        }
-        embed
     }
 
     /// Action rows: the buttons in one row (at most 5), then one select per row (at most 4).
-    pub fn components(&mut self, doc: &Doc) -> Vec<Value> {
+    pub fn components(&mut self, doc: &Doc) -> Vec<Row> {
         let mut rows = Vec::new();
         for block in &doc.blocks {
             match block {
                 Block::Buttons(elements) if !elements.is_empty() => {
-                    let buttons: Vec<Value> = elements.iter().take(5).map(|e| self.element(e)).collect();
-                    rows.push(json!({"type": 1, "components": buttons}));
+                    let buttons = elements.iter().take(5).map(|e| self.element(e)).collect();
+                    rows.push(Row::new(buttons));
                 }
                 Block::Menus(elements) => {
-                    rows.extend(
-                        elements
-                            .iter()
-                            .map(|e| json!({"type": 1, "components": [self.element(e)]})),
-                    );
+                    rows.extend(elements.iter().map(|e| Row::new(vec![self.element(e)])));
                 }
                 _ => {}
             }
@@ -258,73 +275,199 @@ impl<'a> Renderer<'a> {
         rows
     }
 
-    fn element(&self, element: &Element) -> Value {
+    fn element(&self, element: &Element) -> Component {
         let custom_id = ActionRef::new(element.action(), element.incident().clone(), None).encode();
         match element {
-            Element::Button { label, style, .. } => json!({
-                "type": 2,
-                "style": match style { Style::Primary => 1, Style::Default => 2, Style::Danger => 4 },
-                "label": truncate(label, MAX_LABEL),
-                "custom_id": custom_id,
-            }),
+            Element::Button { label, style, .. } => Component {
+                kind: 2,
+                style: Some(match style {
+                    Style::Primary => 1,
+                    Style::Default => 2,
+                    Style::Danger => 4,
+                }),
+                label: Some(truncate(label, MAX_LABEL)),
+                custom_id,
+                ..Component::default()
+            },
             Element::Select {
                 placeholder,
                 options,
                 selected,
                 ..
-            } => json!({
-                "type": 3,
-                "custom_id": custom_id,
-                "placeholder": truncate(placeholder, MAX_PLACEHOLDER),
-                "options": options.iter().take(MAX_OPTIONS).map(|o| json!({
-                    "label": truncate(&o.label, 100),
-                    "value": truncate(&o.value, 100),
-                    "default": selected.as_deref() == Some(o.value.as_str()),
-                })).collect::<Vec<_>>(),
-            }),
+            } => Component {
+                kind: 3,
+                custom_id,
+                placeholder: Some(truncate(placeholder, MAX_PLACEHOLDER)),
+                options: Some(
+                    options
+                        .iter()
+                        .take(MAX_OPTIONS)
+                        .map(|o| SelectOption {
+                            label: truncate(&o.label, 100),
+                            value: truncate(&o.value, 100),
+                            default: selected.as_deref() == Some(o.value.as_str()),
+                        })
+                        .collect(),
+                ),
+                ..Component::default()
+            },
             Element::UserSelect {
                 placeholder, selected, ..
-            } => {
-                let mut select = json!({
-                    "type": 5,
-                    "custom_id": custom_id,
-                    "placeholder": truncate(placeholder, MAX_PLACEHOLDER),
-                });
-                if let Some(user) = selected
+            } => Component {
+                kind: 5,
+                custom_id,
+                placeholder: Some(truncate(placeholder, MAX_PLACEHOLDER)),
+                default_values: selected
                     .as_ref()
                     .filter(|u| u.belongs_to(self.provider) && is_snowflake(&u.id))
-                {
-                    select["default_values"] = json!([{"id": user.id, "type": "user"}]);
-                }
-                select
-            }
+                    .map(|u| {
+                        vec![DefaultValue {
+                            id: u.id.clone(),
+                            kind: "user",
+                        }]
+                    }),
+                ..Component::default()
+            },
         }
     }
 
     /// Who the message may ping: only the users it names explicitly; never roles, `@everyone`
     /// or `@here`.
-    pub fn allowed_mentions(&self) -> Value {
-        json!({"parse": [], "users": self.mentioned.iter().collect::<Vec<_>>()})
+    pub fn allowed_mentions(&self) -> AllowedMentions {
+        AllowedMentions {
+            parse: [],
+            users: Some(self.mentioned.iter().cloned().collect()),
+        }
     }
 
     /// A whole message body: an incident card as an embed with components; anything else as
     /// content.
-    pub fn message(&mut self, doc: &Doc) -> Value {
-        let mut body = if doc.card.is_some()
+    pub fn message(&mut self, doc: &Doc) -> Message {
+        let mut message = if doc.card.is_some()
             || doc
                 .blocks
                 .iter()
                 .any(|b| matches!(b, Block::Header(_) | Block::Facts(_)))
         {
-            let embed = self.embed(doc);
-            let components = self.components(doc);
-            json!({"embeds": [embed], "components": components})
+            Message {
+                embeds: vec![self.embed(doc)],
+                components: Some(self.components(doc)),
+                ..Message::default()
+            }
         } else {
-            json!({"content": self.content(doc)})
+            Message {
+                content: Some(self.content(doc)),
+                ..Message::default()
+            }
         };
-        body["allowed_mentions"] = self.allowed_mentions();
-        body
+        message.allowed_mentions = self.allowed_mentions();
+        message
     }
+}
+
+/// A message body as Discord takes it (create, edit, interaction answers, follow-ups).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Message {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub embeds: Vec<Embed>,
+    /// `Some(vec![])` on a card clears the buttons of a message that had them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub components: Option<Vec<Row>>,
+    pub allowed_mentions: AllowedMentions,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nonce: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub enforce_nonce: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_reference: Option<Reference>,
+}
+
+/// `parse: []` always: nothing is pinged for being written; `users` lists who may be.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct AllowedMentions {
+    pub parse: [&'static str; 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<String>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Reference {
+    pub message_id: String,
+    pub fail_if_not_exists: bool,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Embed {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<Field>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub footer: Option<Footer>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    pub inline: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Footer {
+    pub text: String,
+}
+
+/// An action row (type 1).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    pub components: Vec<Component>,
+}
+
+impl Row {
+    fn new(components: Vec<Component>) -> Self {
+        Self { kind: 1, components }
+    }
+}
+
+/// A button (2), string select (3) or user select (5).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Component {
+    #[serde(rename = "type")]
+    pub kind: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub style: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub custom_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub placeholder: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub options: Option<Vec<SelectOption>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub default_values: Option<Vec<DefaultValue>>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SelectOption {
+    pub label: String,
+    pub value: String,
+    pub default: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DefaultValue {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
 }
 
 /// Every string a message shows, as a person reads it (tests, previews).
@@ -356,6 +499,11 @@ mod tests {
     use im_core::provider::ProviderConfig;
     use im_core::timeline::EventKind;
     use proptest::prelude::*;
+    use serde_json::json;
+
+    fn json(v: &impl Serialize) -> Value {
+        serde_json::to_value(v).expect("serializes")
+    }
 
     fn incident() -> Incident {
         let mut i = im_core::memory::incident(1, Severity::Sev2, Status::Open);
@@ -388,7 +536,7 @@ mod tests {
     #[test]
     fn a_card_is_an_embed_with_its_actions_and_pings_no_one() {
         let mut r = Renderer::new("guild");
-        let body = r.message(&card(&incident()));
+        let body = json(&r.message(&card(&incident())));
         assert_eq!(body["allowed_mentions"], json!({"parse": [], "users": []}));
         let embed = &body["embeds"][0];
         assert!(embed["footer"]["text"].as_str().unwrap_or("").contains("version 1"));
@@ -427,7 +575,7 @@ mod tests {
             .plain(" ")
             .user(&UserRef::new("U123", Some("slacker".into())).on("slack-acme"));
         assert_eq!(r.text(&t), "<@80351110224678912> slacker");
-        assert_eq!(r.allowed_mentions()["users"], json!(["80351110224678912"]));
+        assert_eq!(json(&r.allowed_mentions())["users"], json!(["80351110224678912"]));
     }
 
     #[test]
@@ -437,7 +585,7 @@ mod tests {
         inc.description = Some("d".repeat(3000));
         inc.resolution = Some("r".repeat(3000));
         inc.service = Some("s".repeat(64));
-        let body = Renderer::new("guild").message(&card(&inc));
+        let body = json(&Renderer::new("guild").message(&card(&inc)));
         let embed = &body["embeds"][0];
         assert!(embed_total(embed) <= MAX_EMBED_TOTAL, "{}", embed_total(embed));
         assert!(embed["description"].as_str().map(|d| d.chars().count()).unwrap_or(0) <= MAX_DESCRIPTION);

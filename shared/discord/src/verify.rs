@@ -29,6 +29,16 @@ pub fn verify(
     body: &[u8],
 ) -> Result<(), VerifyError> {
     let key = public_key(public_key_hex).map_err(VerifyError::Unusable)?;
+    verify_with(&key, timestamp, signature, body)
+}
+
+/// [`verify`] with the key already read.
+pub fn verify_with(
+    key: &VerifyingKey,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+) -> Result<(), VerifyError> {
     let timestamp = timestamp.ok_or(VerifyError::Missing("X-Signature-Timestamp"))?;
     let signature = signature.ok_or(VerifyError::Missing("X-Signature-Ed25519"))?;
     let bytes: [u8; 64] = hex::decode(signature.trim())
