@@ -140,3 +140,48 @@ async fn a_new_slack_provider_is_bound_to_the_workspace_and_app_of_its_token() {
     assert_eq!(stored.config.platform_key("team_id"), None);
     stack.teardown().await;
 }
+
+/// `im chatops add discord …` registers `/im` in the provider's server right away (what `add`
+/// prints), again on demand and for another server, and says how to retry when Discord refuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_discord_provider_registers_im_in_its_server() {
+    use im_tests::discord_under_test::{APPLICATION, DiscordUnderTest, GUILD, TOKEN, public_key_hex};
+    let stack = TestStack::new().await;
+    let discord = DiscordUnderTest::start().await;
+    let mut config = stack.config.clone();
+    config.delivery.discord_api_url = discord.fake.api_url.clone();
+    let directory = stack.directory();
+    let provider = |token: &str| {
+        json!({"bot_token": token, "application_id": APPLICATION, "public_key": public_key_hex(), "guild_id": GUILD})
+    };
+    let added = directory
+        .add("team-discord", "discord", provider(TOKEN))
+        .await
+        .expect("added");
+    let line = im::register_discord(&config, &directory, &added, None).await;
+    assert!(line.starts_with("✓ Registered /im ("), "{line}");
+    assert!(line.contains(&format!("in server {GUILD}")), "{line}");
+    let (count, lists) = discord.fake.registrations();
+    assert_eq!(count, 1);
+    let subcommands = lists[&format!("{APPLICATION}/{GUILD}")][0]["options"]
+        .as_array()
+        .map(Vec::len)
+        .unwrap_or(0);
+    assert!(line.contains(&format!("({subcommands} subcommands)")), "{line}");
+    // Again (idempotent: the list is overwritten), and in another server.
+    im::register_discord(&config, &directory, &added, None).await;
+    let other = im::register_discord(&config, &directory, &added, Some("701")).await;
+    assert!(other.contains("in server 701"), "{other}");
+    let (count, lists) = discord.fake.registrations();
+    assert_eq!((count, lists.len()), (3, 2));
+    // A token Discord refuses: the provider stays, and the line says how to retry.
+    let refused = directory
+        .add("bad-discord", "discord", provider("not-the-token"))
+        .await
+        .expect("added");
+    let line = im::register_discord(&config, &directory, &refused, None).await;
+    assert!(line.starts_with("✗ Could not register /im with Discord"), "{line}");
+    assert!(line.contains("im chatops register-commands bad-discord"), "{line}");
+    assert!(directory.provider("bad-discord").await.expect("read").is_some());
+    stack.teardown().await;
+}
