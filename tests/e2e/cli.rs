@@ -151,9 +151,7 @@ async fn adding_a_discord_provider_registers_im_in_its_server() {
     let mut config = stack.config.clone();
     config.delivery.discord_api_url = discord.fake.api_url.clone();
     let directory = stack.directory();
-    let provider = |token: &str| {
-        json!({"bot_token": token, "application_id": APPLICATION, "public_key": public_key_hex(), "guild_id": GUILD})
-    };
+    let provider = |token: &str| json!({"bot_token": token, "application_id": APPLICATION, "public_key": public_key_hex(), "guild_id": GUILD});
     let added = directory
         .add("team-discord", "discord", provider(TOKEN))
         .await
