@@ -7,6 +7,7 @@
 //! [`RoomAdmin`]; a platform without it gets the core's fallback.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::time::Duration;
@@ -79,6 +80,18 @@ impl ChatError {
         ChatError::RateLimited { wait, global: false }
     }
 
+    /// A call that failed before an answer came: one that never connected was not sent (safe to
+    /// retry); one that timed out may have been applied (a retried post may show twice).
+    pub fn transport(connect_failed: bool, timed_out: bool, detail: impl fmt::Display) -> Self {
+        if connect_failed {
+            ChatError::Transient(format!("connection failed: {detail}"))
+        } else if timed_out {
+            ChatError::Unknown(format!("timed out: {detail}"))
+        } else {
+            ChatError::Transient(detail.to_string())
+        }
+    }
+
     /// Whether retrying later can help.
     pub fn is_retryable(&self) -> bool {
         matches!(
@@ -147,4 +160,26 @@ pub trait RoomAdmin: Send + Sync {
 
     /// Archives (or locks) the channel when the incident is closed.
     fn archive<'a>(&'a self, channel: &'a str) -> BoxFuture<'a, Result<(), ChatError>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_failures_say_whether_the_call_may_have_happened() {
+        assert_eq!(
+            ChatError::transport(true, false, "refused"),
+            ChatError::Transient("connection failed: refused".into())
+        );
+        assert_eq!(
+            ChatError::transport(false, true, "30 s"),
+            ChatError::Unknown("timed out: 30 s".into())
+        );
+        assert_eq!(
+            ChatError::transport(false, false, "reset"),
+            ChatError::Transient("reset".into())
+        );
+        assert!(ChatError::transport(false, true, "x").is_retryable());
+    }
 }

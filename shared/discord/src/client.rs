@@ -152,13 +152,7 @@ impl std::fmt::Debug for DiscordClient {
 }
 
 pub(crate) fn transport(e: &reqwest::Error) -> ChatError {
-    if e.is_connect() {
-        ChatError::Transient(format!("connection failed: {e}"))
-    } else if e.is_timeout() {
-        ChatError::Unknown(format!("timed out: {e}"))
-    } else {
-        ChatError::Transient(e.to_string())
-    }
+    ChatError::transport(e.is_connect(), e.is_timeout(), e)
 }
 
 /// Classifies a failed answer.

@@ -80,13 +80,7 @@ impl std::fmt::Debug for SlackClient {
 }
 
 pub(crate) fn transport_error(e: &reqwest::Error) -> ChatError {
-    if e.is_connect() {
-        ChatError::Transient(format!("connection failed: {e}"))
-    } else if e.is_timeout() {
-        ChatError::Unknown(format!("timed out: {e}"))
-    } else {
-        ChatError::Transient(e.to_string())
-    }
+    ChatError::transport(e.is_connect(), e.is_timeout(), e)
 }
 
 /// Classifies an `{"ok": false, "error": code}` answer.
