@@ -3,6 +3,9 @@ SHELL := bash
 .SHELLFLAGS := -eu -o pipefail -c
 VENV := .venv
 PY := $(VENV)/bin/python
+# SAM CLI pins a boto3 that moto's does not accept: it gets its own virtualenv.
+SAM_VENV := .venv-sam
+SAM_VERSION := 1.170.0
 
 .PHONY: dev test lint bench build emulator emulator-stop venv clean-local
 
@@ -12,6 +15,11 @@ $(VENV)/.installed: infra/requirements.txt
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(SAM_VENV)/.installed:
+	python3 -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet --disable-pip-version-check aws-sam-cli==$(SAM_VERSION)
+	touch $@
 
 ## dev: emulator + table/queues from template.yaml + demo Slack provider + `im serve` on 127.0.0.1:3000
 dev: venv
@@ -23,11 +31,12 @@ test: venv
 	cargo build --workspace --tests
 	infra/with-emulator.sh cargo test --workspace
 
-## lint: formatting, clippy with warnings as errors, CloudFormation lint of template.yaml
-lint: venv
+## lint: formatting, clippy with warnings as errors, cfn-lint and `sam validate --lint` of template.yaml
+lint: venv $(SAM_VENV)/.installed
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	$(VENV)/bin/cfn-lint template.yaml
+	AWS_DEFAULT_REGION=us-east-1 SAM_CLI_TELEMETRY=0 $(SAM_VENV)/bin/sam validate --lint --template template.yaml
 
 ## bench: criterion benchmarks and whole-process harnesses (release builds)
 bench: venv

@@ -14,3 +14,4 @@ mod slack_handler;
 mod stack;
 mod storage;
 mod suites;
+mod template;
