@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Writes the signed sample events in events/slack/ (API Gateway HTTP API v2 payloads), the generic
-endpoint's ping in events/chatops-webhook/ and a work batch in events/interaction-worker/.
+"""Writes the signed sample events in events/slack/ and events/discord/ (API Gateway HTTP API v2
+payloads), the generic endpoint's events in events/chatops-webhook/ and a work batch in
+events/interaction-worker/.
 
-They are signed with FIXTURE_SECRET at FIXTURE_TIME; tests inject a clock at FIXTURE_TIME and
-seed a provider `demo` with that secret. `cargo lambda invoke` with them needs the same secret
-and a clock within 5 minutes, so for live invokes use `im chatops test-commands` instead.
+Slack events are signed with FIXTURE_SECRET at FIXTURE_TIME; tests inject a clock at FIXTURE_TIME
+and seed a provider `demo` with that secret. Discord events are signed with the fixture key
+(seed: SHA-256 of DISCORD_SEED_TEXT; its public key is printed) for a provider `demo-discord`
+with application 900100 in server 700100. `cargo lambda invoke` with the Slack ones needs a clock
+within 5 minutes of their time, so for live invokes use `im chatops test-commands` instead.
 
 Usage: python3 events/generate.py
 """
@@ -16,8 +19,14 @@ import json
 import os
 import urllib.parse
 
+import ed25519
+
 FIXTURE_SECRET = "fixture-signing-secret-8f742231b10e"
 FIXTURE_TIME = 1764237600  # 2025-11-27T10:00:00Z
+DISCORD_SEED_TEXT = b"im events fixture discord key"
+DISCORD_SEED = hashlib.sha256(DISCORD_SEED_TEXT).digest()
+DISCORD_APPLICATION = "900100"
+DISCORD_GUILD = "700100"
 EVENTS = os.path.dirname(os.path.abspath(__file__))
 HERE = os.path.join(EVENTS, "slack")
 GENERIC = os.path.join(EVENTS, "chatops-webhook")
@@ -88,6 +97,114 @@ def event(name, body: bytes, *, content_type="application/x-www-form-urlencoded"
     write(os.path.join(HERE if not generic else GENERIC, name + ".json"), doc)
 
 
+def api_event(route, path, params, headers, body: bytes, base64_body):
+    """An HTTP API (payload 2.0) event for `route` at `path`."""
+    return {
+        "version": "2.0",
+        "routeKey": route,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": headers,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "abc123",
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.7", "userAgent": headers.get("user-agent", "")},
+            "requestId": "JKJaXmPLvHcESHA=",
+            "routeKey": route,
+            "stage": "$default",
+            "time": "27/Nov/2025:10:00:00 +0000",
+            "timeEpoch": FIXTURE_TIME * 1000,
+        },
+        "pathParameters": params,
+        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
+        "isBase64Encoded": base64_body,
+    }
+
+
+def interaction(kind, data=None, *, guild=DISCORD_GUILD, interaction_id="1180000000000000001",
+                message=None):
+    body = {"id": interaction_id, "application_id": DISCORD_APPLICATION, "type": kind,
+            "channel_id": "800100", "token": "aW50ZXJhY3Rpb246MTE4MDAwMDAwMDAwMDAwMDAwMQ", "version": 1,
+            "locale": "en-US", "app_permissions": "2248473465835073",
+            "entitlements": [], "authorizing_integration_owners": {"0": DISCORD_GUILD}, "context": 0}
+    if kind != 1:
+        person = {"id": "300100", "username": "alice", "global_name": "Alice", "avatar": None,
+                  "discriminator": "0", "public_flags": 0}
+        if guild:
+            body["guild_id"] = guild
+            body["member"] = {"user": person, "nick": None, "roles": ["710001"], "joined_at":
+                              "2025-01-01T00:00:00.000000+00:00", "permissions": "2248473465835073",
+                              "flags": 0, "mute": False, "deaf": False}
+        else:
+            body["user"] = person
+    if data is not None:
+        body["data"] = data
+    if message:
+        body["message"] = {"id": message, "channel_id": "800100", "type": 0}
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def discord_event(name, body: bytes, *, seed=DISCORD_SEED, drop_headers=(), generic=False,
+                  instance="demo-discord"):
+    ts = str(FIXTURE_TIME)
+    headers = {
+        "content-type": "application/json",
+        "host": "abc123.execute-api.us-east-1.amazonaws.com",
+        "user-agent": "Discord-Interactions/1.0 (+https://discord.com)",
+        "x-signature-timestamp": ts,
+        "x-signature-ed25519": ed25519.sign(seed, ts.encode() + body).hex(),
+    }
+    for h in drop_headers:
+        headers.pop(h, None)
+    if generic:
+        doc = api_event("POST /chatops/{provider}", f"/chatops/{instance}", {"provider": instance},
+                        headers, body, False)
+        write(os.path.join(GENERIC, name + ".json"), doc)
+    else:
+        doc = api_event("POST /chatops/discord/{instance}", f"/chatops/discord/{instance}",
+                        {"instance": instance}, headers, body, False)
+        write(os.path.join(EVENTS, "discord", name + ".json"), doc)
+
+
+def im_command(sub, options=()):
+    return {"id": "1190000000000000001", "name": "im", "type": 1,
+            "options": [{"name": sub, "type": 1, "options": list(options)}]}
+
+
+def opt(name, value, kind=3, focused=False):
+    o = {"name": name, "type": kind, "value": value}
+    if focused:
+        o["focused"] = True
+    return o
+
+
+def discord_events():
+    discord_event("ping", interaction(1))
+    discord_event("command-help", interaction(2, im_command("help"), interaction_id="1180000000000000002"))
+    discord_event("command-declare", interaction(2, im_command("declare", [
+        opt("title", "Payment processing down"), opt("severity", "SEV-2"), opt("service", "checkout")]),
+        interaction_id="1180000000000000003"))
+    discord_event("command-list", interaction(2, im_command("list"), interaction_id="1180000000000000004"))
+    discord_event("autocomplete-incident", interaction(4, im_command("ack", [opt("incident", "pay", focused=True)]),
+                                                       interaction_id="1180000000000000005"))
+    discord_event("component-ack", interaction(3, {"custom_id": "im:ack|INC-2025-001", "component_type": 2},
+                                               interaction_id="1180000000000000006", message="1170000000000000001"))
+    discord_event("modal-status-update", interaction(5, {"custom_id": "im:status_update|INC-2025-001", "components": [
+        {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Failover to the EU region done"}]}]},
+        interaction_id="1180000000000000007"))
+    discord_event("direct-message", interaction(2, im_command("help"), guild=None, interaction_id="1180000000000000008"))
+    other = hashlib.sha256(b"not the application's key").digest()
+    discord_event("bad-signature", interaction(2, im_command("help"), interaction_id="1180000000000000009"), seed=other)
+    discord_event("missing-headers", interaction(2, im_command("help"), interaction_id="1180000000000000010"),
+                  drop_headers=("x-signature-ed25519", "x-signature-timestamp"))
+    discord_event("discord-help", interaction(2, im_command("help"), interaction_id="1180000000000000011"),
+                  generic=True)
+    print("discord fixture public key:", ed25519.public_key(DISCORD_SEED).hex())
+
+
 def write(path, doc):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -97,6 +214,7 @@ def write(path, doc):
 
 def main():
     os.makedirs(HERE, exist_ok=True)
+    discord_events()
     declare = slash_body('declare --sev SEV-2 --service checkout "Payment processing down"')
     event("slash-declare", declare)
     event("slash-declare-plain-body", slash_body("declare Database connection timeout", trigger="t-plain"),

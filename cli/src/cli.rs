@@ -29,6 +29,14 @@ pub enum Top {
     /// Local stack helpers (the emulator must be running).
     #[command(subcommand)]
     Local(Local),
+    /// Print a sample event from events/ addressed to a local provider and signed now, for
+    /// `cargo lambda invoke --data-file` (Slack: its signing secret; Discord: the local key).
+    SignEvent {
+        /// The provider the event is for.
+        provider: String,
+        /// An API Gateway event, e.g. events/slack/slash-help.json.
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Args)]

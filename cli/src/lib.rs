@@ -2,6 +2,7 @@
 
 pub mod cli;
 pub mod serve;
+pub mod sign_event;
 pub mod signed;
 pub mod test_commands;
 
@@ -55,7 +56,27 @@ pub async fn run(cli: Cli) -> Outcome {
             env_file,
         }) => bootstrap(&template, &stack, env_file.as_deref()).await,
         Top::Chatops(command) => chatops(config(env_file)?, command).await,
+        Top::SignEvent { provider, file } => sign_event(config(env_file)?, &provider, &file).await,
     }
+}
+
+async fn sign_event(config: Config, name: &str, file: &std::path::Path) -> Outcome {
+    let event = std::fs::read_to_string(file).map_err(|e| Failure(format!("reading {}: {e}", file.display())))?;
+    let directory = ProviderDirectory::new(Arc::new(AwsClients::new(config)));
+    let provider = directory
+        .provider(name)
+        .await
+        .map_err(|e| Failure(e.to_string()))?
+        .ok_or_else(|| Failure(format!("provider `{name}` not found")))?;
+    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
+        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
+        Ok(None) => im_core::provider::ProviderSecrets::default(),
+        Err(e) => return Err(Failure(e.to_string())),
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let signed = sign_event::sign_event(&event, &provider, &secrets, now).map_err(|e| Failure(e.0))?;
+    println!("{signed}");
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn bootstrap(template: &std::path::Path, stack: &str, env_file: Option<&std::path::Path>) -> Outcome {

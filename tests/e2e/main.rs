@@ -6,6 +6,7 @@
 mod cli;
 mod delivery;
 mod discord;
+mod discord_events;
 mod interactions;
 mod monitor;
 mod notifications;

@@ -137,6 +137,12 @@ impl TestStack {
 pub const FIXTURE_SECRET: &str = "fixture-signing-secret-8f742231b10e";
 pub const FIXTURE_TIME: i64 = 1_764_237_600;
 
+/// The public key the Discord fixtures (`events/generate.py`) verify with, as a provider's
+/// `public_key`: the local key pair's, for application 900100 in server 700100.
+pub fn fixture_discord_public_key() -> String {
+    hex::encode(im_discord::verify::local_signing_key().verifying_key().to_bytes())
+}
+
 /// An API Gateway HTTP API v2 event from `events/`, converted by lambda_http exactly as in Lambda.
 pub fn lambda_event(relative: &str) -> lambda_http::Request {
     let path = repo_root().join("events").join(relative);

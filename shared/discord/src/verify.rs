@@ -53,6 +53,26 @@ pub fn verify_with(
         .map_err(|_| VerifyError::Mismatch)
 }
 
+/// What the local key pair's seed is the SHA-256 of: `events/` fixtures and `im sign-event` sign
+/// with it, and a local provider trusts it by having its public key. Never a real application's.
+pub const LOCAL_SEED_TEXT: &str = "im events fixture discord key";
+
+/// The local key pair (fixtures, `make dev`, `im sign-event`).
+pub fn local_signing_key() -> ed25519_dalek::SigningKey {
+    use sha2::Digest;
+    let seed: [u8; 32] = sha2::Sha256::digest(LOCAL_SEED_TEXT.as_bytes()).into();
+    ed25519_dalek::SigningKey::from_bytes(&seed)
+}
+
+/// `X-Signature-Ed25519` for `timestamp || body`, hex, as Discord sends it.
+pub fn sign(key: &ed25519_dalek::SigningKey, timestamp: &str, body: &[u8]) -> String {
+    use ed25519_dalek::Signer;
+    let mut message = Vec::with_capacity(timestamp.len() + body.len());
+    message.extend_from_slice(timestamp.as_bytes());
+    message.extend_from_slice(body);
+    hex::encode(key.sign(&message).to_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -66,6 +86,22 @@ mod tests {
     #[test]
     fn the_test_vector_verifies() {
         assert_eq!(verify(KEY, Some(TS), Some(SIG), BODY), Ok(()));
+    }
+
+    #[test]
+    fn what_the_local_key_signs_verifies_with_its_public_key_only() {
+        let key = local_signing_key();
+        let public = hex::encode(key.verifying_key().to_bytes());
+        assert_eq!(
+            public, "4abf97a7212f92e651b1cbc3c4ba6d41dcc6276e8b4d2a95fd9e09917b48df09",
+            "the key events/generate.py signs the fixtures with"
+        );
+        let signature = sign(&key, TS, BODY);
+        assert_eq!(verify(&public, Some(TS), Some(&signature), BODY), Ok(()));
+        assert_eq!(
+            verify(KEY, Some(TS), Some(&signature), BODY),
+            Err(VerifyError::Mismatch)
+        );
     }
 
     #[test]

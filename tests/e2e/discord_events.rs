@@ -1,0 +1,112 @@
+//! The Discord webhook, fed the signed API Gateway events in `events/discord/` (and the generic
+//! endpoint's) through lambda_http's own event conversion, against the emulator.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use im_core::memory::FixedClock;
+use im_core::ports::IncidentStore;
+use im_core::{Clock, IncidentId, Status};
+use im_tests::{FIXTURE_TIME, TestStack, fake_discord::FakeDiscord, lambda_event};
+use serde_json::{Value, json};
+
+struct Harness {
+    stack: TestStack,
+    router: axum::Router,
+}
+
+async fn harness() -> Harness {
+    let mut stack = TestStack::new().await;
+    let fake = FakeDiscord::start().await;
+    stack.config.delivery.discord_api_url = fake.api_url.clone();
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    stack
+        .directory()
+        .add(
+            "demo-discord",
+            "discord",
+            json!({"public_key": im_tests::fixture_discord_public_key(), "application_id": "900100",
+                   "guild_id": "700100", "bot_token": "discord-fixture-token", "default_channel": "800100"}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
+    let platforms = im_platforms::registry(stack.clients.config());
+    let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
+    Harness {
+        router: discord_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway)),
+        stack,
+    }
+}
+
+impl Harness {
+    async fn send(&self, fixture: &str) -> (u16, Value) {
+        let (status, _, body) = im_tests::call(&self.router, lambda_event(fixture).map(Body::new)).await;
+        (status, body)
+    }
+
+    async fn incident(&self) -> Option<im_core::Incident> {
+        let id = IncidentId::parse("INC-2025-001").unwrap_or_else(|e| panic!("{e}"));
+        self.stack.store().get(&id).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_discord_fixture_gets_its_answer() {
+    let h = harness().await;
+    // Refused before anything is read: no state change.
+    for fixture in ["discord/bad-signature.json", "discord/missing-headers.json"] {
+        let (status, body) = h.send(fixture).await;
+        assert_eq!((status, body), (401, Value::Null), "{fixture}");
+    }
+    assert_eq!(h.send("discord/ping.json").await, (200, json!({"type": 1})));
+    let (status, help) = h.send("discord/command-help.json").await;
+    assert_eq!((status, &help["type"]), (200, &json!(4)), "{help}");
+    assert!(help.to_string().contains("declare"), "{help}");
+    let (_, dm) = h.send("discord/direct-message.json").await;
+    assert_eq!(dm["data"]["flags"], 64, "answered privately: {dm}");
+    assert!(h.incident().await.is_none());
+
+    let (status, declared) = h.send("discord/command-declare.json").await;
+    assert_eq!(status, 200, "{declared}");
+    let incident = h.incident().await.expect("declared");
+    assert_eq!(
+        (incident.title.as_str(), incident.service.as_deref()),
+        ("Payment processing down", Some("checkout"))
+    );
+    assert_eq!(incident.severity.as_str(), "SEV-2");
+    let (_, list) = h.send("discord/command-list.json").await;
+    // Discord markdown escapes the hyphens; the reader sees the plain id.
+    let shown = list["data"]["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .replace('\\', "");
+    assert!(shown.contains("INC-2025-001"), "{list}");
+    let (_, choices) = h.send("discord/autocomplete-incident.json").await;
+    assert_eq!(choices["type"], 8, "{choices}");
+    assert_eq!(choices["data"]["choices"][0]["value"], "INC-2025-001", "{choices}");
+
+    let (status, clicked) = h.send("discord/component-ack.json").await;
+    assert_eq!(status, 200, "{clicked}");
+    assert_eq!(clicked["type"], 7, "the clicked message is edited in place: {clicked}");
+    assert_eq!(h.incident().await.expect("exists").status, Status::Acknowledged);
+    let (status, updated) = h.send("discord/modal-status-update.json").await;
+    assert_eq!(status, 200, "{updated}");
+    let timeline = h
+        .stack
+        .store()
+        .timeline(&IncidentId::new(2025, 1), 20)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.data.get("note").and_then(Value::as_str) == Some("Failover to the EU region done")),
+        "{timeline:?}"
+    );
+    // The generic endpoint serves the same provider by name.
+    let (status, generic) = h.send("chatops-webhook/discord-help.json").await;
+    assert_eq!((status, &generic["type"]), (200, &json!(4)), "{generic}");
+    h.stack.teardown().await;
+}
