@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 SAM_VENV := .venv-sam
 SAM_VERSION := 1.170.0
 
-.PHONY: dev test lint bench build emulator emulator-stop venv clean-local
+.PHONY: dev test lint bench build invoke-all emulator emulator-stop venv clean-local
 
 $(VENV)/.installed: infra/requirements.txt
 	python3 -m venv $(VENV)
@@ -46,6 +46,11 @@ bench: venv
 ## build: Lambda binaries for arm64 with cargo-lambda (skips cleanly without the arm64 target)
 build: venv
 	infra/build.sh
+
+## invoke-all: every event in events/ through `cargo lambda invoke` against a fresh local stack, answers checked
+invoke-all: venv
+	cargo build -p im
+	infra/invoke-all.sh
 
 emulator: venv
 	infra/emulator.sh start

@@ -239,6 +239,17 @@ def main():
                           "event_time": FIXTURE_TIME, "event": {"type": "reaction_added", "user": "U024BE7LH"}}).encode()
     event("event-unhandled", unknown, content_type="application/json", base64_body=False)
 
+    # A click on the Acknowledge button of an incident card (interactivity request).
+    click = {"type": "block_actions", "user": {"id": "U024BE7LH", "username": "alice", "team_id": "T0001"},
+             "api_app_id": "A123456", "team": {"id": "T0001", "domain": "example"},
+             "channel": {"id": "C2147483705", "name": "incidents"},
+             "container": {"type": "message", "channel_id": "C2147483705", "message_ts": "1764237601.000100"},
+             "message": {"ts": "1764237601.000100", "type": "message"},
+             "trigger_id": "13345224609.738474920.click", "response_url": "https://hooks.slack.com/actions/T0001/1/abc",
+             "actions": [{"action_id": "im:ack", "block_id": "actions", "type": "button", "value": "INC-2025-001",
+                          "action_ts": "1764237602.000200"}]}
+    event("interaction-ack", urllib.parse.urlencode([("payload", json.dumps(click))]).encode())
+
     # The generic endpoint: an unsigned ping, and a signed Slack command by provider name.
     ping = json.dumps({"type": "ping"}).encode()
     event("ping", ping, content_type="application/json", base64_body=False, generic=True,

@@ -44,9 +44,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:3000", env = "IM_LISTEN")]
     pub addr: String,
-    /// Print notifications here instead of calling Slack (a local stand-in for its Web API).
-    #[arg(long, env = "IM_SLACK_SINK")]
-    pub slack_sink: bool,
+    /// Print notifications here instead of calling Slack and Discord (local stand-ins for their APIs).
+    #[arg(long, alias = "slack-sink", env = "IM_PLATFORM_SINK")]
+    pub platform_sink: bool,
     /// How often the SLA monitor runs (seconds).
     #[arg(long, default_value_t = 60, env = "IM_SLA_TICK_SECONDS")]
     pub sla_tick: u64,
@@ -63,6 +63,12 @@ pub enum Local {
         /// Write the environment for `im serve` (TABLE_NAME, queue URLs …) to this file.
         #[arg(long)]
         env_file: Option<PathBuf>,
+    },
+    /// Local stand-ins for Slack's and Discord's APIs that print what would have been posted
+    /// (point SLACK_API_URL and DISCORD_API_URL at the addresses it prints).
+    Sink {
+        #[arg(long, default_value = "127.0.0.1:9010")]
+        addr: String,
     },
 }
 

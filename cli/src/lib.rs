@@ -48,13 +48,14 @@ pub async fn run(cli: Cli) -> Outcome {
     match cli.command {
         Top::Serve(args) => {
             let tick = std::time::Duration::from_secs(args.sla_tick.max(1));
-            serve::serve(config(env_file)?, &args.addr, args.slack_sink, tick).await
+            serve::serve(config(env_file)?, &args.addr, args.platform_sink, tick).await
         }
         Top::Local(Local::Bootstrap {
             template,
             stack,
             env_file,
         }) => bootstrap(&template, &stack, env_file.as_deref()).await,
+        Top::Local(Local::Sink { addr }) => serve::sink(&addr).await,
         Top::Chatops(command) => chatops(config(env_file)?, command).await,
         Top::SignEvent { provider, file } => sign_event(config(env_file)?, &provider, &file).await,
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{any, get, post};
 use im_aws::sqs::Queue;
 use im_aws::{AwsClients, Config, poller};
 use im_core::{Clock, SystemClock};
@@ -34,44 +36,104 @@ pub fn gateway(clients: Arc<AwsClients>, clock: Arc<dyn Clock>) -> Arc<im_webhoo
 
 /// A stand-in for Slack's Web API on this machine: accepts every call and prints what would have
 /// appeared in Slack, so `make dev` shows its notifications without a workspace.
-async fn sink(State(counter): State<Arc<AtomicU64>>, Path(method): Path<String>, body: String) -> axum::Json<Value> {
+async fn platform_sink(
+    State(counter): State<Arc<AtomicU64>>,
+    Path(method): Path<String>,
+    body: String,
+) -> axum::Json<Value> {
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
     let ts = format!("{}.{n:06}", time::OffsetDateTime::now_utc().unix_timestamp());
     let channel = body["channel"].as_str().unwrap_or("-").to_string();
-    let text = body["text"]
-        .as_str()
-        .unwrap_or("")
-        .lines()
-        .next()
-        .unwrap_or("")
-        .to_string();
+    let text = first_line(&body["text"]);
     match method.as_str() {
         "chat.postMessage" if body["thread_ts"].is_string() => println!("[slack] #{channel} (thread) {text}"),
         "chat.postMessage" => println!("[slack] #{channel} {text}"),
         "chat.update" => println!("[slack] #{channel} (edited) {text}"),
+        "conversations.create" => {
+            let name = body["name"].as_str().unwrap_or("incident");
+            println!("[slack] channel #{name} created");
+            return axum::Json(json!({"ok": true, "channel": {"id": format!("C0SINK{n}"), "name": name}}));
+        }
         other => println!("[slack] {other} {}", body),
     }
     axum::Json(json!({"ok": true, "ts": ts, "channel": channel, "channel_id": channel, "id": format!("C0SINK{n}")}))
 }
 
-async fn start_sink() -> Result<String, Failure> {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+fn first_line(text: &Value) -> String {
+    text.as_str().unwrap_or("").lines().next().unwrap_or("").to_string()
+}
+
+/// The same for Discord's REST API: messages, edits, replies, follow-ups, command registration and
+/// war-room channels all succeed with the shapes Discord answers.
+async fn discord_sink(
+    State(counter): State<Arc<AtomicU64>>,
+    method: Method,
+    Path(rest): Path<String>,
+    body: String,
+) -> axum::response::Response {
+    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
+    let id = format!("{}", 1_300_000_000_000_000_000u64 + n);
+    let parts: Vec<&str> = rest.split('/').collect();
+    let text = match (&body["embeds"][0]["title"], &body["content"]) {
+        (Value::String(title), _) => title.clone(),
+        (_, content) => first_line(content),
+    };
+    match (&method, parts.as_slice()) {
+        (&Method::POST, ["channels", channel, "messages"]) if body["message_reference"].is_object() => {
+            println!("[discord] #{channel} (reply) {text}")
+        }
+        (&Method::POST, ["channels", channel, "messages"]) => println!("[discord] #{channel} {text}"),
+        (&Method::PATCH, ["channels", channel, "messages", _]) => println!("[discord] #{channel} (edited) {text}"),
+        (&Method::PUT, ["applications", ..]) => {
+            println!(
+                "[discord] commands registered: {} /{}",
+                body.as_array().map_or(0, Vec::len),
+                rest
+            );
+            return axum::Json(body).into_response();
+        }
+        (&Method::PUT, _) | (&Method::DELETE, _) => return StatusCode::NO_CONTENT.into_response(),
+        _ => println!("[discord] {method} /{rest} {text}"),
+    }
+    let channel = match parts.as_slice() {
+        ["channels", channel, ..] => (*channel).to_string(),
+        _ => id.clone(),
+    };
+    axum::Json(json!({"id": id, "channel_id": channel, "name": body["name"], "type": 0})).into_response()
+}
+
+/// Both stand-ins on one listener; answers the API base URLs to give the clients.
+pub async fn start_sink(addr: &str) -> Result<(String, String), Failure> {
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| Failure(format!("starting the Slack sink: {e}")))?;
+        .map_err(|e| Failure(format!("starting the platform stand-in on {addr}: {e}")))?;
     let addr = listener.local_addr()?;
+    let counter = Arc::new(AtomicU64::new(0));
     let app = Router::new()
-        .route("/api/{method}", post(sink))
-        .with_state(Arc::new(AtomicU64::new(0)));
+        .route("/api/{method}", post(platform_sink))
+        .route("/discord/api/v10/{*rest}", any(discord_sink))
+        .with_state(counter);
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
     });
-    Ok(format!("http://{addr}/api"))
+    Ok((format!("http://{addr}/api"), format!("http://{addr}/discord/api/v10")))
 }
 
-pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: Duration) -> Outcome {
-    if slack_sink {
-        config.delivery.slack_api_url = start_sink().await?;
+/// `im local sink`: the stand-ins alone, for functions run by `cargo lambda watch`.
+pub async fn sink(addr: &str) -> Outcome {
+    let (slack, discord) = start_sink(addr).await?;
+    println!("im local sink: SLACK_API_URL={slack} DISCORD_API_URL={discord}");
+    let _ = tokio::signal::ctrl_c().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn serve(mut config: Config, addr: &str, platform_sink: bool, sla_tick: Duration) -> Outcome {
+    if platform_sink {
+        let (slack, discord) = start_sink("127.0.0.1:0").await?;
+        config.delivery.slack_api_url = slack;
+        config.delivery.discord_api_url = discord;
     }
     let table = config.table_name.clone();
     let listener = tokio::net::TcpListener::bind(addr)
@@ -101,8 +163,8 @@ pub async fn serve(mut config: Config, addr: &str, slack_sink: bool, sla_tick: D
             tasks.extend(poller::spawn(events, router, 1, stop.clone()));
             tasks.extend(poller::spawn(deliveries, notifier, 4, stop.clone()));
             println!(
-                "  Pipeline:  router and notifier polling; Slack API at {}",
-                config.delivery.slack_api_url
+                "  Pipeline:  router and notifier polling; Slack API at {}, Discord API at {}",
+                config.delivery.slack_api_url, config.delivery.discord_api_url
             );
         }
         _ => println!("  Pipeline:  off (set INCIDENT_EVENTS_QUEUE_URL, DELIVERIES_QUEUE_URL and DELIVERIES_DLQ_URL)"),
