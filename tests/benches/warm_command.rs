@@ -172,6 +172,7 @@ fn gateway() -> Gateway<NullStore, NullPublisher> {
             .with(Arc::new(SlackAdapter::new(SlackSettings::default())))
             .with(Arc::new(DiscordAdapter::new(DiscordSettings::default()))),
         deliverer: Arc::new(deliverer),
+        usage: Arc::new(im_core::usage::LogRecorder(im_core::memory::MemoryUsage::default())),
         inbox: Arc::new(MemoryInbox::default()),
         work: Arc::new(MemoryWork::default()),
         clock,

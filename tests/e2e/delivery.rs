@@ -155,6 +155,16 @@ async fn permanent_errors_are_dead_lettered_with_their_reason_and_redriven() {
     );
     // Listing leaves them in place.
     assert_eq!(dlq::list(&dlq_queue, 10).await.expect("list again").len(), 2);
+    // Each end is counted by platform and reason, in the day's usage record.
+    let today = time::OffsetDateTime::now_utc().date();
+    let usage = im_aws::usage::DynamoUsage::new(p.stack.clients.clone());
+    let days = im_core::usage::UsageLog::days(&usage, today, today)
+        .await
+        .expect("usage");
+    let counted = &days[0].1;
+    assert_eq!(counted.get("delivered|slack"), Some(&1), "{counted:?}");
+    assert_eq!(counted.get("failed|slack|channel_not_found"), Some(&1), "{counted:?}");
+    assert_eq!(counted.get("failed|slack|not_in_channel"), Some(&1), "{counted:?}");
 
     // The workspace is fixed: the channel exists, the bot joined. Redrive delivers them.
     p.slack.with_channels(&["C_GONE"]);

@@ -92,6 +92,7 @@ async fn the_generic_endpoint_serves_every_platform_by_provider_name_and_answers
         inbox: Arc::new(im_core::memory::MemoryInbox::default()),
         work: Arc::new(im_core::memory::MemoryWork::default()),
         clock: Arc::new(im_core::SystemClock),
+        usage: Arc::new(im_core::usage::NoUsage),
     });
     let send = |name: &'static str, request: &(Vec<(String, String)>, Vec<u8>)| {
         let (gateway, request) = (&gateway, request.clone());

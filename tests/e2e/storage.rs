@@ -277,3 +277,56 @@ async fn list_reads_the_status_index() {
     }
     stack.teardown().await;
 }
+
+/// Usage counters: concurrent adds are never lost, a period reads only the days that have a
+/// record, and names with any characters come back as written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn usage_counters_add_up_under_concurrency_and_read_back_by_day() {
+    use im_core::usage::UsageLog;
+    let stack = TestStack::new().await;
+    let usage = std::sync::Arc::new(im_aws::usage::DynamoUsage::new(stack.clients.clone()));
+    let d1 = time::macros::date!(2026 - 11 - 30);
+    let d2 = time::macros::date!(2026 - 12 - 02);
+    let adds: Vec<_> = (0..20)
+        .map(|i| {
+            let usage = usage.clone();
+            tokio::spawn(async move {
+                let counters = vec![
+                    ("commands|slack|acme|list".to_string(), 1),
+                    (format!("users|acme:U{}", i % 3), 1),
+                    ("click_ms|slack".to_string(), 25),
+                ];
+                usage.add(d1, &counters).await
+            })
+        })
+        .collect();
+    for add in adds {
+        add.await
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    usage
+        .add(d2, &[("channels|acme|C 1 é".to_string(), 2)])
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let days = usage.days(d1, d2).await.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(days.len(), 2, "2026-12-01 has no record");
+    let (day, first) = &days[0];
+    assert_eq!(*day, d1);
+    assert_eq!(first.get("commands|slack|acme|list"), Some(&20));
+    assert_eq!(first.get("click_ms|slack"), Some(&500));
+    assert_eq!(first.get("users|acme:U0"), Some(&7));
+    assert!(
+        !first.contains_key("expires_at") && !first.contains_key("item_type"),
+        "{first:?}"
+    );
+    assert_eq!(days[1].1.get("channels|acme|C 1 é"), Some(&2));
+    assert!(
+        usage
+            .days(d2.next_day().expect("day"), d2.next_day().expect("day"))
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    stack.teardown().await;
+}

@@ -395,6 +395,61 @@ pub async fn gates(p: Arc<dyn UnderTest>) {
     assert_eq!(w.incident(&id).await.severity, Severity::Sev2);
 }
 
+/// What people do is counted per day, the same on every platform: typed commands by command and
+/// user, clicks by action with the time we took to answer, the time to acknowledge, refusals
+/// counted as commands (not errors).
+pub async fn usage(p: Arc<dyn UnderTest>) {
+    let w = World::new(p.clone(), json!({}));
+    let id = w
+        .declare("U0ALICE", "--sev SEV-3 --service checkout Checkout slow")
+        .await;
+    w.command("U0BOB", "list").await;
+    w.command("U0BOB", "list").await;
+    w.command("U0VIEWER", &format!("resolve {id}")).await;
+    w.drain().await;
+    let message = p.top_level("C_MINOR").remove(0);
+    let acked = w
+        .click("U0BOB", "C_MINOR", &message.id, &act(ActionKey::Ack, &id, None))
+        .await;
+    assert_eq!(acked.status, 200);
+    w.click("U0DAN", "C_MINOR", &message.id, &act(ActionKey::Details, &id, None))
+        .await;
+
+    let today = time::OffsetDateTime::now_utc().date();
+    let day = w.usage.day(today);
+    let platform = p.name();
+    let count = |name: String| day.get(&name).copied().unwrap_or(0);
+    assert_eq!(count(format!("commands|{platform}|acme|declare")), 1, "{day:?}");
+    assert_eq!(count(format!("commands|{platform}|acme|list")), 2, "{day:?}");
+    assert_eq!(
+        count(format!("commands|{platform}|acme|resolve")),
+        1,
+        "a refusal is still a use"
+    );
+    assert_eq!(
+        count(format!("errors|{platform}|resolve")),
+        0,
+        "a refusal is not our error"
+    );
+    assert_eq!(count(format!("clicks|{platform}|ack")), 1, "{day:?}");
+    assert_eq!(count(format!("clicks|{platform}|details")), 1, "{day:?}");
+    assert_eq!(
+        count(format!("commands|{platform}|acme|ack")),
+        0,
+        "a click is not a typed command"
+    );
+    assert_eq!(count(format!("acks|{platform}")), 1, "{day:?}");
+    assert!(day.contains_key(&format!("ack_seconds|{platform}")), "{day:?}");
+    assert!(day.contains_key(&format!("click_ms|{platform}")), "{day:?}");
+    assert_eq!(count("users|acme:U0BOB".into()), 3, "two lists and a click");
+    assert_eq!(count("channels|acme|C_ORIGIN".into()), 4, "{day:?}");
+
+    let stats = im_core::usage::Stats::compute(today, today, &[(today, day)]);
+    assert_eq!(stats.total_commands, 4);
+    assert_eq!(stats.commands[0].command, "list");
+    assert_eq!(stats.engagement.clicks, 2);
+}
+
 macro_rules! suites_for {
     ($platform:ident, $start:expr, $rooms:expr) => {
         mod $platform {
@@ -423,6 +478,11 @@ macro_rules! suites_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn user_text_is_inert() {
                 super::user_text_is_inert($start.await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn usage() {
+                super::usage($start.await).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

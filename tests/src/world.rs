@@ -129,6 +129,8 @@ pub struct World {
     pub work: Arc<MemoryWork>,
     deliverer: Arc<Deliverer>,
     ledger: Arc<MemoryLedger>,
+    /// The usage counters the gateway recorded.
+    pub usage: Arc<im_core::memory::MemoryUsage>,
     published: Mutex<usize>,
     pub dead_letters: Mutex<Vec<(DeliveryJob, String)>>,
 }
@@ -190,6 +192,7 @@ impl World {
         ));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let work = Arc::new(MemoryWork::default());
+        let usage = Arc::new(im_core::memory::MemoryUsage::default());
         let gateway = Arc::new(Gateway::new(Parts {
             service: IncidentService::new(store.clone(), publisher.clone(), clock.clone()),
             providers: providers.clone(),
@@ -198,6 +201,7 @@ impl World {
             inbox: Arc::new(MemoryInbox::default()),
             work: work.clone(),
             clock,
+            usage: Arc::new(im_core::usage::LogRecorder(usage.clone())),
         }));
         Self {
             platform,
@@ -208,6 +212,7 @@ impl World {
             work,
             deliverer,
             ledger,
+            usage,
             published: Mutex::new(0),
             dead_letters: Mutex::new(Vec::new()),
         }

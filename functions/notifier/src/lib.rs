@@ -13,6 +13,7 @@ use im_aws::{AwsClients, AwsError, ProviderDirectory};
 use im_core::delivery::{Counters, Deliverer, Outcome};
 use im_core::inbound::Platforms;
 use im_core::notify::DeliveryJob;
+use im_core::usage::{Usage, UsageRecorder};
 use tracing::{Instrument, error, info_span, warn};
 
 /// A message received this often without finishing goes to the dead-letter queue with that reason
@@ -25,6 +26,8 @@ pub struct Notifier {
     pub store: Arc<DeliveryStore>,
     queue: Queue,
     dlq: Queue,
+    providers: Arc<ProviderDirectory>,
+    usage: Arc<dyn UsageRecorder>,
 }
 
 impl Notifier {
@@ -43,7 +46,7 @@ impl Notifier {
         let deliverer = Deliverer::new(
             store.clone(),
             store.clone(),
-            Arc::new(im_core::directory::PlatformDirectory::new(providers, platforms)),
+            Arc::new(im_core::directory::PlatformDirectory::new(providers.clone(), platforms)),
             Arc::new(im_aws::DynamoStore::new(clients.clone())),
             Arc::new(im_aws::deliveries::SystemTimer),
             config.delivery.retry_policy(),
@@ -52,7 +55,9 @@ impl Notifier {
             deliverer,
             store,
             queue: Queue::new(clients.clone(), queue),
-            dlq: Queue::new(clients, dlq),
+            dlq: Queue::new(clients.clone(), dlq),
+            providers,
+            usage: Arc::new(im_aws::usage::AwsUsage::new(clients)),
         })
     }
 
@@ -125,6 +130,7 @@ impl Notifier {
                 return Ok(Outcome::Skipped("malformed: dead-lettered"));
             }
         };
+        let provider = job.provider.clone();
         let outcome = self
             .deliverer
             .run(job)
@@ -132,10 +138,28 @@ impl Notifier {
             .map_err(|e| AwsError::Malformed(e.to_string()))?;
         match &outcome {
             Outcome::Requeue { job, delay, .. } => self.requeue(job, *delay).await?,
-            Outcome::DeadLetter { job, reason } => self.dead_letter(job, reason).await?,
-            Outcome::Delivered | Outcome::Skipped(_) | Outcome::Deferred { .. } => {}
+            Outcome::DeadLetter { job, reason } => {
+                self.dead_letter(job, reason).await?;
+                self.count(&job.provider, Some(reason.clone())).await;
+            }
+            Outcome::Delivered => self.count(&provider, None).await,
+            Outcome::Skipped(_) | Outcome::Deferred { .. } => {}
         }
         Ok(outcome)
+    }
+
+    /// Counts a delivery's end (usage statistics and the `Deliveries` metric by platform).
+    async fn count(&self, provider: &str, failure: Option<String>) {
+        let platform = match self.providers.provider(provider).await {
+            Ok(Some(p)) => p.platform.as_str().to_string(),
+            _ => "unknown".to_string(),
+        };
+        let usage = Usage::Delivery {
+            platform,
+            provider: provider.to_string(),
+            failure,
+        };
+        self.usage.record(time::OffsetDateTime::now_utc(), usage).await;
     }
 
     async fn requeue(&self, job: &DeliveryJob, delay: Duration) -> Result<(), AwsError> {

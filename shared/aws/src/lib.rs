@@ -14,6 +14,7 @@ pub mod providers;
 pub mod secrets;
 pub mod sqs;
 pub mod telemetry;
+pub mod usage;
 pub mod web;
 
 #[cfg(feature = "provision")]

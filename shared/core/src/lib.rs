@@ -22,6 +22,7 @@ pub mod service;
 pub mod sla;
 pub mod template;
 pub mod timeline;
+pub mod usage;
 pub mod work;
 
 #[cfg(any(test, feature = "testing"))]

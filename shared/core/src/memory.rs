@@ -1006,3 +1006,64 @@ impl PlatformAdapter for StubAdapter {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Usage counters.
+
+use crate::usage::{DayCounters, UsageLog};
+
+/// Daily usage counters in memory.
+#[derive(Default)]
+pub struct MemoryUsage {
+    days: Mutex<BTreeMap<time::Date, DayCounters>>,
+}
+
+impl MemoryUsage {
+    /// Every counter of `day` (empty when nothing was counted).
+    pub fn day(&self, day: time::Date) -> DayCounters {
+        self.days
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&day)
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+impl UsageLog for MemoryUsage {
+    fn add<'a>(&'a self, day: time::Date, counters: &'a [(String, u64)]) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+            let record = days.entry(day).or_default();
+            for (name, n) in counters {
+                *record.entry(name.clone()).or_default() += n;
+            }
+            Ok(())
+        })
+    }
+
+    fn days(
+        &self,
+        from: time::Date,
+        to: time::Date,
+    ) -> BoxFuture<'_, Result<Vec<(time::Date, DayCounters)>, StoreError>> {
+        Box::pin(async move {
+            let days = self.days.lock().unwrap_or_else(|p| p.into_inner());
+            Ok(days.range(from..=to).map(|(d, c)| (*d, c.clone())).collect())
+        })
+    }
+}
+
+impl UsageLog for Arc<MemoryUsage> {
+    fn add<'a>(&'a self, day: time::Date, counters: &'a [(String, u64)]) -> BoxFuture<'a, Result<(), StoreError>> {
+        self.as_ref().add(day, counters)
+    }
+
+    fn days(
+        &self,
+        from: time::Date,
+        to: time::Date,
+    ) -> BoxFuture<'_, Result<Vec<(time::Date, DayCounters)>, StoreError>> {
+        self.as_ref().days(from, to)
+    }
+}

@@ -40,8 +40,9 @@ pub fn gateway(clients: Arc<AwsClients>, clock: Arc<dyn Clock>, platforms: Platf
         providers,
         platforms,
         inbox: Arc::new(DeliveryStore::new(clients.clone())),
-        work: Arc::new(SqsWorkQueue::new(clients)),
+        work: Arc::new(SqsWorkQueue::new(clients.clone())),
         clock,
+        usage: Arc::new(im_aws::usage::AwsUsage::new(clients)),
     })
 }
 

@@ -19,6 +19,7 @@ use im_core::ports::{EventPublisher, IncidentStore};
 use im_core::provider::{Provider, ProviderSecrets, ProviderStatus};
 use im_core::reply::{CardKind, Reply};
 use im_core::timeline::EventKind;
+use im_core::usage::{Usage, UsageRecorder};
 use im_core::work::{Begin, Inbox, Requester, Task, Work, WorkQueue};
 use im_core::{Clock, Command, IncidentService, Settings};
 use serde_json::json;
@@ -44,6 +45,8 @@ pub struct Parts<S, P> {
     pub inbox: Arc<dyn Inbox>,
     pub work: Arc<dyn WorkQueue>,
     pub clock: Arc<dyn Clock>,
+    /// Usage counters and metrics (`im chatops stats`, `/dashboard`, CloudWatch).
+    pub usage: Arc<dyn UsageRecorder>,
 }
 
 /// Every gate, once for every platform, over the parts.
@@ -59,6 +62,9 @@ impl<S, P> std::ops::Deref for Gateway<S, P> {
         &self.parts
     }
 }
+
+/// The most time recording usage may add to an answer.
+const USAGE_BUDGET: Duration = Duration::from_millis(250);
 
 /// How long a request id's handling may take before a retry may take it over.
 const INBOX_LEASE_MS: i64 = 60_000;
@@ -304,8 +310,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         }
     }
 
-    /// Runs a command with the provider's settings, within what is left of the deadline.
-    async fn run(&self, call: &Call<'_>, inv: &Invocation, command: Command) -> Reply {
+    /// Runs a command with the provider's settings, within what is left of the deadline, and
+    /// counts it: as a command when it was `typed` (a click is counted by its action), and the
+    /// time to acknowledge when it acknowledged an incident.
+    async fn run(&self, call: &Call<'_>, inv: &Invocation, command: Command, typed: bool) -> Reply {
         let settings = Settings {
             policy: &call.provider.config.rbac,
             default_severity: call.provider.config.default_severity,
@@ -322,10 +330,28 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                     error!(command = verb, %failure, "command hit an infrastructure failure");
                 }
                 info!(command = verb, changed = outcome.event.is_some(), "command handled");
+                if typed {
+                    self.count(call, inv, verb, outcome.failure.is_none()).await;
+                }
+                if let Some(event) = outcome
+                    .event
+                    .as_ref()
+                    .filter(|e| e.kind == EventKind::IncidentAcknowledged)
+                    && let Some(after) = event.incident.time_to_acknowledge()
+                {
+                    let usage = Usage::Acknowledged {
+                        platform: call.platform().to_string(),
+                        after_seconds: after.whole_seconds().max(0).unsigned_abs(),
+                    };
+                    self.record(usage).await;
+                }
                 outcome.reply
             }
             Err(_) => {
                 error!(command = verb, "command exceeded the platform's deadline");
+                if typed {
+                    self.count(call, inv, verb, false).await;
+                }
                 Reply::Text {
                     text: format!(
                         "This is taking longer than expected and may still complete. Check with `{} list` before trying again.",
@@ -335,6 +361,41 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 }
             }
         }
+    }
+
+    /// Records usage, within a small budget: counting never holds up an answer for long.
+    async fn record(&self, usage: Usage) {
+        let at = self.clock.now();
+        if tokio::time::timeout(USAGE_BUDGET, self.usage.record(at, usage))
+            .await
+            .is_err()
+        {
+            warn!("usage not recorded within its budget");
+        }
+    }
+
+    async fn count(&self, call: &Call<'_>, inv: &Invocation, command: &str, ok: bool) {
+        let usage = Usage::Command {
+            platform: call.platform().to_string(),
+            provider: call.provider.name.clone(),
+            command: command.to_string(),
+            user: inv.actor.user.id.clone(),
+            channel: inv.actor.channel.clone(),
+            ok,
+        };
+        self.record(usage).await;
+    }
+
+    async fn clicked(&self, call: &Call<'_>, ctx: &Context, action: &str) {
+        let usage = Usage::Click {
+            platform: call.platform().to_string(),
+            provider: call.provider.name.clone(),
+            action: action.to_string(),
+            user: ctx.user.id.clone(),
+            channel: ctx.channel.clone(),
+            answered_ms: u64::try_from(call.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        self.record(usage).await;
     }
 
     fn reply_answer(&self, reply: &Reply) -> Answer {
@@ -353,7 +414,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         let plain = plain_text(text);
         let inv = call.invocation(ctx, format!("{} {}", ctx.prefix, plain.trim()).trim().to_string(), key);
         match parse_segments(text) {
-            Ok(command) => self.run(call, &inv, command).await,
+            Ok(command) => self.run(call, &inv, command, true).await,
             Err(usage) => Reply::Usage {
                 usage: usage.verb.usage(&inv.prefix),
                 problem: usage.problem,
@@ -459,8 +520,22 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             self.command_text(call, ctx, &text, idempotency).await
         } else {
             let inv = call.invocation(ctx, plain_text(&text), None);
-            self.run(call, &inv, Command::Help { topic: None }).await
+            self.run(call, &inv, Command::Help { topic: None }, true).await
         };
+        let intent = if starts_with_verb {
+            plain_text(&text)
+                .split_whitespace()
+                .next()
+                .and_then(Verb::from_word)
+                .map_or("help", |v| v.name())
+        } else {
+            "help"
+        };
+        let mention = Usage::Mention {
+            platform: call.platform().to_string(),
+            intent: intent.to_string(),
+        };
+        self.record(mention).await;
         self.reply_in_thread(call, ctx, &reply.doc(self.clock.now())).await;
         self.finished(key).await;
         call.adapter.answer(call.exchange(ctx), Answer::Empty).await
@@ -497,6 +572,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         let answer = self.act(call, ctx, action).await;
         self.finished(key).await;
+        self.clicked(call, ctx, action.key.id().trim_start_matches("im:")).await;
         call.adapter.answer(call.exchange(ctx), answer).await
     }
 
@@ -528,7 +604,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         match resolved {
             Resolved::Command(command) => {
                 let inv = call.invocation(ctx, action.command_line(), key);
-                match self.run(call, &inv, command).await {
+                match self.run(call, &inv, command, false).await {
                     Reply::Card { kind, incident, note } => {
                         let doc = self.clicked_card(call, &incident, &kind, note.as_deref());
                         if call.adapter.edits_clicked_inline() {
@@ -655,10 +731,12 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         id: incident,
                         note: note.trim().to_string(),
                     };
-                    match self.run(call, &inv, command).await {
+                    let answer = match self.run(call, &inv, command, false).await {
                         Reply::Card { .. } => Answer::Empty,
                         other => Answer::FormError { message: other.text() },
-                    }
+                    };
+                    self.clicked(call, ctx, "status_update_form").await;
+                    answer
                 }
             }
             Submission::Declare {
