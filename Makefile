@@ -27,7 +27,9 @@ dev: venv
 	infra/dev.sh
 
 ## test: every test; starts the emulator if none is running and stops what it started
+## (and installs Chromium for the dashboard's page test when it is missing)
 test: venv
+	infra/ensure-chromium.sh
 	cargo build --workspace --tests
 	infra/with-emulator.sh cargo test --workspace
 

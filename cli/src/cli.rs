@@ -72,6 +72,12 @@ pub enum Local {
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Output {
+    Table,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Chatops {
     /// Add a provider: `im chatops add slack company-slack --config '{…}'` (prompts when no --config).
@@ -82,6 +88,19 @@ pub enum Chatops {
         /// JSON configuration; secret keys (bot_token, signing_secret …) go to Secrets Manager.
         #[arg(long)]
         config: Option<String>,
+    },
+    /// Usage of the period: most used commands by team, time to acknowledge, answer time of
+    /// buttons, delivery success, channel activity, mention intents, engagement.
+    /// Example: `im chatops stats --since 30d --output json`
+    Stats {
+        /// How far back: `7d`, `24h`, `2w` (whole days, today included).
+        #[arg(long, default_value = "7d")]
+        since: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
     },
     /// List providers.
     List {

@@ -1,9 +1,11 @@
 //! The `im` command: provider administration, the local server and local-stack helpers.
 
 pub mod cli;
+pub mod dashboard;
 pub mod serve;
 pub mod sign_event;
 pub mod signed;
+pub mod stats;
 pub mod test_commands;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -421,6 +423,17 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                     "  Interactions Endpoint URL: https://<your-api>/chatops/discord/{}",
                     added.name
                 );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::Stats { since, output, json } => {
+            let days = im_core::usage::parse_period(&since).map_err(Failure)?;
+            let log = im_aws::usage::DynamoUsage::new(clients.clone());
+            let stats = stats::read(&log, stats::today(), days).await?;
+            if json || output == cli::Output::Json {
+                println!("{}", serde_json::to_string_pretty(&stats)?);
+            } else {
+                print!("{}", stats::render_table(&stats));
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -194,7 +194,9 @@ pub async fn serve(mut config: Config, addr: &str, platform_sink: bool, sla_tick
         }
     }));
     println!("  Monitor:   SLA breaches, outbox sweep and weekly summary every {sla_tick:?}");
-    axum::serve(listener, app(gateway))
+    let usage: Arc<dyn im_core::usage::UsageLog> = Arc::new(im_aws::usage::DynamoUsage::new(clients.clone()));
+    println!("  Dashboard: http://{local}/dashboard  (usage of the last 7 days; ?since=30d)");
+    axum::serve(listener, app(gateway).merge(crate::dashboard::router(usage)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })

@@ -167,3 +167,71 @@ fn every_function_is_logged_alarmed_and_scoped() {
         }
     }
 }
+
+/// Functions that answer chat (the webhooks and the interaction worker) can never change a
+/// provider record: an explicit deny on items whose key starts `PROVIDER#`.
+#[test]
+fn chat_facing_functions_cannot_write_provider_records() {
+    let t = template();
+    for (id, function) in functions(&t) {
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_default();
+        if !(binary.ends_with("-webhook") || binary == "interaction-worker") {
+            continue;
+        }
+        let statements = function["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .expect("statements");
+        let deny = statements
+            .iter()
+            .find(|s| s["Effect"] == "Deny")
+            .unwrap_or_else(|| panic!("{id} has no deny on provider records"));
+        let actions: Vec<&str> = deny["Action"]
+            .as_sequence()
+            .expect("actions")
+            .iter()
+            .filter_map(|a| a.as_str())
+            .collect();
+        for action in ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"] {
+            assert!(actions.contains(&action), "{id}: {action} not denied");
+        }
+        assert_eq!(
+            deny["Condition"]["ForAnyValue:StringLike"]["dynamodb:LeadingKeys"][0], "PROVIDER#*",
+            "{id}"
+        );
+    }
+}
+
+/// The CloudWatch dashboard is valid JSON once substituted, and shows the usage metrics the
+/// functions print (namespace `im/chatops`).
+#[test]
+fn the_dashboard_shows_the_usage_metrics() {
+    let t = template();
+    let body = tag_target(&t["Resources"]["Dashboard"]["Properties"]["DashboardBody"]).expect("a !Sub dashboard body");
+    let mut substituted = String::new();
+    let mut rest = body.as_str();
+    while let Some(start) = rest.find("${") {
+        substituted.push_str(&rest[..start]);
+        let end = rest[start..].find('}').expect("closed") + start;
+        substituted.push('X');
+        rest = &rest[end + 1..];
+    }
+    substituted.push_str(rest);
+    let dashboard: serde_json::Value = serde_json::from_str(&substituted).expect("dashboard JSON");
+    let text = dashboard.to_string();
+    for metric in [
+        "Commands",
+        "TimeToAcknowledge",
+        "Deliveries",
+        "InteractionResponseTime",
+        "CommandErrors",
+        "Mentions",
+    ] {
+        assert!(
+            text.contains(&format!("MetricName=\\\"{metric}\\\"")),
+            "{metric} is not on the dashboard"
+        );
+    }
+    assert!(text.contains("{im/chatops,Platform,Command}"));
+}

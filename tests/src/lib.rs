@@ -4,6 +4,7 @@
 // Test support: a failed expectation is a failed test.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+pub mod browser;
 pub mod discord_under_test;
 pub mod echo;
 pub mod echo_fake;
