@@ -40,10 +40,10 @@ fn table(header: &[&str], rows: Vec<Vec<String>>) -> String {
     for row in rows {
         table.add_row(row);
     }
-    for i in 1..header.len() {
+    for (i, name) in header.iter().enumerate().skip(1) {
         if let Some(column) = table.column_mut(i)
-            && header[i] != "Platform"
-            && header[i] != "Command"
+            && *name != "Platform"
+            && *name != "Command"
         {
             column.set_cell_alignment(CellAlignment::Right);
         }
