@@ -81,10 +81,17 @@ impl Browser {
             std::thread::sleep(Duration::from_millis(100));
         };
         let browser = Self { child, profile, page };
-        let loaded = browser.evaluate(
-            "new Promise(r => document.readyState === 'complete' ? r(true) : addEventListener('load', () => r(true)))",
+        // The target exists before its navigation ends (its first document is about:blank, and
+        // an evaluation there dies with it): ask until our URL's document is complete.
+        let ready = format!(
+            "location.href.startsWith({}) && document.readyState === 'complete'",
+            json!(url)
         );
-        assert_eq!(loaded, json!(true));
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while browser.evaluate(&ready) != json!(true) {
+            assert!(Instant::now() < deadline, "{url} did not load");
+            std::thread::sleep(Duration::from_millis(50));
+        }
         browser
     }
 
