@@ -2,28 +2,9 @@
 //! `im chatops stats` computes the figures; `/dashboard`, rendered in headless Chromium, shows the
 //! same numbers and draws its bars to scale.
 
-use std::sync::Arc;
-
-use im::signed::{self, SlashTarget};
 use im_core::usage::UsageLog;
-use im_core::{Clock, SystemClock};
-use im_tests::TestStack;
 use im_tests::browser::Browser;
-use serde_json::{Value, json};
-
-const SECRET: &str = "analytics-test-signing-secret-0123456789";
-
-async fn serve(stack: &TestStack) -> String {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let usage: Arc<dyn UsageLog> = Arc::new(im_aws::usage::DynamoUsage::new(stack.clients.clone()));
-    let app = im::serve::app(im::serve::gateway(stack.clients.clone(), clock)).merge(im::dashboard::router(usage));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    format!("http://{addr}")
-}
+use serde_json::Value;
 
 /// What the page shows: tiles by id, and each chart's bars with their data and rendered size.
 const READ_PAGE: &str = r#"JSON.stringify({
@@ -39,25 +20,7 @@ const READ_PAGE: &str = r#"JSON.stringify({
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_reaches_stats_and_the_dashboard() {
-    let stack = TestStack::new().await;
-    stack
-        .directory()
-        .add(
-            "company-slack",
-            "slack",
-            json!({"signing_secret": SECRET, "bot_token": "xoxb-x"}),
-        )
-        .await
-        .expect("provider added");
-    let base = serve(&stack).await;
-    let target = SlashTarget {
-        url: signed::endpoint(&base, "company-slack"),
-        signing_secret: SECRET.into(),
-        user: "U0TESTER".into(),
-        channel: "C0TEST".into(),
-        team_id: "T0TEST".into(),
-        api_app_id: None,
-    };
+    let (stack, target, base) = crate::cli::setup().await;
     let http = im::http_client().expect("client");
     // help, list, a usage error, declare, status, ack, update, escalate, assign, timeline,
     // resolve, close: eleven commands (the usage error is not one).
@@ -117,7 +80,7 @@ async fn usage_reaches_stats_and_the_dashboard() {
         "the ack, timed from the declaration"
     );
     assert_eq!(stats.delivery[0].success_rate, Some(0.9));
-    assert_eq!(stats.top_users[0].name, "company-slack:U0TESTER");
+    assert_eq!(stats.top_users[0].name, format!("company-slack:{}", target.user));
     let json_out = serde_json::to_value(&stats).expect("json");
     assert_eq!(json_out["engagement"]["notifications"], 9);
     let table = im::stats::render_table(&stats);

@@ -11,9 +11,11 @@ use serde_json::json;
 
 const SECRET: &str = "cli-test-signing-secret-0123456789abcdef";
 
+/// `im serve`'s app (webhooks and `/dashboard`) on a real socket.
 async fn serve(stack: &TestStack) -> String {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let app = im::serve::app(im::serve::gateway(stack.clients.clone(), clock));
+    let usage: Arc<dyn im_core::usage::UsageLog> = Arc::new(im_aws::usage::DynamoUsage::new(stack.clients.clone()));
+    let app = im::serve::app(im::serve::gateway(stack.clients.clone(), clock)).merge(im::dashboard::router(usage));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
@@ -22,7 +24,8 @@ async fn serve(stack: &TestStack) -> String {
     format!("http://{addr}")
 }
 
-async fn setup() -> (TestStack, SlashTarget) {
+/// A stack with a Slack provider `company-slack`, served; the target signs as its user.
+pub(crate) async fn setup() -> (TestStack, SlashTarget, String) {
     let stack = TestStack::new().await;
     stack
         .directory()
@@ -42,12 +45,12 @@ async fn setup() -> (TestStack, SlashTarget) {
         team_id: "T0TEST".into(),
         api_app_id: None,
     };
-    (stack, target)
+    (stack, target, base)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn test_commands_walk_the_whole_lifecycle_locally() {
-    let (stack, target) = setup().await;
+    let (stack, target, _) = setup().await;
     let http = im::http_client().expect("client");
     let checks = test_commands::run(&http, &target, true).await;
     for check in &checks {
@@ -65,7 +68,7 @@ async fn test_commands_walk_the_whole_lifecycle_locally() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn remote_mode_touches_only_one_test_incident() {
-    let (stack, target) = setup().await;
+    let (stack, target, _) = setup().await;
     let http = im::http_client().expect("client");
     let checks = test_commands::run(&http, &target, false).await;
     assert!(checks.iter().all(|c| c.ok), "{:#?}", checks);
@@ -84,7 +87,7 @@ async fn remote_mode_touches_only_one_test_incident() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_secret_shows_up_as_failed_checks() {
-    let (stack, mut target) = setup().await;
+    let (stack, mut target, _) = setup().await;
     target.signing_secret = "wrong".into();
     let http = im::http_client().expect("client");
     let checks = test_commands::run(&http, &target, false).await;
