@@ -631,7 +631,13 @@ mod tests {
         assert_eq!(stats.time_to_acknowledge[0].count, 2);
         assert_eq!(stats.interaction_response[0].average, Some(40.0));
         assert_eq!(stats.delivery[0].success_rate, Some(0.75));
-        assert_eq!(stats.delivery_failures[0].name, "slack channel_not_found");
+        assert_eq!(
+            stats.delivery_failures,
+            vec![Named {
+                name: "slack channel_not_found".into(),
+                count: 1
+            }]
+        );
         assert_eq!(
             stats.channels[0],
             Named {
@@ -692,9 +698,18 @@ mod tests {
         assert_eq!(parse_period("25h"), Ok(2));
         assert_eq!(parse_period("30"), Ok(30));
         assert!(parse_period("0d").is_err());
-        assert!(parse_period("400d").unwrap_err().contains("366"));
+        assert_eq!(parse_period("366d"), Ok(366));
+        assert!(parse_period("367d").unwrap_err().contains("366"));
         assert!(parse_period("a week").unwrap_err().contains("7d"));
         assert!(parse_period("7m").is_err());
+    }
+
+    #[test]
+    fn units_are_cloudwatch_names() {
+        assert_eq!(
+            [Unit::Count, Unit::Seconds, Unit::Milliseconds].map(Unit::as_str),
+            ["Count", "Seconds", "Milliseconds"]
+        );
     }
 
     #[test]
