@@ -29,6 +29,11 @@ pub enum Top {
     /// Local stack helpers (the emulator must be running).
     #[command(subcommand)]
     Local(Local),
+    /// Print a shell completion script.
+    ///
+    /// Example: im completions bash > /etc/bash_completion.d/im
+    #[command(verbatim_doc_comment)]
+    Completions { shell: clap_complete::Shell },
     /// Print a sample event from events/ addressed to a local provider and signed now, for
     /// `cargo lambda invoke --data-file` (Slack: its signing secret; Discord: the local key).
     SignEvent {
@@ -80,12 +85,20 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Chatops {
-    /// Add a provider: `im chatops add slack company-slack --config '{…}'` (prompts when no --config).
+    /// Add a provider; without --config, asks on the terminal (secrets are not shown).
+    ///
+    /// Examples:
+    ///   im chatops add slack company-slack
+    ///   im chatops add slack company-slack --config '{"bot_token": "xoxb-…", "default_channel": "C123"}'
+    ///   im chatops add discord team-discord --config @discord.yaml
+    ///   pass show slack | im chatops add slack company-slack --config -
+    #[command(verbatim_doc_comment)]
     Add {
         /// slack, teams, discord or mattermost
         platform: String,
         name: String,
-        /// JSON configuration; secret keys (bot_token, signing_secret …) go to Secrets Manager.
+        /// Configuration: inline JSON, @file.json, @file.yaml, or - (standard input). Secret keys
+        /// (bot_token, signing_secret …) go to Secrets Manager, the rest to the provider record.
         #[arg(long)]
         config: Option<String>,
     },
@@ -102,14 +115,25 @@ pub enum Chatops {
         #[arg(long)]
         json: bool,
     },
-    /// List providers.
+    /// List providers: Provider, Platform, Status, Channels.
+    ///
+    /// Example: im chatops list --output json
+    #[command(verbatim_doc_comment)]
     List {
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
         #[arg(long)]
         json: bool,
     },
-    /// Merge configuration into a provider (JSON merge patch: `null` removes a key).
+    /// Merge configuration into a provider: objects merge key by key (changing SEV-1 keeps
+    /// SEV-2), `null` removes a key, secret keys update the secret.
+    ///
+    /// Example: im chatops update production-slack --config '{"notification_channels": {"SEV-1": "C_NEW"}}'
+    #[command(verbatim_doc_comment)]
     Update {
         name: String,
+        /// Inline JSON, @file.json, @file.yaml or - (standard input).
         #[arg(long)]
         config: Option<String>,
         #[arg(long, conflicts_with = "disable")]
@@ -117,13 +141,39 @@ pub enum Chatops {
         #[arg(long)]
         disable: bool,
     },
-    /// Remove a provider and its secret.
-    Remove { name: String },
+    /// Remove a provider and its secret (asks first; without a terminal, pass --yes).
+    ///
+    /// Example: im chatops remove production-slack --yes
+    #[command(verbatim_doc_comment)]
+    Remove {
+        name: String,
+        /// Do not ask.
+        #[arg(long, short = 'y')]
+        yes: bool,
+    },
     /// Show a provider's (non-secret) configuration and routing.
     Config {
         #[arg(long)]
         provider: String,
     },
+    /// Send an incident's card to the channels a change of it would reach (untracked copies;
+    /// recorded on its timeline as chatops.notify). An id that is not stored sends a card marked
+    /// TEST to the default channel and stores nothing.
+    ///
+    /// Example: im chatops notify company-slack INC-12345
+    #[command(verbatim_doc_comment)]
+    Notify { name: String, incident: String },
+    /// Send a plain-text message to a provider's default channel.
+    ///
+    /// Example: im chatops message production-slack "System maintenance starting in 10 minutes"
+    #[command(verbatim_doc_comment)]
+    Message { name: String, text: String },
+    /// Send a plain-text message to every active provider's default channel at once; one line
+    /// per provider as it completes; exits non-zero if any failed.
+    ///
+    /// Example: im chatops broadcast "Planned maintenance window: 2AM-4AM EST"
+    #[command(verbatim_doc_comment)]
+    Broadcast { text: String },
     /// Send one signed slash command to a provider's endpoint and print the reply.
     Slash {
         #[command(flatten)]

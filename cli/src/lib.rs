@@ -1,14 +1,15 @@
 //! The `im` command: provider administration, the local server and local-stack helpers.
 
 pub mod cli;
+pub mod config_input;
 pub mod dashboard;
+pub mod send;
 pub mod serve;
 pub mod sign_event;
 pub mod signed;
 pub mod stats;
 pub mod test_commands;
 
-use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -60,6 +61,11 @@ pub async fn run(cli: Cli) -> Outcome {
         Top::Local(Local::Sink { addr }) => serve::sink(&addr).await,
         Top::Chatops(command) => chatops(config(env_file)?, command).await,
         Top::SignEvent { provider, file } => sign_event(config(env_file)?, &provider, &file).await,
+        Top::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "im", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
@@ -126,61 +132,49 @@ async fn bootstrap(template: &std::path::Path, stack: &str, env_file: Option<&st
     Ok(ExitCode::SUCCESS)
 }
 
-fn parse_json(text: &str) -> Result<Value, Failure> {
-    serde_json::from_str(text).map_err(|e| Failure(format!("--config is not valid JSON: {e}")))
+/// One line per channel; failure when any channel failed.
+fn finish_sends(sent: &[send::Sent]) -> Outcome {
+    for s in sent {
+        println!("{}", s.line());
+    }
+    Ok(if sent.iter().all(|s| s.result.is_ok()) {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
-fn prompt(label: &str, secret: bool) -> Result<String, Failure> {
-    let mut out = std::io::stderr();
-    write!(out, "{label}{}: ", if secret { " (input is shown)" } else { "" })?;
-    out.flush()?;
-    let mut line = String::new();
-    std::io::stdin().lock().read_line(&mut line)?;
-    Ok(line.trim().to_string())
+/// When a new provider's notifications begin: functions cache provider records.
+fn notifications_line(provider: &Provider, config: &Config) -> String {
+    if !provider.config.enable_notifications {
+        return "  Notifications are off (enable_notifications: false).".into();
+    }
+    match provider.config.default_channel.as_deref().or_else(|| {
+        provider
+            .config
+            .notification_channels
+            .values()
+            .next()
+            .map(String::as_str)
+    }) {
+        Some(_) => format!(
+            "  Notifications begin within {} s (the router's provider cache).",
+            config.providers_ttl.as_secs()
+        ),
+        None => "  No default_channel or notification_channels yet: nothing will be notified until one is set.".into(),
+    }
 }
 
-/// Interactive configuration for `im chatops add` without `--config`.
-fn ask_config(platform: &Platform) -> Result<Value, Failure> {
-    if !std::io::stdin().is_terminal() {
-        return Err(Failure(
-            "no --config given and no terminal to ask on; pass --config '{…}'".into(),
-        ));
-    }
-    let mut config = serde_json::Map::new();
-    let ask =
-        |config: &mut serde_json::Map<String, Value>, key: &str, label: &str, secret: bool| -> Result<(), Failure> {
-            let value = prompt(label, secret)?;
-            if !value.is_empty() {
-                config.insert(key.into(), json!(value));
-            }
-            Ok(())
-        };
-    match platform.as_str() {
-        "slack" => {
-            ask(&mut config, "bot_token", "Bot token (xoxb-…)", true)?;
-            ask(&mut config, "signing_secret", "Signing secret", true)?;
-        }
-        "teams" => ask(&mut config, "app_password", "App password", true)?,
-        "discord" => {
-            ask(&mut config, "bot_token", "Bot token", true)?;
-            ask(&mut config, "public_key", "Application public key (hex)", false)?;
-        }
-        "mattermost" => {
-            ask(&mut config, "bot_token", "Bot access token", true)?;
-            ask(&mut config, "command_token", "Slash command token", true)?;
-        }
-        other => {
-            return Err(Failure(format!(
-                "{other} has no interactive setup; pass --config '{{…}}'"
-            )));
-        }
-    }
-    ask(&mut config, "default_channel", "Default channel ID", false)?;
-    let slash = prompt("Enable slash commands? [Y/n]", false)?;
-    config.insert("enable_slash_commands".into(), json!(!slash.eq_ignore_ascii_case("n")));
-    let notify = prompt("Enable notifications? [Y/n]", false)?;
-    config.insert("enable_notifications".into(), json!(!notify.eq_ignore_ascii_case("n")));
-    Ok(Value::Object(config))
+/// What inbound requests still need, if anything.
+async fn gaps_line(directory: &ProviderDirectory, provider: &Provider) -> Result<Option<String>, Failure> {
+    let gaps = directory.inbound_gaps(provider).await.map_err(admin_error)?;
+    Ok((!gaps.is_empty()).then(|| {
+        let keys = gaps.join(", ");
+        format!(
+            "! Inbound requests (slash commands, buttons, mentions) are refused until {keys} is added:\n    im chatops update {} --config '{{\"{}\": \"…\"}}'",
+            provider.name, gaps[0]
+        )
+    }))
 }
 
 /// Binds a new Slack provider to the workspace and app its bot token belongs to (unless the
@@ -276,38 +270,25 @@ fn admin_error(e: AdminError) -> Failure {
     Failure(e.to_string())
 }
 
-fn print_providers(providers: &[Provider]) {
-    let rows: Vec<[String; 4]> = providers
-        .iter()
-        .map(|p| {
-            [
-                p.name.clone(),
-                p.platform.to_string(),
-                p.status.as_str().to_string(),
-                p.config.channel_count().to_string(),
-            ]
-        })
-        .collect();
-    let header = ["Provider", "Platform", "Status", "Channels"].map(String::from);
-    let mut widths = header.clone().map(|h| h.chars().count());
-    for row in &rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
+/// `Provider  Platform  Status  Channels`, as the documentation shows it.
+pub fn providers_table(providers: &[Provider]) -> String {
+    let mut table = comfy_table::Table::new();
+    table
+        .load_preset(comfy_table::presets::NOTHING)
+        .set_header(["Provider", "Platform", "Status", "Channels"]);
+    for p in providers {
+        table.add_row([
+            p.name.clone(),
+            p.platform.to_string(),
+            p.status.as_str().to_string(),
+            p.config.channel_count().to_string(),
+        ]);
     }
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .enumerate()
-            .map(
-                |(i, (cell, w))| {
-                    if i == 3 { cell.clone() } else { format!("{cell:<w$}") }
-                },
-            )
-            .collect();
-        println!("{}", line.join("  ").trim_end());
-    }
+    table
+        .lines()
+        .map(|l| l.trim().to_string())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 async fn target(directory: &ProviderDirectory, target: &Target) -> Result<SlashTarget, Failure> {
@@ -405,14 +386,23 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
         Chatops::Add { platform, name, config } => {
             let parsed = Platform::parse(&platform)?;
             let config = match config {
-                Some(text) => parse_json(&text)?,
-                None => ask_config(&parsed)?,
+                Some(text) => config_input::read(&text)?,
+                None if config_input::interactive() => config_input::ask(&parsed, &mut config_input::Terminal)?,
+                None => {
+                    return Err(Failure(
+                        "no --config given and no terminal to ask on: pass --config '{…}', @file or -".into(),
+                    ));
+                }
             };
             let added = directory.add(&name, &platform, config).await.map_err(admin_error)?;
             println!(
                 "✓ Added {} provider `{}` (secrets in {})",
                 added.platform, added.name, added.secret_name
             );
+            println!("{}", notifications_line(&added, clients.config()));
+            if let Some(line) = gaps_line(&directory, &added).await? {
+                println!("{line}");
+            }
             if added.platform == Platform::SLACK {
                 println!("{}", bind_slack(clients.config(), &directory, &added).await);
                 println!("  Request URL: https://<your-api>/chatops/slack/{}", added.name);
@@ -437,14 +427,14 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Chatops::List { json } => {
+        Chatops::List { output, json } => {
             let providers = directory.list().await?;
-            if json {
+            if json || output == cli::Output::Json {
                 println!("{}", serde_json::to_string_pretty(&providers)?);
             } else if providers.is_empty() {
                 println!("No providers yet. Add one with `im chatops add slack <name> --config '{{…}}'`.");
             } else {
-                print_providers(&providers);
+                println!("{}", providers_table(&providers));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -454,7 +444,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             enable,
             disable,
         } => {
-            let patch = config.as_deref().map(parse_json).transpose()?;
+            let patch = config.as_deref().map(config_input::read).transpose()?;
             let status = match (enable, disable) {
                 (true, _) => Some(ProviderStatus::Active),
                 (_, true) => Some(ProviderStatus::Inactive),
@@ -467,9 +457,29 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             }
             let updated = directory.update(&name, patch, status).await.map_err(admin_error)?;
             println!("✓ Updated `{}` ({})", updated.name, updated.status.as_str());
+            if let Some(line) = gaps_line(&directory, &updated).await? {
+                println!("{line}");
+            }
             Ok(ExitCode::SUCCESS)
         }
-        Chatops::Remove { name } => {
+        Chatops::Remove { name, yes } => {
+            if directory.store().get_provider(&name).await?.is_none() {
+                return Err(Failure(format!("provider `{name}` not found (see `im chatops list`)")));
+            }
+            if !yes {
+                if !config_input::interactive() {
+                    return Err(Failure(format!(
+                        "removing `{name}` deletes its record and its secret; pass --yes to confirm without a terminal"
+                    )));
+                }
+                use config_input::Asker as _;
+                let answer = config_input::Terminal.line(&format!(
+                    "Remove `{name}` and its secret? Type the provider's name to confirm"
+                ))?;
+                if answer != name {
+                    return Err(Failure("not removed".into()));
+                }
+            }
             let removed = directory.remove(&name).await.map_err(admin_error)?;
             println!("✓ Removed `{}` and its secret", removed.name);
             Ok(ExitCode::SUCCESS)
@@ -508,6 +518,29 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Chatops::Dlq(command) => dlq(clients, command).await,
+        Chatops::Notify { name, incident } => {
+            let (sent, stored) = send::Sender::new(clients).notify(&name, &incident).await?;
+            if !stored {
+                println!("{incident} is not a stored incident: sent a card marked TEST (nothing stored)");
+            }
+            finish_sends(&sent)
+        }
+        Chatops::Message { name, text } => {
+            let sent = send::Sender::new(clients).message(&name, &text).await?;
+            finish_sends(&[sent])
+        }
+        Chatops::Broadcast { text } => {
+            let sent = send::Sender::new(clients)
+                .broadcast(&text, |s| println!("{}", s.line()))
+                .await?;
+            let failed = sent.iter().filter(|s| s.result.is_err()).count();
+            println!("{} of {} providers reached", sent.len() - failed, sent.len());
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
         Chatops::RegisterCommands { provider, guild } => {
             let record = directory
                 .store()
@@ -552,5 +585,36 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 ExitCode::FAILURE
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_provider_list_reads_like_the_documentation() {
+        let mut slack = im_core::memory::provider(
+            "company-slack",
+            "slack",
+            json!({"default_channel": "C1",
+            "notification_channels": {"SEV-1": "C2", "SEV-2": "C3", "SEV-3": "C4", "SEV-4": "C5"}}),
+        );
+        slack.status = ProviderStatus::Active;
+        let mut discord = im_core::memory::provider("dev-discord", "discord", json!({"default_channel": "1"}));
+        discord.status = ProviderStatus::Inactive;
+        let table = providers_table(&[slack, discord]);
+        let lines: Vec<Vec<&str>> = table.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(
+            lines,
+            vec![
+                vec!["Provider", "Platform", "Status", "Channels"],
+                vec!["company-slack", "slack", "active", "5"],
+                vec!["dev-discord", "discord", "inactive", "1"],
+            ]
+        );
+        let header = table.lines().next().expect("header");
+        let row = table.lines().nth(1).expect("row");
+        assert_eq!(header.find("Platform"), row.rfind("slack"), "columns line up:\n{table}");
     }
 }

@@ -186,3 +186,125 @@ async fn adding_a_discord_provider_registers_im_in_its_server() {
     assert!(directory.provider("bad-discord").await.expect("read").is_some());
     stack.teardown().await;
 }
+
+/// `im chatops notify | message | broadcast` through the providers' own clients: a stored
+/// incident's card to every channel its state routes to (recorded on its timeline), a TEST card
+/// for an id that is not stored (nothing stored), plain text that stays text, and a broadcast
+/// that reports each provider, failures included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_notify_message_and_broadcast() {
+    use im_tests::pipeline::Pipeline;
+    let p = Pipeline::start(false).await;
+    // The documentation's own example: no signing secret. Notifications work; inbound waits.
+    let directory = p.stack.directory();
+    let doc_example = directory
+        .add(
+            "company-slack",
+            "slack",
+            json!({"bot_token": im_tests::pipeline::BOT_TOKEN, "default_channel": "C_GENERAL",
+                   "enable_slash_commands": true, "enable_notifications": true,
+                   "notification_channels": {"SEV-1": "C_CRIT", "SEV-2": "C_MAJOR", "SEV-3": "C_MINOR", "SEV-4": "C_GENERAL"}}),
+        )
+        .await
+        .expect("added without a signing secret");
+    assert_eq!(
+        directory.inbound_gaps(&doc_example).await.expect("gaps"),
+        vec!["signing_secret"]
+    );
+    directory
+        .add("no-default", "slack", json!({"bot_token": "xoxb-unknown-token"}))
+        .await
+        .expect("added");
+
+    let id = p
+        .declare("declare --sev SEV-1 --service checkout \"Checkout down\"")
+        .await;
+    let sender = im::send::Sender::new(p.clients.clone());
+    let (sent, stored) = sender.notify("acme", &id).await.expect("notified");
+    assert!(stored);
+    let channels: Vec<&str> = sent.iter().map(|s| s.channel.as_str()).collect();
+    assert_eq!(
+        channels,
+        ["C_CRIT", "C_EXEC"],
+        "severity channel and management for SEV-1"
+    );
+    assert!(sent.iter().all(|s| s.result.is_ok()), "{sent:?}");
+    assert!(
+        p.slack
+            .top_level("C_CRIT")
+            .iter()
+            .any(|m| m.text.contains("Checkout down"))
+    );
+    let timeline = p
+        .stack
+        .store()
+        .timeline(&im_core::IncidentId::parse(&id).expect("id"), 20)
+        .await
+        .expect("timeline");
+    let entry = timeline
+        .iter()
+        .find(|e| e.event_type == "chatops.notify")
+        .expect("chatops.notify recorded");
+    assert_eq!(entry.data["channels"], json!(["C_CRIT", "C_EXEC"]));
+    assert_eq!(entry.source, "slack:acme");
+
+    let before = p.stack.store().list_active(50).await.expect("list").len();
+    let (test, stored) = sender.notify("acme", "INC-12345").await.expect("test card");
+    assert!(!stored);
+    assert_eq!(test[0].channel, "C_GENERAL");
+    let card = p.slack.top_level("C_GENERAL").pop().expect("posted");
+    assert!(
+        card.text.contains("[TEST]") && card.text.contains("INC-12345"),
+        "{}",
+        card.text
+    );
+    assert_eq!(
+        p.stack.store().list_active(50).await.expect("list").len(),
+        before,
+        "nothing stored"
+    );
+
+    let message = sender
+        .message("acme", "Maintenance at 10:00 <!channel> <https://evil.example|click>")
+        .await
+        .expect("sent");
+    assert!(message.result.is_ok(), "{message:?}");
+    let posted = p.slack.top_level("C_GENERAL").pop().expect("posted");
+    assert!(
+        !posted.text.contains("<!channel>"),
+        "user text is data: {}",
+        posted.text
+    );
+    assert!(!posted.text.contains("<https://evil.example|"), "{}", posted.text);
+    let missing = sender
+        .message("no-default", "hello")
+        .await
+        .expect_err("no default channel");
+    assert!(missing.0.contains("has no default_channel"), "{}", missing.0);
+    let unknown = sender.message("nobody", "hello").await.expect_err("unknown");
+    assert!(unknown.0.contains("not found"), "{}", unknown.0);
+
+    let mut seen = Vec::new();
+    let all = sender
+        .broadcast("Planned maintenance window: 2AM-4AM EST", |s| seen.push(s.line()))
+        .await
+        .expect("broadcast");
+    assert_eq!(all.len(), 3, "every active provider: {seen:?}");
+    assert_eq!(seen.len(), 3, "a line as each completes");
+    let failed: Vec<&str> = all
+        .iter()
+        .filter(|s| s.result.is_err())
+        .map(|s| s.provider.as_str())
+        .collect();
+    assert_eq!(failed, ["no-default"]);
+    assert_eq!(
+        p.slack
+            .top_level("C_GENERAL")
+            .iter()
+            .filter(|m| m.text.contains("Planned maintenance"))
+            .count(),
+        2,
+        "acme and company-slack share the channel"
+    );
+    p.stack.teardown().await;
+}

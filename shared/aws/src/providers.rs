@@ -158,7 +158,6 @@ impl ProviderDirectory {
         let (platform, spec) = self.platform(platform)?;
         let (map, secrets) = ProviderConfig::split_for(config, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
         let parsed = ProviderConfig::for_platform(map, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        check_required(spec, &parsed, &secrets)?;
         if self.store.get_provider(name).await?.is_some() {
             return Err(AdminError::Exists(name.into()));
         }
@@ -211,7 +210,6 @@ impl ProviderDirectory {
             if !secret_patch.is_empty() {
                 let mut secrets = self.secrets.read_raw(&record.secret_name).await?.unwrap_or_default();
                 secrets.extend(secret_patch);
-                check_required(spec, &record.config, &secrets)?;
                 self.secrets.write(&record.secret_name, &secrets).await?;
             }
         }
@@ -222,6 +220,15 @@ impl ProviderDirectory {
         self.store.put_provider(&record, false).await?;
         self.forget(name);
         Ok(record)
+    }
+
+    /// The inbound keys `provider` still lacks ([`missing_inbound`]).
+    pub async fn inbound_gaps(&self, provider: &Provider) -> Result<Vec<&'static str>, AdminError> {
+        let Some(spec) = self.spec(provider.platform.as_str()) else {
+            return Ok(Vec::new());
+        };
+        let secrets = self.secrets.read_raw(&provider.secret_name).await?.unwrap_or_default();
+        Ok(missing_inbound(spec, &provider.config, &secrets))
     }
 
     pub async fn remove(&self, name: &str) -> Result<Provider, AdminError> {
@@ -236,31 +243,22 @@ impl ProviderDirectory {
     }
 }
 
-/// A provider must be able to verify its inbound requests: the platform's inbound keys are set
-/// (in the secret, or in the configuration for keys that are not secret).
-fn check_required(
+/// The platform's inbound keys (Slack's signing secret, Discord's public key …) that are not set,
+/// in the secret or, for keys that are not secret, in the configuration. A provider without them
+/// sends notifications but refuses every inbound request (401) until they are added.
+pub fn missing_inbound(
     spec: &PlatformSpec,
     config: &ProviderConfig,
     secrets: &BTreeMap<String, String>,
-) -> Result<(), AdminError> {
-    let missing: Vec<&str> = spec
-        .inbound_keys
+) -> Vec<&'static str> {
+    spec.inbound_keys
         .iter()
         .copied()
         .filter(|k| {
             let in_secret = secrets.get(*k).is_some_and(|v| !v.trim().is_empty());
             !in_secret && config.platform_key(k).is_none()
         })
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(AdminError::Invalid(format!(
-            "a {} provider needs {} in its configuration",
-            spec.name,
-            missing.join(", ")
-        )))
-    }
+        .collect()
 }
 
 impl ProviderSource for ProviderDirectory {

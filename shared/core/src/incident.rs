@@ -530,6 +530,12 @@ impl Incident {
         Ok(())
     }
 
+    /// Something was recorded about the incident without changing it (a notification sent):
+    /// its version moves on, so the timeline entry commits with it.
+    pub fn record_activity(&mut self, at: OffsetDateTime) {
+        self.touch(at);
+    }
+
     fn touch(&mut self, at: OffsetDateTime) {
         self.updated_at = at;
         self.version += 1;

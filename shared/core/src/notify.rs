@@ -54,10 +54,21 @@ fn push(routes: &mut Vec<Route>, channel: Option<&String>, scope: Scope) {
 /// The channels of one provider that an incident change goes to. `posted` lists the channels of
 /// this provider that already show the incident.
 pub fn route(provider: &str, config: &ProviderConfig, event: &IncidentEvent, posted: &[String]) -> Vec<Route> {
+    route_incident(provider, config, event.kind, &event.incident, posted)
+}
+
+/// [`route`] for an incident as it stands, with the kind of change to route as (`im chatops
+/// notify` sends a copy of a stored incident's card where a change of that kind would go).
+pub fn route_incident(
+    provider: &str,
+    config: &ProviderConfig,
+    kind: EventKind,
+    incident: &crate::incident::Incident,
+    posted: &[String],
+) -> Vec<Route> {
     if !config.enable_notifications {
         return Vec::new();
     }
-    let incident = &event.incident;
     let mut routes = Vec::new();
     let severity_channel = config
         .notification_channels
@@ -72,7 +83,7 @@ pub fn route(provider: &str, config: &ProviderConfig, event: &IncidentEvent, pos
             Scope::Management,
         );
     }
-    if event.kind == EventKind::SlaBreach {
+    if kind == EventKind::SlaBreach {
         push(
             &mut routes,
             config.escalation_channels.get("sla_breach"),
@@ -86,7 +97,7 @@ pub fn route(provider: &str, config: &ProviderConfig, event: &IncidentEvent, pos
             );
         }
     }
-    let resolved_or_later = matches!(event.kind, EventKind::IncidentResolved | EventKind::IncidentClosed)
+    let resolved_or_later = matches!(kind, EventKind::IncidentResolved | EventKind::IncidentClosed)
         || matches!(incident.status, Status::Resolved | Status::Closed);
     let has_war_room = incident.war_room.as_ref().is_some_and(|w| w.provider == provider);
     if resolved_or_later || has_war_room {

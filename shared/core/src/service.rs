@@ -277,6 +277,32 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         .await
     }
 
+    /// Records that a copy of the incident's card was sent to `channels` of `provider` by an
+    /// operator (`<interface>.notify` on the timeline); the incident itself is unchanged.
+    pub async fn record_notify(
+        &self,
+        inv: &Invocation,
+        id: &IncidentId,
+        provider: &str,
+        channels: &[String],
+    ) -> Outcome {
+        let channels = channels.to_vec();
+        let provider = provider.to_string();
+        self.change(inv, id, move |inc, _, at| {
+            inc.record_activity(at);
+            Ok(Effect {
+                card: CardKind::Updated,
+                kind: EventKind::IncidentUpdated,
+                event_name: "notify",
+                response: format!("Notification sent to {} channel(s) of {provider}", channels.len()),
+                data: data([("provider", json!(provider)), ("channels", json!(channels))]),
+                note: None,
+                previous_severity: None,
+            })
+        })
+        .await
+    }
+
     /// Records an SLA breach (timeline `sla.breach`), exactly once per incident and target:
     /// the breach is stored on the incident in the same conditional write.
     pub async fn record_breach(&self, inv: &Invocation, id: &IncidentId, target: &str, limit: Duration) -> Outcome {

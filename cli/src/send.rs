@@ -1,0 +1,249 @@
+//! `im chatops notify | message | broadcast`: operator-sent messages through a provider's own
+//! client (the same messenger the notifier uses), one result per channel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt as _;
+use im_aws::{AwsClients, DynamoStore, ProviderDirectory, SqsPublisher};
+use im_core::card::IncidentMessage;
+use im_core::chat::{ChatError, Messenger};
+use im_core::directory::ProviderSource;
+use im_core::inbound::Platforms;
+use im_core::invocation::{Actor, Interface, Invocation};
+use im_core::message::{Block, Doc, Text};
+use im_core::ports::IncidentStore;
+use im_core::provider::{Provider, ProviderStatus};
+use im_core::{Clock, EventKind, Incident, IncidentId, IncidentService, Origin, Severity, SystemClock, UserRef};
+
+use crate::Failure;
+
+/// What an operator command needs.
+pub struct Sender {
+    pub clients: Arc<AwsClients>,
+    pub directory: ProviderDirectory,
+    pub platforms: Platforms,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// One channel's result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub provider: String,
+    pub channel: String,
+    pub result: Result<(), String>,
+}
+
+impl Sent {
+    pub fn line(&self) -> String {
+        match &self.result {
+            Ok(()) => format!("✓ {} → {}", self.provider, self.channel),
+            Err(why) => format!("✗ {} → {}: {why}", self.provider, self.channel),
+        }
+    }
+}
+
+/// The operator, as the timeline names them.
+fn operator() -> String {
+    std::env::var("USER")
+        .ok()
+        .filter(|u| !u.trim().is_empty())
+        .unwrap_or_else(|| "operator".into())
+}
+
+impl Sender {
+    pub fn new(clients: Arc<AwsClients>) -> Self {
+        let platforms = im_platforms::registry(clients.config());
+        Self {
+            directory: ProviderDirectory::new(clients.clone()),
+            clients,
+            platforms,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    async fn provider(&self, name: &str) -> Result<(Arc<Provider>, Arc<dyn Messenger>), Failure> {
+        let provider = self
+            .directory
+            .provider(name)
+            .await?
+            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
+        let adapter = self.platforms.get(provider.platform.as_str()).ok_or_else(|| {
+            Failure(format!(
+                "the {} platform is not available in this version",
+                provider.platform
+            ))
+        })?;
+        let secrets = ProviderSource::secrets(&self.directory, &provider)
+            .await
+            .map_err(|e| Failure(format!("reading the secrets of `{name}`: {e}")))?;
+        let messenger = adapter
+            .messenger(&provider, &secrets)
+            .map_err(|e| Failure(format!("`{name}` cannot send: {e}")))?;
+        Ok((provider, messenger))
+    }
+
+    /// Posts, waiting out the platform's rate limit (its own `Retry-After`, up to 30 s, three
+    /// times) and retrying a transient failure once; the same key on every try, so platforms
+    /// with idempotent sends never post twice.
+    async fn post(&self, provider: &Provider, messenger: &dyn Messenger, channel: &str, doc: &Doc) -> Sent {
+        let key = ulid::Ulid::generate().to_string();
+        let mut result = messenger.post(channel, doc, &key).await;
+        for _ in 0..3 {
+            match &result {
+                Err(ChatError::RateLimited { wait, .. }) if *wait <= Duration::from_secs(30) => {
+                    tokio::time::sleep(*wait).await;
+                }
+                Err(ChatError::Transient(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
+                _ => break,
+            }
+            result = messenger.post(channel, doc, &key).await;
+        }
+        Sent {
+            provider: provider.name.clone(),
+            channel: channel.to_string(),
+            result: result.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// `notify NAME INCIDENT`: a stored incident's card, untracked, to each channel a change of
+    /// its state would reach on this provider, recorded on its timeline (`chatops.notify`); an id
+    /// that is not stored sends a card marked TEST to the default channel and stores nothing.
+    pub async fn notify(&self, name: &str, incident: &str) -> Result<(Vec<Sent>, bool), Failure> {
+        let (provider, messenger) = self.provider(name).await?;
+        let now = self.clock.now();
+        let store = DynamoStore::new(self.clients.clone());
+        let stored = match IncidentId::parse(incident) {
+            Ok(id) => store.get(&id).await?,
+            Err(_) => None,
+        };
+        let Some(stored) = stored else {
+            let channel = provider.config.default_channel.clone().ok_or_else(|| {
+                Failure(format!(
+                    "{incident} is not a stored incident, and `{name}` has no default_channel for a test card"
+                ))
+            })?;
+            let doc = test_card(incident, &provider, now);
+            return Ok((
+                vec![self.post(&provider, messenger.as_ref(), &channel, &doc).await],
+                false,
+            ));
+        };
+        let kind = EventKind::for_status(stored.status);
+        let routes = im_core::notify::route_incident(&provider.name, &provider.config, kind, &stored, &[]);
+        if routes.is_empty() {
+            return Err(Failure(format!(
+                "`{name}` routes {} nowhere (notifications off, or no channel for {}): see `im chatops config --provider {name}`",
+                stored.id, stored.severity
+            )));
+        }
+        let doc = IncidentMessage::new(&stored, kind, &provider.config, now).card(provider.platform.as_str());
+        let mut sent = Vec::new();
+        for route in &routes {
+            sent.push(self.post(&provider, messenger.as_ref(), &route.channel, &doc).await);
+        }
+        let delivered: Vec<String> = sent
+            .iter()
+            .filter(|s| s.result.is_ok())
+            .map(|s| s.channel.clone())
+            .collect();
+        if !delivered.is_empty() {
+            let service = IncidentService::new(store, SqsPublisher::new(self.clients.clone()), self.clock.clone());
+            let inv = Invocation {
+                actor: Actor {
+                    platform: provider.platform.as_str().to_string(),
+                    provider: provider.name.clone(),
+                    user: UserRef::new(operator(), None),
+                    channel: None,
+                },
+                interface: Interface::Chatops,
+                prefix: "im chatops".into(),
+                command_line: format!("im chatops notify {name} {}", stored.id),
+                idempotency_key: None,
+            };
+            let outcome = service
+                .record_notify(&inv, &stored.id, &provider.name, &delivered)
+                .await;
+            if let Some(failure) = outcome.failure {
+                return Err(Failure(format!(
+                    "sent, but the timeline entry was not recorded: {failure}"
+                )));
+            }
+        }
+        Ok((sent, true))
+    }
+
+    /// `message NAME TEXT`: the text, as plain text, to the provider's default channel.
+    pub async fn message(&self, name: &str, text: &str) -> Result<Sent, Failure> {
+        let (provider, messenger) = self.provider(name).await?;
+        let channel = provider.config.default_channel.clone().ok_or_else(|| {
+            Failure(format!(
+                "`{name}` has no default_channel: set one with `im chatops update {name} --config '{{\"default_channel\": \"…\"}}'`"
+            ))
+        })?;
+        Ok(self
+            .post(&provider, messenger.as_ref(), &channel, &Doc::text(text))
+            .await)
+    }
+
+    /// `broadcast TEXT`: [`Self::message`] to every active provider at once; `each` sees every
+    /// result as it completes. Providers without a default channel are reported, not skipped.
+    pub async fn broadcast(&self, text: &str, mut each: impl FnMut(&Sent)) -> Result<Vec<Sent>, Failure> {
+        let providers: Vec<Provider> = self
+            .directory
+            .list()
+            .await?
+            .into_iter()
+            .filter(|p| p.status == ProviderStatus::Active)
+            .collect();
+        if providers.is_empty() {
+            return Err(Failure("no active providers to broadcast to".into()));
+        }
+        let mut pending: futures_util::stream::FuturesUnordered<_> = providers
+            .iter()
+            .map(|p| async move {
+                match self.message(&p.name, text).await {
+                    Ok(sent) => sent,
+                    Err(Failure(why)) => Sent {
+                        provider: p.name.clone(),
+                        channel: p.config.default_channel.clone().unwrap_or_else(|| "-".into()),
+                        result: Err(why),
+                    },
+                }
+            })
+            .collect();
+        let mut all = Vec::new();
+        while let Some(sent) = pending.next().await {
+            each(&sent);
+            all.push(sent);
+        }
+        Ok(all)
+    }
+}
+
+/// The card for an id that is not stored: clearly a test, naming what was asked for.
+pub fn test_card(asked: &str, provider: &Provider, now: time::OffsetDateTime) -> Doc {
+    let origin = Origin {
+        platform: provider.platform.as_str().to_string(),
+        provider: provider.name.clone(),
+        channel: None,
+    };
+    let id = IncidentId::parse(asked).unwrap_or_else(|_| IncidentId::new(now.year(), 0));
+    let incident = Incident::declared(
+        id,
+        "Test notification".into(),
+        Severity::Sev4,
+        UserRef::new(operator(), None),
+        now,
+        origin,
+    );
+    let mut doc = IncidentMessage::new(&incident, EventKind::IncidentCreated, &provider.config, now)
+        .card(provider.platform.as_str());
+    let banner = format!(
+        "🧪 TEST notification from im: {asked} is not a stored incident; nothing was stored. \
+         This is how incident cards look here."
+    );
+    doc.summary = Text::from(format!("[TEST] {}", doc.summary.plain_text()));
+    doc.blocks.insert(0, Block::Paragraph(Text::from(banner)));
+    doc
+}
