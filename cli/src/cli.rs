@@ -156,6 +156,19 @@ pub enum Chatops {
         #[arg(long)]
         provider: String,
     },
+    /// Check a provider through its platform's API: one ✓/✗/? line each (connection, bot
+    /// permissions, default channel, slash commands); exits non-zero on any ✗.
+    ///
+    /// Example: im chatops test company-slack
+    #[command(verbatim_doc_comment)]
+    Test {
+        name: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Send an incident's card to the channels a change of it would reach (untracked copies;
     /// recorded on its timeline as chatops.notify). An id that is not stored sends a card marked
     /// TEST to the default channel and stores nothing.

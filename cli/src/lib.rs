@@ -518,6 +518,18 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Chatops::Dlq(command) => dlq(clients, command).await,
+        Chatops::Test { name, output, json } => {
+            let probes = send::Sender::new(clients).test(&name).await?;
+            if json || output == cli::Output::Json {
+                println!("{}", serde_json::to_string_pretty(&probes)?);
+            } else {
+                for probe in &probes {
+                    println!("{}", probe.line());
+                }
+            }
+            let failed = probes.iter().any(|p| p.verdict == im_core::probe::Verdict::Fail);
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
         Chatops::Notify { name, incident } => {
             let (sent, stored) = send::Sender::new(clients).notify(&name, &incident).await?;
             if !stored {

@@ -13,6 +13,7 @@ use im_core::inbound::Platforms;
 use im_core::invocation::{Actor, Interface, Invocation};
 use im_core::message::{Block, Doc, Text};
 use im_core::ports::IncidentStore;
+use im_core::probe::Probe;
 use im_core::provider::{Provider, ProviderStatus};
 use im_core::{Clock, EventKind, Incident, IncidentId, IncidentService, Origin, Severity, SystemClock, UserRef};
 
@@ -104,6 +105,71 @@ impl Sender {
             channel: channel.to_string(),
             result: result.map(|_| ()).map_err(|e| e.to_string()),
         }
+    }
+
+    /// `test NAME`: the platform's own checks, then what only we can tell: whether its inbound
+    /// key is set, and (for platforms that cannot report their command setup) whether a signed
+    /// request has arrived.
+    pub async fn test(&self, name: &str) -> Result<Vec<Probe>, Failure> {
+        let provider = self
+            .directory
+            .provider(name)
+            .await?
+            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
+        let Some(adapter) = self.platforms.get(provider.platform.as_str()) else {
+            return Ok(vec![Probe::fail(
+                "Platform available",
+                format!(
+                    "the {} platform is not available in this version yet",
+                    provider.platform
+                ),
+            )]);
+        };
+        let secrets = ProviderSource::secrets(&self.directory, &provider)
+            .await
+            .map_err(|e| Failure(format!("reading the secrets of `{name}`: {e}")))?;
+        let mut probes = adapter.probe(&provider, &secrets).await;
+        if provider.status == ProviderStatus::Inactive {
+            probes.insert(
+                0,
+                Probe::fail(
+                    "Provider active",
+                    format!("`{name}` is inactive: im chatops update {name} --enable"),
+                ),
+            );
+        }
+        let gaps = self
+            .directory
+            .inbound_gaps(&provider)
+            .await
+            .map_err(|e| Failure(e.to_string()))?;
+        const COMMANDS: &str = "Slash commands configured";
+        if !gaps.is_empty() {
+            probes.retain(|p| p.check != COMMANDS);
+            probes.push(Probe::fail(
+                COMMANDS,
+                format!(
+                    "{} is not set, so every request is refused: im chatops update {name} --config '{{\"{}\": \"…\"}}'",
+                    gaps.join(", "),
+                    gaps[0]
+                ),
+            ));
+        } else if !probes.iter().any(|p| p.check == COMMANDS) {
+            let store = im_aws::deliveries::DeliveryStore::new(self.clients.clone());
+            let seen = store.is_marked(&format!("seen:{name}")).await?;
+            probes.push(if seen {
+                Probe::pass(COMMANDS, "a signed request arrived in the last 30 days")
+            } else {
+                Probe::unknown(
+                    COMMANDS,
+                    format!(
+                        "not seen yet: {} cannot report it; send /im help there (Request URL …/chatops/{}/{name})",
+                        provider.platform, provider.platform
+                    ),
+                )
+            });
+        }
+        Ok(probes)
     }
 
     /// `notify NAME INCIDENT`: a stored incident's card, untracked, to each channel a change of

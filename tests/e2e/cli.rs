@@ -308,3 +308,168 @@ async fn operators_notify_message_and_broadcast() {
     );
     p.stack.teardown().await;
 }
+
+fn lines(probes: &[im_core::probe::Probe]) -> Vec<String> {
+    probes.iter().map(|p| p.line()).collect()
+}
+
+/// `im chatops test` asks Slack itself: the token, its scopes, the default channel; and says
+/// what Slack cannot (the slash command) from the requests that arrived. Each failure is told
+/// apart: bad token, missing scope, unknown channel, no signing secret, Slack unreachable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_checks_a_slack_provider_through_its_api() {
+    use im_core::probe::Verdict;
+    use im_tests::pipeline::{BOT_TOKEN, Pipeline, SIGNING_SECRET};
+    let p = Pipeline::start(false).await;
+    let sender = im::send::Sender::new(p.clients.clone());
+    let probes = sender.test("acme").await.expect("tested");
+    assert_eq!(
+        lines(&probes)[..3],
+        [
+            "✓ Connected to Slack workspace (Fake Workspace, as @incident-bot)".to_string(),
+            "✓ Bot permissions verified (8 scopes)".to_string(),
+            "✓ Default channel accessible (#c_general)".to_string(),
+        ],
+        "{probes:#?}"
+    );
+    assert_eq!(probes[3].verdict, Verdict::Unknown);
+    assert!(probes[3].detail.starts_with("not seen yet"), "{}", probes[3].line());
+
+    // A signed request through the webhook: now it has been seen.
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let app = im::serve::app(im::serve::gateway(p.clients.clone(), clock));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let target = SlashTarget {
+        url: signed::endpoint(&format!("http://{addr}"), "acme"),
+        signing_secret: SIGNING_SECRET.into(),
+        user: "U0TESTER".into(),
+        channel: "C0TEST".into(),
+        team_id: "T0FAKE".into(),
+        api_app_id: None,
+    };
+    let help = signed::send(&im::http_client().expect("client"), &target, "help")
+        .await
+        .expect("sent");
+    assert_eq!(help.status, 200);
+    let probes = sender.test("acme").await.expect("tested");
+    assert_eq!(
+        probes[3].line(),
+        "✓ Slash commands configured (a signed request arrived in the last 30 days)"
+    );
+
+    // A token without pins:write and channels:manage.
+    p.slack.with_scopes(&[
+        "chat:write",
+        "commands",
+        "app_mentions:read",
+        "channels:read",
+        "users:read",
+    ]);
+    let probes = sender.test("acme").await.expect("tested");
+    assert_eq!(probes[1].verdict, Verdict::Fail);
+    assert!(
+        probes[1].detail.contains("missing scopes: channels:manage, pins:write"),
+        "{}",
+        probes[1].line()
+    );
+    assert!(probes[2].detail.contains("not in") || probes[2].verdict == Verdict::Pass);
+    p.slack.with_scopes(im_tests::fake_slack::FULL_SCOPES);
+
+    let directory = p.stack.directory();
+    let add = |name: &'static str, config: serde_json::Value| {
+        let directory = &directory;
+        async move { directory.add(name, "slack", config).await.expect("added") }
+    };
+    add(
+        "revoked",
+        json!({"bot_token": "xoxb-revoked", "signing_secret": SIGNING_SECRET, "default_channel": "C_GENERAL"}),
+    )
+    .await;
+    let probes = sender.test("revoked").await.expect("tested");
+    assert!(
+        probes[0]
+            .line()
+            .starts_with("✗ Connected to Slack workspace — bad token"),
+        "{}",
+        probes[0].line()
+    );
+    assert!(
+        probes[1..3].iter().all(|p| p.verdict == Verdict::Unknown),
+        "{probes:#?}"
+    );
+
+    add(
+        "lost",
+        json!({"bot_token": BOT_TOKEN, "signing_secret": SIGNING_SECRET, "default_channel": "C_NOPE"}),
+    )
+    .await;
+    let probes = sender.test("lost").await.expect("tested");
+    assert!(
+        probes[2]
+            .line()
+            .starts_with("✗ Default channel accessible — C_NOPE: unknown channel"),
+        "{}",
+        probes[2].line()
+    );
+
+    add(
+        "doc-example",
+        json!({"bot_token": BOT_TOKEN, "default_channel": "C_GENERAL", "enable_slash_commands": true}),
+    )
+    .await;
+    let probes = sender.test("doc-example").await.expect("tested");
+    let last = probes.last().expect("a line");
+    assert_eq!(last.verdict, Verdict::Fail);
+    assert!(last.detail.starts_with("signing_secret is not set"), "{}", last.line());
+
+    let mut offline = p.stack.config.clone();
+    offline.delivery.slack_api_url = "http://127.0.0.1:9/api".into();
+    let unreachable = im::send::Sender::new(Arc::new(im_aws::AwsClients::new(offline)));
+    let probes = unreachable.test("acme").await.expect("tested");
+    assert!(
+        probes[0].detail.starts_with("platform unreachable"),
+        "{}",
+        probes[0].line()
+    );
+    let missing = sender.test("nobody").await.expect_err("unknown provider");
+    assert!(missing.0.contains("not found"), "{}", missing.0);
+    p.stack.teardown().await;
+}
+
+/// The same for Discord: token, default channel and /im's registration; permissions are said
+/// to be unknowable rather than guessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_checks_a_discord_provider_through_its_api() {
+    use im_core::probe::Verdict;
+    use im_tests::discord_under_test::{APPLICATION, DiscordUnderTest, GUILD, TOKEN, public_key_hex};
+    let mut stack = TestStack::new().await;
+    let discord = DiscordUnderTest::start().await;
+    discord.fake.with_channel("800", "incidents");
+    stack.config.delivery.discord_api_url = discord.fake.api_url.clone();
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    let directory = stack.directory();
+    let added = directory
+        .add(
+            "team-discord",
+            "discord",
+            json!({"bot_token": TOKEN, "application_id": APPLICATION, "public_key": public_key_hex(),
+                   "guild_id": GUILD, "default_channel": "800"}),
+        )
+        .await
+        .expect("added");
+    let sender = im::send::Sender::new(stack.clients.clone());
+    let probes = sender.test("team-discord").await.expect("tested");
+    assert_eq!(lines(&probes)[0], "✓ Connected to Discord (as incident-bot)");
+    assert_eq!(probes[1].verdict, Verdict::Unknown);
+    assert_eq!(lines(&probes)[2], "✓ Default channel accessible (#incidents)");
+    assert_eq!(probes[3].verdict, Verdict::Fail, "{}", probes[3].line());
+    assert!(probes[3].detail.contains("im chatops register-commands team-discord"));
+    im::register_discord(&stack.config, &directory, &added, None).await;
+    let probes = sender.test("team-discord").await.expect("tested");
+    assert_eq!(lines(&probes)[3], "✓ Slash commands configured (/im is registered)");
+    stack.teardown().await;
+}

@@ -297,6 +297,23 @@ impl Fake {
                     None => error(StatusCode::NOT_FOUND, 10008, "Unknown Message"),
                 }
             }
+            ("GET", ["users", "@me"]) => {
+                axum::Json(json!({"id": "1200000000000000001", "username": "incident-bot", "bot": true}))
+                    .into_response()
+            }
+            ("GET", ["channels", channel]) => match self.channels.iter().find(|(id, _)| id == channel) {
+                Some((id, name)) => axum::Json(json!({"id": id, "name": name, "type": 0})).into_response(),
+                None => error(StatusCode::NOT_FOUND, 10003, "Unknown Channel"),
+            },
+            ("GET", ["applications", app, "guilds", guild, "commands"])
+            | ("GET", ["applications", app, guild @ "commands"]) => {
+                let list = self
+                    .commands
+                    .get(&format!("{app}/{guild}"))
+                    .cloned()
+                    .unwrap_or(json!([]));
+                axum::Json(list).into_response()
+            }
             ("GET", ["guilds", _guild, "channels"]) => {
                 let list: Vec<Value> = self
                     .channels

@@ -67,7 +67,21 @@ struct Fake {
     injected_429: u64,
     /// Methods that answer only after this long (a slow Slack).
     delays: HashMap<String, Duration>,
+    /// The token's scopes, announced in `X-OAuth-Scopes` on every accepted call, as Slack does.
+    scopes: Vec<String>,
 }
+
+/// The scopes the setup guide asks for.
+pub const FULL_SCOPES: &[&str] = &[
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "app_mentions:read",
+    "channels:read",
+    "channels:manage",
+    "pins:write",
+    "users:read",
+];
 
 #[derive(Clone)]
 pub struct FakeSlack {
@@ -239,7 +253,22 @@ impl Fake {
         }
         self.calls.push((method.to_string(), body.clone()));
         match method {
-            "auth.test" => ok(json!({"team_id": "T0FAKE", "user_id": "U0BOT", "bot_id": "B0BOT"})),
+            "auth.test" => ok(
+                json!({"team_id": "T0FAKE", "team": "Fake Workspace", "user": "incident-bot",
+                                     "user_id": "U0BOT", "bot_id": "B0BOT"}),
+            ),
+            "conversations.info" => {
+                let Some(id) = body["channel"].as_str() else {
+                    return fail("channel_not_found");
+                };
+                match self.channels.get(id) {
+                    Some(name) => ok(
+                        json!({"channel": {"id": id, "name": name, "is_member": !self.not_in.contains(id),
+                                                        "is_archived": self.archived.contains(id)}}),
+                    ),
+                    None => fail("channel_not_found"),
+                }
+            }
             "bots.info" if body["bot"] == "B0BOT" => ok(json!({"bot": {"id": "B0BOT", "app_id": "A0FAKE"}})),
             "bots.info" => fail("bot_not_found"),
             "chat.postMessage" => {
@@ -411,7 +440,13 @@ async fn api(
         tokio::time::sleep(delay).await;
     }
     let mut fake = state.lock().unwrap_or_else(|p| p.into_inner());
-    fake.handle(&method, token.as_deref(), body)
+    let mut response = fake.handle(&method, token.as_deref(), body);
+    if token.is_some_and(|t| fake.tokens.contains(&t))
+        && let Ok(value) = axum::http::HeaderValue::from_str(&fake.scopes.join(","))
+    {
+        response.headers_mut().insert("x-oauth-scopes", value);
+    }
+    response
 }
 
 async fn response_url(State(state): State<Arc<Mutex<Fake>>>, Path(id): Path<String>, body: String) -> Response {
@@ -448,6 +483,7 @@ impl FakeSlack {
             rate_limited: 0,
             injected_500: 0,
             injected_429: 0,
+            scopes: FULL_SCOPES.iter().map(|s| s.to_string()).collect(),
             delays: HashMap::new(),
         }));
         let app = Router::new()
@@ -470,6 +506,12 @@ impl FakeSlack {
 
     fn lock(&self) -> MutexGuard<'_, Fake> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The token's scopes (what `X-OAuth-Scopes` announces).
+    pub fn with_scopes(&self, scopes: &[&str]) -> &Self {
+        self.lock().scopes = scopes.iter().map(|s| s.to_string()).collect();
+        self
     }
 
     pub fn with_token(&self, token: &str) -> &Self {

@@ -296,6 +296,22 @@ pub trait PlatformAdapter: Send + Sync {
 
     /// The platform's client for one provider.
     fn messenger(&self, provider: &Provider, secrets: &ProviderSecrets) -> Result<Arc<dyn Messenger>, ChatError>;
+
+    /// Connection checks through the platform's API (`im chatops test`): credentials,
+    /// permissions, the default channel, what the platform can tell about its commands.
+    fn probe<'a>(
+        &'a self,
+        provider: &'a Provider,
+        secrets: &'a ProviderSecrets,
+    ) -> BoxFuture<'a, Vec<crate::probe::Probe>> {
+        let _ = (provider, secrets);
+        Box::pin(async {
+            vec![crate::probe::Probe::unknown(
+                "Connection",
+                "this platform has no connection checks yet",
+            )]
+        })
+    }
 }
 
 /// Adapters by platform name: the one place a platform is registered.

@@ -15,6 +15,7 @@ pub mod invocation;
 pub mod message;
 pub mod notify;
 pub mod ports;
+pub mod probe;
 pub mod provider;
 pub mod rbac;
 pub mod reply;

@@ -7,6 +7,7 @@
 pub mod client;
 pub mod commands;
 pub mod inbound;
+pub mod probe;
 pub mod render;
 pub mod verify;
 
@@ -271,5 +272,21 @@ impl PlatformAdapter for DiscordAdapter {
 
     fn messenger(&self, provider: &Provider, secrets: &ProviderSecrets) -> Result<Arc<dyn Messenger>, ChatError> {
         Ok(Arc::new(self.client(provider, secrets)?))
+    }
+
+    fn probe<'a>(
+        &'a self,
+        provider: &'a Provider,
+        secrets: &'a ProviderSecrets,
+    ) -> BoxFuture<'a, Vec<im_core::probe::Probe>> {
+        Box::pin(async move {
+            match self.client(provider, secrets) {
+                Ok(client) => probe::probe(&client, provider).await,
+                Err(e) => vec![im_core::probe::Probe::fail(
+                    "Connected to Discord",
+                    im_core::probe::explain(&e),
+                )],
+            }
+        })
     }
 }

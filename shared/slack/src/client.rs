@@ -175,6 +175,34 @@ impl SlackClient {
         classify(response).await
     }
 
+    /// [`Self::call`], with the token's scopes from the `X-OAuth-Scopes` header (`None` when
+    /// Slack did not send it).
+    pub async fn call_with_scopes(
+        &self,
+        method: &str,
+        body: &Value,
+    ) -> Result<(Value, Option<Vec<String>>), ChatError> {
+        let response = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .bearer_auth(self.token.expose_secret())
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        let scopes = response
+            .headers()
+            .get("x-oauth-scopes")
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            });
+        Ok((classify(response).await?, scopes))
+    }
+
     /// `views.open` with a trigger id from an interaction.
     pub async fn open_view(&self, trigger_id: &str, view: Value) -> Result<(), ChatError> {
         self.call("views.open", &json!({"trigger_id": trigger_id, "view": view}))

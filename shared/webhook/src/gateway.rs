@@ -53,7 +53,15 @@ pub struct Parts<S, P> {
 pub struct Gateway<S, P> {
     parts: Parts<S, P>,
     rejections: Rejections,
+    /// Providers this process recorded a verified request for, and when.
+    seen: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
+
+/// How long the record that a provider's requests arrive (`seen:<provider>`) lasts; `im chatops
+/// test` reads it for the checks a platform cannot answer itself (Slack's slash command setup).
+pub const SEEN_TTL_SECONDS: i64 = 30 * 86_400;
+/// How often one process renews it.
+const SEEN_EVERY: Duration = Duration::from_secs(3600);
 
 impl<S, P> std::ops::Deref for Gateway<S, P> {
     type Target = Parts<S, P>;
@@ -145,6 +153,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         Self {
             parts,
             rejections: Rejections::default(),
+            seen: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -212,6 +221,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 }
             }
         };
+        self.note_seen(&provider.name).await;
         let inbound = match adapter.parse(&request, &provider.name) {
             Ok(inbound) => inbound,
             Err(e) => return error(400, e.to_string()),
@@ -267,6 +277,25 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             Inbound::Action { ctx, action } => self.action(&call, &ctx, &action).await,
             Inbound::Submission { ctx, submission } => self.submission(&call, &ctx, submission).await,
             Inbound::Unsupported { .. } | Inbound::Challenge(_) | Inbound::Ignored(_) => HttpAnswer::empty(),
+        }
+    }
+
+    /// Records (at most hourly per process) that a verified request for `provider` arrived.
+    async fn note_seen(&self, provider: &str) {
+        {
+            let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+            if seen.get(provider).is_some_and(|at| at.elapsed() < SEEN_EVERY) {
+                return;
+            }
+            seen.insert(provider.to_string(), Instant::now());
+        }
+        let expires = self.clock.now().unix_timestamp() + SEEN_TTL_SECONDS;
+        let name = format!("seen:{provider}");
+        let mark = self.deliverer.ledger().mark_once(&name, expires);
+        match tokio::time::timeout(USAGE_BUDGET, mark).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => warn!(error = %e, "recording that requests arrive"),
+            Err(_) => warn!("recording that requests arrive took too long"),
         }
     }
 

@@ -25,7 +25,7 @@ use axum::routing::post;
 use im_core::inbound::HttpAnswer;
 use im_core::ports::{EventPublisher, IncidentStore};
 
-pub use gateway::{Gateway, Parts, Via};
+pub use gateway::{Gateway, Parts, SEEN_TTL_SECONDS, Via};
 
 /// Largest webhook body we read. Chat platforms send a few KiB; anything bigger is refused
 /// before it is buffered.
