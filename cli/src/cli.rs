@@ -151,10 +151,39 @@ pub enum Chatops {
         #[arg(long, short = 'y')]
         yes: bool,
     },
-    /// Show a provider's (non-secret) configuration and routing.
+    /// Show a provider's configuration (secrets redacted: key names only) and the resolved
+    /// routing: which channels each severity, an SLA breach and a resolution reach.
+    ///
+    /// Example: im chatops config --provider company-slack
+    #[command(verbatim_doc_comment)]
     Config {
         #[arg(long)]
         provider: String,
+    },
+    /// The channels the bot can see, and whether it can post in each.
+    ///
+    /// Example: im chatops channels --provider company-slack
+    #[command(verbatim_doc_comment)]
+    Channels {
+        #[arg(long)]
+        provider: String,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every provider at a glance: status, channels, whether inbound requests can be verified,
+    /// whether any have arrived.
+    ///
+    /// Example: im chatops status
+    #[command(verbatim_doc_comment)]
+    Status {
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a provider through its platform's API: one ✓/✗/? line each (connection, bot
     /// permissions, default channel, slash commands); exits non-zero on any ✗.

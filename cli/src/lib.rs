@@ -502,6 +502,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 "config": record.config,
                 "secret": record.secret_name,
                 "secret_keys": secrets.keys().collect::<Vec<_>>(),
+                "routing": send::Sender::routing(&record),
             });
             println!("{}", serde_json::to_string_pretty(&shown)?);
             Ok(ExitCode::SUCCESS)
@@ -518,6 +519,63 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Chatops::Dlq(command) => dlq(clients, command).await,
+        Chatops::Channels { provider, output, json } => {
+            let channels = send::Sender::new(clients).channels(&provider).await?;
+            if json || output == cli::Output::Json {
+                println!("{}", serde_json::to_string_pretty(&channels)?);
+            } else {
+                let mut table = comfy_table::Table::new();
+                table
+                    .load_preset(comfy_table::presets::NOTHING)
+                    .set_header(["Channel", "ID", "Can post", ""]);
+                for c in &channels {
+                    let mark = match c.can_post {
+                        im_core::probe::Verdict::Pass => "✓",
+                        im_core::probe::Verdict::Fail => "✗",
+                        im_core::probe::Verdict::Unknown => "?",
+                    };
+                    table.add_row([format!("#{}", c.name), c.id.clone(), mark.to_string(), c.detail.clone()]);
+                }
+                println!("{table}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Chatops::Status { output, json } => {
+            let rows = send::Sender::new(clients).status().await?;
+            if json || output == cli::Output::Json {
+                println!("{}", serde_json::to_string_pretty(&rows)?);
+            } else if rows.is_empty() {
+                println!("No providers yet. Add one with `im chatops add slack <name>`.");
+            } else {
+                let mut table = comfy_table::Table::new();
+                table
+                    .load_preset(comfy_table::presets::NOTHING)
+                    .set_header(["Provider", "Platform", "Status", "Channels", "Inbound", "Requests"]);
+                for r in &rows {
+                    let text = |k: &str| r[k].as_str().map(str::to_string).unwrap_or_else(|| r[k].to_string());
+                    let platform = if r["platform_available"] == true {
+                        text("platform")
+                    } else {
+                        format!("{} (not available yet)", text("platform"))
+                    };
+                    let seen = if r["requests_seen"] == true {
+                        "seen"
+                    } else {
+                        "not seen yet"
+                    };
+                    table.add_row([
+                        text("provider"),
+                        platform,
+                        text("status"),
+                        text("channels"),
+                        text("inbound"),
+                        seen.to_string(),
+                    ]);
+                }
+                println!("{table}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Chatops::Test { name, output, json } => {
             let probes = send::Sender::new(clients).test(&name).await?;
             if json || output == cli::Output::Json {

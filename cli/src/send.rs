@@ -172,6 +172,100 @@ impl Sender {
         Ok(probes)
     }
 
+    /// `channels --provider NAME`.
+    pub async fn channels(&self, name: &str) -> Result<Vec<im_core::probe::ChannelInfo>, Failure> {
+        let provider = self
+            .directory
+            .provider(name)
+            .await?
+            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
+        let adapter = self.platforms.get(provider.platform.as_str()).ok_or_else(|| {
+            Failure(format!(
+                "the {} platform is not available in this version yet",
+                provider.platform
+            ))
+        })?;
+        let secrets = ProviderSource::secrets(&self.directory, &provider)
+            .await
+            .map_err(|e| Failure(format!("reading the secrets of `{name}`: {e}")))?;
+        adapter.channels(&provider, &secrets).await.map_err(|e| {
+            Failure(format!(
+                "listing the channels of `{name}`: {}",
+                im_core::probe::explain(&e)
+            ))
+        })
+    }
+
+    /// `status`: one row per provider.
+    pub async fn status(&self) -> Result<Vec<serde_json::Value>, Failure> {
+        let store = im_aws::deliveries::DeliveryStore::new(self.clients.clone());
+        let mut rows = Vec::new();
+        for provider in self.directory.list().await? {
+            let gaps = self
+                .directory
+                .inbound_gaps(&provider)
+                .await
+                .map_err(|e| Failure(e.to_string()))?;
+            let seen = store.is_marked(&format!("seen:{}", provider.name)).await?;
+            rows.push(serde_json::json!({
+                "provider": provider.name,
+                "platform": provider.platform.as_str(),
+                "status": provider.status.as_str(),
+                "channels": provider.config.channel_count(),
+                "notifications": provider.config.enable_notifications,
+                "inbound": if gaps.is_empty() { "ready".to_string() } else { format!("needs {}", gaps.join(", ")) },
+                "requests_seen": seen,
+                "platform_available": self.platforms.get(provider.platform.as_str()).is_some(),
+            }));
+        }
+        Ok(rows)
+    }
+
+    /// The channels each kind of change reaches on a provider (`config --provider`).
+    pub fn routing(provider: &Provider) -> serde_json::Value {
+        let now = time::OffsetDateTime::now_utc();
+        let origin = Origin {
+            platform: provider.platform.as_str().to_string(),
+            provider: provider.name.clone(),
+            channel: Some("<declared here>".into()),
+        };
+        let mut out = serde_json::Map::new();
+        for severity in [Severity::Sev1, Severity::Sev2, Severity::Sev3, Severity::Sev4] {
+            let incident = Incident::declared(
+                IncidentId::new(now.year(), 0),
+                String::new(),
+                severity,
+                UserRef::new("-", None),
+                now,
+                origin.clone(),
+            );
+            let channels = |kind| -> Vec<String> {
+                im_core::notify::route_incident(&provider.name, &provider.config, kind, &incident, &[])
+                    .into_iter()
+                    .map(|r| {
+                        format!(
+                            "{} ({})",
+                            r.channel,
+                            serde_json::to_value(r.scope)
+                                .ok()
+                                .and_then(|v| v.as_str().map(str::to_string))
+                                .unwrap_or_default()
+                        )
+                    })
+                    .collect()
+            };
+            out.insert(
+                severity.as_str().to_string(),
+                serde_json::json!({
+                    "declared": channels(EventKind::IncidentCreated),
+                    "sla_breach": channels(EventKind::SlaBreach),
+                    "resolved": channels(EventKind::IncidentResolved),
+                }),
+            );
+        }
+        serde_json::Value::Object(out)
+    }
+
     /// `notify NAME INCIDENT`: a stored incident's card, untracked, to each channel a change of
     /// its state would reach on this provider, recorded on its timeline (`chatops.notify`); an id
     /// that is not stored sends a card marked TEST to the default channel and stores nothing.

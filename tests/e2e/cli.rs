@@ -473,3 +473,64 @@ async fn test_checks_a_discord_provider_through_its_api() {
     assert_eq!(lines(&probes)[3], "✓ Slash commands configured (/im is registered)");
     stack.teardown().await;
 }
+
+/// `channels`, `status` and the routing in `config`: what the bot can see and post to (every
+/// page of Slack's list), every provider at a glance, and where each severity goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channels_status_and_routing_tell_an_operator_where_things_go() {
+    use im_core::probe::Verdict;
+    use im_tests::pipeline::{CHANNELS, Pipeline};
+    let p = Pipeline::start(false).await;
+    p.slack.without_bot("C_MINOR");
+    p.slack.with_scopes(&["chat:write", "commands", "channels:read"]);
+    let sender = im::send::Sender::new(p.clients.clone());
+    let channels = sender.channels("acme").await.expect("listed");
+    assert_eq!(channels.len(), CHANNELS.len(), "every page: {channels:#?}");
+    let minor = channels.iter().find(|c| c.id == "C_MINOR").expect("C_MINOR");
+    assert_eq!(minor.can_post, Verdict::Fail, "not a member, no chat:write.public");
+    assert!(minor.detail.contains("/invite"));
+    assert!(
+        channels
+            .iter()
+            .filter(|c| c.id != "C_MINOR")
+            .all(|c| c.can_post == Verdict::Pass)
+    );
+    p.slack.with_scopes(im_tests::fake_slack::FULL_SCOPES);
+    let channels = sender.channels("acme").await.expect("listed");
+    assert!(
+        channels.iter().all(|c| c.can_post == Verdict::Pass),
+        "chat:write.public reaches public channels"
+    );
+
+    p.stack
+        .directory()
+        .add(
+            "half-done",
+            "slack",
+            json!({"bot_token": "xoxb-x", "default_channel": "C1"}),
+        )
+        .await
+        .expect("added");
+    let rows = sender.status().await.expect("status");
+    let row = |name: &str| rows.iter().find(|r| r["provider"] == name).cloned().expect("row");
+    assert_eq!(row("acme")["inbound"], "ready");
+    assert_eq!(row("half-done")["inbound"], "needs signing_secret");
+    assert_eq!(row("acme")["requests_seen"], false);
+
+    let acme = p.stack.directory().provider("acme").await.expect("read").expect("acme");
+    let routing = im::send::Sender::routing(&acme);
+    assert_eq!(
+        routing["SEV-1"]["declared"],
+        json!(["C_CRIT (severity)", "C_EXEC (management)"])
+    );
+    assert_eq!(
+        routing["SEV-2"]["sla_breach"],
+        json!(["C_MAJOR (severity)", "C_SLA (sla_breach)", "C_EXEC (management)"])
+    );
+    assert_eq!(routing["SEV-4"]["declared"], json!(["C_GENERAL (severity)"]), "default");
+    assert_eq!(
+        routing["SEV-3"]["resolved"],
+        json!(["C_MINOR (severity)", "<declared here> (home)"])
+    );
+    p.stack.teardown().await;
+}

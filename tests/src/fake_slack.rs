@@ -257,6 +257,28 @@ impl Fake {
                 json!({"team_id": "T0FAKE", "team": "Fake Workspace", "user": "incident-bot",
                                      "user_id": "U0BOT", "bot_id": "B0BOT"}),
             ),
+            "conversations.list" => {
+                let mut ids: Vec<&String> = self.channels.keys().filter(|c| !self.archived.contains(*c)).collect();
+                ids.sort();
+                // Pages of at most two, so a client that ignores the cursor misses channels.
+                let limit = body["limit"].as_u64().unwrap_or(100).clamp(1, 2) as usize;
+                let start: usize = body["cursor"].as_str().and_then(|c| c.parse().ok()).unwrap_or(0);
+                let page: Vec<Value> = ids
+                    .iter()
+                    .skip(start)
+                    .take(limit)
+                    .map(|id| {
+                        json!({"id": id, "name": self.channels[*id], "is_private": false,
+                                     "is_member": !self.not_in.contains(*id)})
+                    })
+                    .collect();
+                let next = if start + limit < ids.len() {
+                    (start + limit).to_string()
+                } else {
+                    String::new()
+                };
+                ok(json!({"channels": page, "response_metadata": {"next_cursor": next}}))
+            }
             "conversations.info" => {
                 let Some(id) = body["channel"].as_str() else {
                     return fail("channel_not_found");

@@ -312,6 +312,16 @@ pub trait PlatformAdapter: Send + Sync {
             )]
         })
     }
+
+    /// The channels the bot can see (`im chatops channels`).
+    fn channels<'a>(
+        &'a self,
+        provider: &'a Provider,
+        secrets: &'a ProviderSecrets,
+    ) -> BoxFuture<'a, Result<Vec<crate::probe::ChannelInfo>, ChatError>> {
+        let _ = (provider, secrets);
+        Box::pin(async { Err(ChatError::Permanent("this platform cannot list channels yet".into())) })
+    }
 }
 
 /// Adapters by platform name: the one place a platform is registered.

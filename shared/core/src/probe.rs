@@ -62,6 +62,16 @@ impl Probe {
     }
 }
 
+/// A channel the bot can see, and whether it can post there.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ChannelInfo {
+    pub id: String,
+    pub name: String,
+    pub can_post: Verdict,
+    /// Why it can or cannot (membership, a scope), or why it cannot be told.
+    pub detail: String,
+}
+
 /// A chat error in the words an operator acts on: bad token, missing permission, unknown
 /// channel, platform unreachable.
 pub fn explain(error: &ChatError) -> String {

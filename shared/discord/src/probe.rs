@@ -3,7 +3,8 @@
 //! permissions per channel from its roles and overwrites, which its API does not report to the
 //! bot: that line says so and missing permissions show up as refusals when posting.
 
-use im_core::probe::{Probe, explain};
+use im_core::chat::ChatError;
+use im_core::probe::{ChannelInfo, Probe, Verdict, explain};
 use im_core::provider::Provider;
 use reqwest::Method;
 use serde_json::Value;
@@ -69,4 +70,33 @@ pub async fn probe(client: &DiscordClient, provider: &Provider) -> Vec<Probe> {
         }
     });
     out
+}
+
+/// The server's text and announcement channels. Discord does not tell a bot its effective
+/// permissions in each, so whether it can post is `Unknown` (a refused post names the missing one).
+pub async fn channels(client: &DiscordClient, provider: &Provider) -> Result<Vec<ChannelInfo>, ChatError> {
+    let guild = provider
+        .config
+        .platform_key("guild_id")
+        .ok_or_else(|| ChatError::Permanent("the provider has no guild_id".into()))?;
+    let list = get(
+        client,
+        &format!("/guilds/{guild}/channels"),
+        "GET /guilds/{id}/channels",
+    )
+    .await?;
+    let mut out: Vec<ChannelInfo> = list
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| matches!(c["type"].as_u64(), Some(0 | 5)))
+        .map(|c| ChannelInfo {
+            id: c["id"].as_str().unwrap_or_default().to_string(),
+            name: c["name"].as_str().unwrap_or_default().to_string(),
+            can_post: Verdict::Unknown,
+            detail: "Discord does not report a bot's permissions".into(),
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }

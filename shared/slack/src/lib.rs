@@ -239,4 +239,12 @@ impl PlatformAdapter for SlackAdapter {
             }
         })
     }
+
+    fn channels<'a>(
+        &'a self,
+        provider: &'a Provider,
+        secrets: &'a ProviderSecrets,
+    ) -> BoxFuture<'a, Result<Vec<im_core::probe::ChannelInfo>, ChatError>> {
+        Box::pin(async move { probe::channels(&self.client(provider, secrets)?).await })
+    }
 }

@@ -2,7 +2,8 @@
 //! ones the setup guide asks for, and the default channel (`conversations.info`). Slack cannot
 //! report how its slash command is set up: that line comes from the requests we have seen.
 
-use im_core::probe::{Probe, explain};
+use im_core::chat::ChatError;
+use im_core::probe::{ChannelInfo, Probe, Verdict, explain};
 use im_core::provider::Provider;
 use serde_json::json;
 
@@ -83,4 +84,45 @@ pub async fn probe(client: &SlackClient, provider: &Provider) -> Vec<Probe> {
         },
     });
     out
+}
+
+/// Every channel the bot can see (`conversations.list`, public and private, not archived, all
+/// pages), and whether it can post: as a member, or in a public channel with `chat:write.public`.
+pub async fn channels(client: &SlackClient) -> Result<Vec<ChannelInfo>, ChatError> {
+    let mut out = Vec::new();
+    let mut cursor = String::new();
+    for _ in 0..50 {
+        let mut body = json!({"types": "public_channel,private_channel", "exclude_archived": true, "limit": 200});
+        if !cursor.is_empty() {
+            body["cursor"] = json!(cursor);
+        }
+        let (page, scopes) = client.call_with_scopes("conversations.list", &body).await?;
+        let public_scope = scopes.is_some_and(|s| s.iter().any(|x| x == "chat:write.public"));
+        for c in page["channels"].as_array().into_iter().flatten() {
+            let id = c["id"].as_str().unwrap_or_default().to_string();
+            let name = c["name"].as_str().unwrap_or(&id).to_string();
+            let member = c["is_member"].as_bool() == Some(true);
+            let private = c["is_private"].as_bool() == Some(true);
+            let (can_post, detail) = match (member, private, public_scope) {
+                (true, _, _) => (Verdict::Pass, "member".to_string()),
+                (false, false, true) => (Verdict::Pass, "public, chat:write.public".to_string()),
+                (false, _, _) => (Verdict::Fail, "the bot is not a member: /invite it".to_string()),
+            };
+            out.push(ChannelInfo {
+                id,
+                name,
+                can_post,
+                detail,
+            });
+        }
+        cursor = page["response_metadata"]["next_cursor"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if cursor.is_empty() {
+            break;
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
 }
