@@ -82,7 +82,7 @@ def event(name, body: bytes, *, content_type="application/x-www-form-urlencoded"
             "apiId": "abc123",
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "abc123",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+            "http": {"method": route.split(" ")[0], "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "203.0.113.7", "userAgent": headers["user-agent"]},
             "requestId": "JKJaXmPLvHcESHA=",
             "routeKey": route,
@@ -110,7 +110,7 @@ def api_event(route, path, params, headers, body: bytes, base64_body):
             "apiId": "abc123",
             "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
             "domainPrefix": "abc123",
-            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+            "http": {"method": route.split(" ")[0], "path": path, "protocol": "HTTP/1.1",
                      "sourceIp": "203.0.113.7", "userAgent": headers.get("user-agent", "")},
             "requestId": "JKJaXmPLvHcESHA=",
             "routeKey": route,
@@ -205,6 +205,29 @@ def discord_events():
     print("discord fixture public key:", ed25519.public_key(DISCORD_SEED).hex())
 
 
+def api_events():
+    def api(name, method, route, path, params, body=None):
+        doc = api_event(f"{method} {route}", path, params,
+                        {"content-type": "application/json", "user-agent": "aws-sdk-rust/1.3 os/linux"},
+                        json.dumps(body).encode() if body is not None else b"", False)
+        if body is None:
+            doc.pop("body")
+        doc["requestContext"]["authorizer"] = {"iam": {
+            "accessKey": "AKIAEXAMPLE", "accountId": "123456789012", "callerId": "AIDAEXAMPLE",
+            "principalOrgId": None, "userArn": "arn:aws:iam::123456789012:user/ops-automation",
+            "userId": "AIDAEXAMPLE"}}
+        write(os.path.join(EVENTS, "api", name + ".json"), doc)
+    api("list-providers", "GET", "/api/v1/chatops/providers", "/api/v1/chatops/providers", None)
+    api("get-provider", "GET", "/api/v1/chatops/providers/{name}", "/api/v1/chatops/providers/demo", {"name": "demo"})
+    api("notify-test", "POST", "/api/v1/chatops/providers/{name}/notify", "/api/v1/chatops/providers/demo/notify",
+        {"name": "demo"}, {"type": "incident_created", "incident_id": "INC-123",
+                           "data": {"title": "New Incident", "severity": "SEV-2", "message": "Database issues detected"}})
+    api("notify-bad-type", "POST", "/api/v1/chatops/providers/{name}/notify", "/api/v1/chatops/providers/demo/notify",
+        {"name": "demo"}, {"type": "incident_exploded", "incident_id": "INC-123"})
+    api("list-incidents", "GET", "/api/v1/incidents", "/api/v1/incidents", None)
+    api("unknown-provider", "GET", "/api/v1/chatops/providers/{name}", "/api/v1/chatops/providers/nobody", {"name": "nobody"})
+
+
 def write(path, doc):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
@@ -255,6 +278,10 @@ def main():
     event("ping", ping, content_type="application/json", base64_body=False, generic=True,
           drop_headers=("x-slack-signature", "x-slack-request-timestamp"))
     event("slack-help", slash_body("help", trigger="t-generic-help"), generic=True)
+
+    # The REST API, as API Gateway passes an IAM-authorised request (the signature is checked
+    # before the function runs, so the event carries the caller instead).
+    api_events()
 
     # One piece of slow work (Join War Room) as the interaction-work queue delivers it.
     work = {"id": "13345224609.738474920.war", "provider": "demo", "platform": "slack",

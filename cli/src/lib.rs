@@ -3,7 +3,11 @@
 pub mod cli;
 pub mod config_input;
 pub mod dashboard;
-pub mod send;
+/// Operator actions (shared with the REST API).
+pub mod send {
+    pub use im_platforms::ops::*;
+}
+pub use im_platforms::ops::{bind_slack, register_discord};
 pub mod serve;
 pub mod sign_event;
 pub mod signed;
@@ -16,7 +20,7 @@ use std::sync::Arc;
 use im_aws::providers::AdminError;
 use im_aws::{AwsClients, Config, ProviderDirectory, provision};
 use im_core::provider::{Platform, Provider, ProviderStatus};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::cli::{Chatops, Cli, Local, Target, Top};
 use crate::signed::SlashTarget;
@@ -175,95 +179,6 @@ async fn gaps_line(directory: &ProviderDirectory, provider: &Provider) -> Result
             provider.name, gaps[0]
         )
     }))
-}
-
-/// Binds a new Slack provider to the workspace and app its bot token belongs to (unless the
-/// configuration names them), so a validly signed request from any other is refused. Returns
-/// the line to show.
-pub async fn bind_slack(config: &Config, directory: &ProviderDirectory, provider: &Provider) -> String {
-    if provider.config.platform_key("team_id").is_some() && provider.config.platform_key("api_app_id").is_some() {
-        return "  Bound to the workspace and app in the configuration.".into();
-    }
-    let unbound = |why: String| {
-        format!(
-            "! Could not ask Slack which workspace this token belongs to ({why}): requests are not bound to a \
-             workspace yet; set team_id and api_app_id to bind them."
-        )
-    };
-    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
-        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
-        Ok(None) => return unbound("no secret".into()),
-        Err(e) => return unbound(e.to_string()),
-    };
-    let adapter = im_slack::SlackAdapter::new(im_platforms::slack_settings(config));
-    let identity = match adapter.client(provider, &secrets) {
-        Ok(client) => client.identity().await,
-        Err(e) => return unbound(e.to_string()),
-    };
-    let (team, app) = match identity {
-        Ok(found) => found,
-        Err(e) => return unbound(e.to_string()),
-    };
-    let mut patch = serde_json::Map::new();
-    if provider.config.platform_key("team_id").is_none() {
-        patch.insert("team_id".into(), json!(team));
-    }
-    if let Some(app) = &app
-        && provider.config.platform_key("api_app_id").is_none()
-    {
-        patch.insert("api_app_id".into(), json!(app));
-    }
-    match directory.update(&provider.name, Some(Value::Object(patch)), None).await {
-        Ok(_) => format!(
-            "✓ Bound to Slack workspace {team}{}: requests from any other are refused",
-            app.map(|a| format!(" and app {a}")).unwrap_or_default()
-        ),
-        Err(e) => unbound(e.to_string()),
-    }
-}
-
-/// Registers `/im` for a Discord provider (in its guild when it names one, or `guild`).
-/// Returns the line to show.
-pub async fn register_discord(
-    config: &Config,
-    directory: &ProviderDirectory,
-    provider: &Provider,
-    guild: Option<&str>,
-) -> String {
-    let failed = |why: String| {
-        format!(
-            "✗ Could not register /im with Discord ({why}); run `im chatops register-commands {}` to retry",
-            provider.name
-        )
-    };
-    let Some(app) = provider.config.platform_key("application_id") else {
-        return failed("the provider has no application_id".into());
-    };
-    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
-        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
-        Ok(None) => return failed("no secret".into()),
-        Err(e) => return failed(e.to_string()),
-    };
-    let adapter = im_discord::DiscordAdapter::new(im_platforms::discord_settings(config));
-    let client = match adapter.client(provider, &secrets) {
-        Ok(client) => client,
-        Err(e) => return failed(e.to_string()),
-    };
-    let guild = guild.or(provider.config.platform_key("guild_id"));
-    match im_discord::commands::register(&client, app, guild).await {
-        Ok(list) => format!(
-            "✓ Registered /im ({} subcommands) {}",
-            list.first()
-                .and_then(|c| c["options"].as_array())
-                .map(Vec::len)
-                .unwrap_or(0),
-            match guild {
-                Some(g) => format!("in server {g} (available at once)"),
-                None => "globally (Discord may take up to an hour to show it)".into(),
-            }
-        ),
-        Err(e) => failed(e.to_string()),
-    }
 }
 
 fn admin_error(e: AdminError) -> Failure {

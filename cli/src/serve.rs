@@ -129,6 +129,24 @@ pub async fn sink(addr: &str) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The REST API's bearer token: `IM_API_TOKEN`, or a new random one printed at start. Returns
+/// the token and how to show it (an operator-set one is not echoed).
+pub fn api_token() -> (String, String) {
+    match std::env::var("IM_API_TOKEN").ok().filter(|t| t.trim().len() >= 16) {
+        Some(token) => (token, "<IM_API_TOKEN>".into()),
+        None => {
+            let mut bytes = [0u8; 24];
+            if getrandom::fill(&mut bytes).is_err() {
+                // The OS gave no randomness: two ULIDs (80 random bits each, from their own RNG).
+                let token = format!("{}{}", ulid::Ulid::generate(), ulid::Ulid::generate()).to_lowercase();
+                return (token.clone(), token);
+            }
+            let token = hex::encode(bytes);
+            (token.clone(), token)
+        }
+    }
+}
+
 pub async fn serve(mut config: Config, addr: &str, platform_sink: bool, sla_tick: Duration) -> Outcome {
     if platform_sink {
         let (slack, discord) = start_sink("127.0.0.1:0").await?;
@@ -196,11 +214,17 @@ pub async fn serve(mut config: Config, addr: &str, platform_sink: bool, sla_tick
     println!("  Monitor:   SLA breaches, outbox sweep and weekly summary every {sla_tick:?}");
     let usage: Arc<dyn im_core::usage::UsageLog> = Arc::new(im_aws::usage::DynamoUsage::new(clients.clone()));
     println!("  Dashboard: http://{local}/dashboard  (usage of the last 7 days; ?since=30d)");
-    axum::serve(listener, app(gateway).merge(crate::dashboard::router(usage)))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let (token, told) = api_token();
+    println!("  API:       http://{local}/api/v1/…  with Authorization: Bearer {told}");
+    let rest = api::with_bearer(api::router(Arc::new(api::Api::new(clients.clone()))), token);
+    axum::serve(
+        listener,
+        app(gateway).merge(crate::dashboard::router(usage)).merge(rest),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     let _ = stop_tx.send(true);
     for task in tasks {
         let _ = task.await;

@@ -216,9 +216,7 @@ async fn operators_notify_message_and_broadcast() {
         .await
         .expect("added");
 
-    let id = p
-        .declare("declare --sev SEV-1 --service checkout \"Checkout down\"")
-        .await;
+    let id = p.declare("--sev SEV-1 --service checkout \"Checkout down\"").await;
     let sender = im::send::Sender::new(p.clients.clone());
     let (sent, stored) = sender.notify("acme", &id).await.expect("notified");
     assert!(stored);

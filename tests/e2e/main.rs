@@ -4,6 +4,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 mod analytics;
+mod api;
 mod cli;
 mod delivery;
 mod discord;

@@ -87,8 +87,31 @@ fn every_documented_route_is_served() {
             "`{route}` is documented but not in template.yaml: {routes:?}"
         );
     }
+    // The REST API: every route the API serves, each IAM-authorised; no webhook is (platforms
+    // sign their own requests).
+    for (method, path) in api::ROUTES {
+        assert!(
+            routes.contains(&format!("{method} {path}")),
+            "{method} {path} is not in template.yaml"
+        );
+    }
+    for (id, f) in functions(&t) {
+        for (_, event) in f["Properties"]["Events"].as_mapping().into_iter().flatten() {
+            if event["Type"] != "HttpApi" {
+                continue;
+            }
+            let path = event["Properties"]["Path"].as_str().unwrap_or_default();
+            let iam = event["Properties"]["Auth"]["Authorizer"] == "AWS_IAM";
+            assert_eq!(
+                iam,
+                path.starts_with("/api/"),
+                "{id} {path}: IAM on the API, none on webhooks"
+            );
+        }
+    }
     let outputs = t["Outputs"].as_mapping().expect("Outputs");
     for name in [
+        "RestApiUrl",
         "ApiUrl",
         "ChatopsRequestUrl",
         "SlackRequestUrl",

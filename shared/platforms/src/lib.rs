@@ -2,6 +2,8 @@
 //! (`shared/<platform>`), add it to [`registry`], give it a webhook function
 //! (`functions/<platform>-webhook`) and a route in `template.yaml`. Nothing else changes.
 
+pub mod ops;
+
 use std::sync::Arc;
 
 use im_aws::Config;

@@ -1,10 +1,13 @@
-//! `im chatops notify | message | broadcast`: operator-sent messages through a provider's own
-//! client (the same messenger the notifier uses), one result per channel.
+//! Operator actions over every platform, shared by the `im` command and the REST API: connection
+//! checks, channel listings, provider status and routing, notify / message / broadcast through a
+//! provider's own client (the messenger the notifier uses), and the steps that follow adding a
+//! provider (binding a Slack provider to its workspace, registering `/im` with Discord).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt as _;
+use im_aws::Config;
 use im_aws::{AwsClients, DynamoStore, ProviderDirectory, SqsPublisher};
 use im_core::card::IncidentMessage;
 use im_core::chat::{ChatError, Messenger};
@@ -16,8 +19,23 @@ use im_core::ports::IncidentStore;
 use im_core::probe::Probe;
 use im_core::provider::{Provider, ProviderStatus};
 use im_core::{Clock, EventKind, Incident, IncidentId, IncidentService, Origin, Severity, SystemClock, UserRef};
+use serde_json::{Value, json};
 
-use crate::Failure;
+/// Why an operator action could not be done, in words for a person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<im_core::StoreError> for Failure {
+    fn from(e: im_core::StoreError) -> Self {
+        Failure(e.to_string())
+    }
+}
 
 /// What an operator command needs.
 pub struct Sender {
@@ -54,7 +72,7 @@ fn operator() -> String {
 
 impl Sender {
     pub fn new(clients: Arc<AwsClients>) -> Self {
-        let platforms = im_platforms::registry(clients.config());
+        let platforms = crate::registry(clients.config());
         Self {
             directory: ProviderDirectory::new(clients.clone()),
             clients,
@@ -270,6 +288,18 @@ impl Sender {
     /// its state would reach on this provider, recorded on its timeline (`chatops.notify`); an id
     /// that is not stored sends a card marked TEST to the default channel and stores nothing.
     pub async fn notify(&self, name: &str, incident: &str) -> Result<(Vec<Sent>, bool), Failure> {
+        self.notify_as(name, incident, None, &TestCard::default()).await
+    }
+
+    /// [`Self::notify`] as a change of `kind` (else the incident's state), with what a TEST card
+    /// shows for an id that is not stored (the REST API's `data`).
+    pub async fn notify_as(
+        &self,
+        name: &str,
+        incident: &str,
+        kind: Option<EventKind>,
+        test: &TestCard,
+    ) -> Result<(Vec<Sent>, bool), Failure> {
         let (provider, messenger) = self.provider(name).await?;
         let now = self.clock.now();
         let store = DynamoStore::new(self.clients.clone());
@@ -283,13 +313,19 @@ impl Sender {
                     "{incident} is not a stored incident, and `{name}` has no default_channel for a test card"
                 ))
             })?;
-            let doc = test_card(incident, &provider, now);
+            let doc = test_card(
+                incident,
+                &provider,
+                now,
+                kind.unwrap_or(EventKind::IncidentCreated),
+                test,
+            );
             return Ok((
                 vec![self.post(&provider, messenger.as_ref(), &channel, &doc).await],
                 false,
             ));
         };
-        let kind = EventKind::for_status(stored.status);
+        let kind = kind.unwrap_or_else(|| EventKind::for_status(stored.status));
         let routes = im_core::notify::route_incident(&provider.name, &provider.config, kind, &stored, &[]);
         if routes.is_empty() {
             return Err(Failure(format!(
@@ -382,7 +418,15 @@ impl Sender {
 }
 
 /// The card for an id that is not stored: clearly a test, naming what was asked for.
-pub fn test_card(asked: &str, provider: &Provider, now: time::OffsetDateTime) -> Doc {
+/// What a TEST card shows (defaults: "Test notification", SEV-4, no message).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestCard {
+    pub title: Option<String>,
+    pub severity: Option<Severity>,
+    pub message: Option<String>,
+}
+
+pub fn test_card(asked: &str, provider: &Provider, now: time::OffsetDateTime, kind: EventKind, test: &TestCard) -> Doc {
     let origin = Origin {
         platform: provider.platform.as_str().to_string(),
         provider: provider.name.clone(),
@@ -391,19 +435,109 @@ pub fn test_card(asked: &str, provider: &Provider, now: time::OffsetDateTime) ->
     let id = IncidentId::parse(asked).unwrap_or_else(|_| IncidentId::new(now.year(), 0));
     let incident = Incident::declared(
         id,
-        "Test notification".into(),
-        Severity::Sev4,
+        test.title.clone().unwrap_or_else(|| "Test notification".into()),
+        test.severity.unwrap_or(Severity::Sev4),
         UserRef::new(operator(), None),
         now,
         origin,
     );
-    let mut doc = IncidentMessage::new(&incident, EventKind::IncidentCreated, &provider.config, now)
-        .card(provider.platform.as_str());
+    let mut message = IncidentMessage::new(&incident, kind, &provider.config, now);
+    message.note = test.message.as_deref();
+    let mut doc = message.card(provider.platform.as_str());
     let banner = format!(
         "🧪 TEST notification from im: {asked} is not a stored incident; nothing was stored. \
          This is how incident cards look here."
     );
-    doc.summary = Text::from(format!("[TEST] {}", doc.summary.plain_text()));
+    doc.summary = Text::from(format!("[TEST] {asked}: {} ({})", incident.title, incident.severity));
     doc.blocks.insert(0, Block::Paragraph(Text::from(banner)));
     doc
+}
+
+/// Binds a new Slack provider to the workspace and app its bot token belongs to (unless the
+/// configuration names them), so a validly signed request from any other is refused. Returns
+/// the line to show.
+pub async fn bind_slack(config: &Config, directory: &ProviderDirectory, provider: &Provider) -> String {
+    if provider.config.platform_key("team_id").is_some() && provider.config.platform_key("api_app_id").is_some() {
+        return "  Bound to the workspace and app in the configuration.".into();
+    }
+    let unbound = |why: String| {
+        format!(
+            "! Could not ask Slack which workspace this token belongs to ({why}): requests are not bound to a \
+             workspace yet; set team_id and api_app_id to bind them."
+        )
+    };
+    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
+        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
+        Ok(None) => return unbound("no secret".into()),
+        Err(e) => return unbound(e.to_string()),
+    };
+    let adapter = im_slack::SlackAdapter::new(crate::slack_settings(config));
+    let identity = match adapter.client(provider, &secrets) {
+        Ok(client) => client.identity().await,
+        Err(e) => return unbound(e.to_string()),
+    };
+    let (team, app) = match identity {
+        Ok(found) => found,
+        Err(e) => return unbound(e.to_string()),
+    };
+    let mut patch = serde_json::Map::new();
+    if provider.config.platform_key("team_id").is_none() {
+        patch.insert("team_id".into(), json!(team));
+    }
+    if let Some(app) = &app
+        && provider.config.platform_key("api_app_id").is_none()
+    {
+        patch.insert("api_app_id".into(), json!(app));
+    }
+    match directory.update(&provider.name, Some(Value::Object(patch)), None).await {
+        Ok(_) => format!(
+            "✓ Bound to Slack workspace {team}{}: requests from any other are refused",
+            app.map(|a| format!(" and app {a}")).unwrap_or_default()
+        ),
+        Err(e) => unbound(e.to_string()),
+    }
+}
+
+/// Registers `/im` for a Discord provider (in its guild when it names one, or `guild`).
+/// Returns the line to show.
+pub async fn register_discord(
+    config: &Config,
+    directory: &ProviderDirectory,
+    provider: &Provider,
+    guild: Option<&str>,
+) -> String {
+    let failed = |why: String| {
+        format!(
+            "✗ Could not register /im with Discord ({why}); run `im chatops register-commands {}` to retry",
+            provider.name
+        )
+    };
+    let Some(app) = provider.config.platform_key("application_id") else {
+        return failed("the provider has no application_id".into());
+    };
+    let secrets = match directory.secrets().read_raw(&provider.secret_name).await {
+        Ok(Some(s)) => im_core::provider::ProviderSecrets::from_map(s),
+        Ok(None) => return failed("no secret".into()),
+        Err(e) => return failed(e.to_string()),
+    };
+    let adapter = im_discord::DiscordAdapter::new(crate::discord_settings(config));
+    let client = match adapter.client(provider, &secrets) {
+        Ok(client) => client,
+        Err(e) => return failed(e.to_string()),
+    };
+    let guild = guild.or(provider.config.platform_key("guild_id"));
+    match im_discord::commands::register(&client, app, guild).await {
+        Ok(list) => format!(
+            "✓ Registered /im ({} subcommands) {}",
+            list.first()
+                .and_then(|c| c["options"].as_array())
+                .map(Vec::len)
+                .unwrap_or(0),
+            match guild {
+                Some(g) => format!("in server {g} (available at once)"),
+                None => "globally (Discord may take up to an hour to show it)".into(),
+            }
+        ),
+        Err(e) => failed(e.to_string()),
+    }
 }

@@ -1,0 +1,457 @@
+//! The REST API over the emulator and the fake Slack: every route, its errors, its credentials,
+//! and every JSON answer checked against `functions/api/openapi.yaml`. Secrets planted in a
+//! provider's configuration appear in no response and no log line.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use im_tests::pipeline::{BOT_TOKEN, Pipeline};
+use serde_json::{Value, json};
+
+const TOKEN: &str = "api-test-bearer-token-0123456789";
+const PLANTED_TOKEN: &str = "xoxb-PLANTED-bot-token-never-shown";
+const PLANTED_SECRET: &str = "PLANTED-signing-secret-never-shown-0123456789";
+
+fn spec() -> Value {
+    let text = std::fs::read_to_string(im_tests::repo_root().join("functions/api/openapi.yaml")).expect("openapi.yaml");
+    serde_yaml::from_str(&text).expect("valid YAML")
+}
+
+fn resolve<'a>(spec: &'a Value, schema: &'a Value) -> &'a Value {
+    match schema.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let mut node = spec;
+            for part in reference.trim_start_matches("#/").split('/') {
+                node = &node[part];
+            }
+            resolve(spec, node)
+        }
+        None => schema,
+    }
+}
+
+/// A small validator for the parts of JSON Schema the document uses: `$ref`, `allOf`, `type`
+/// (one or several), `required`, `properties`, `items`, `enum`.
+fn check(spec: &Value, schema: &Value, value: &Value, at: &str, problems: &mut Vec<String>) {
+    let schema = resolve(spec, schema);
+    if let Some(all) = schema["allOf"].as_array() {
+        for s in all {
+            check(spec, s, value, at, problems);
+        }
+    }
+    let kind = match value {
+        Value::Null => "null",
+        Value::Bool(_) => "boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "integer",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    };
+    let allowed: Vec<&str> = match &schema["type"] {
+        Value::String(t) => vec![t.as_str()],
+        Value::Array(ts) => ts.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    };
+    let fits = allowed.is_empty() || allowed.contains(&kind) || (kind == "integer" && allowed.contains(&"number"));
+    if !fits {
+        problems.push(format!("{at}: {kind}, expected {allowed:?}"));
+        return;
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        problems.push(format!("{at}: {value} not in {options:?}"));
+    }
+    if let Some(required) = schema["required"].as_array() {
+        for key in required.iter().filter_map(Value::as_str) {
+            if value.get(key).is_none() {
+                problems.push(format!("{at}: `{key}` missing"));
+            }
+        }
+    }
+    if let (Some(props), Some(object)) = (schema["properties"].as_object(), value.as_object()) {
+        for (key, sub) in props {
+            if let Some(v) = object.get(key) {
+                check(spec, sub, v, &format!("{at}.{key}"), problems);
+            }
+        }
+    }
+    if let (Some(items), Some(array)) = (schema.get("items"), value.as_array()) {
+        for (i, v) in array.iter().enumerate() {
+            check(spec, items, v, &format!("{at}[{i}]"), problems);
+        }
+    }
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    spec: Value,
+    /// Every body answered, for the secret check.
+    seen: Mutex<Vec<String>>,
+}
+
+impl Client {
+    /// Calls `method path` and checks the answer against the document's schema for
+    /// `route` (the path template) and the status.
+    async fn call(&self, method: &str, route: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method.parse().expect("method"), format!("{}{path}", self.base))
+            .bearer_auth(TOKEN);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("answered");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        self.seen.lock().expect("lock").push(text.clone());
+        let value: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).expect("JSON")
+        };
+        let operation = &self.spec["paths"][route][method.to_lowercase()];
+        assert!(operation.is_object(), "{method} {route} is not in openapi.yaml");
+        let answer = resolve(&self.spec, &operation["responses"][status.to_string()]);
+        assert!(
+            answer.is_object(),
+            "{method} {route} answered {status}, which openapi.yaml does not list: {value}"
+        );
+        if let Some(schema) = answer["content"]["application/json"].get("schema") {
+            let mut problems = Vec::new();
+            check(&self.spec, schema, &value, "$", &mut problems);
+            assert!(problems.is_empty(), "{method} {path} → {status}: {problems:?}\n{value}");
+        }
+        (status, value)
+    }
+}
+
+#[test]
+fn the_document_lists_exactly_the_served_routes() {
+    let spec = spec();
+    let documented: BTreeSet<(String, String)> = spec["paths"]
+        .as_object()
+        .expect("paths")
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .expect("path item")
+                .keys()
+                .filter(|k| ["get", "post", "patch", "delete", "put"].contains(&k.as_str()))
+                .map(move |m| (m.to_uppercase(), path.clone()))
+        })
+        .collect();
+    let served: BTreeSet<(String, String)> = api::ROUTES
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(documented, served);
+    assert_eq!(spec["openapi"], "3.1.0");
+}
+
+/// A writer into a shared buffer, for the log check.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn every_route_answers_as_documented_and_never_shows_a_secret() {
+    // Every log line of this test (server included: one thread) is captured.
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let p = Pipeline::start(false).await;
+    let app = api::with_bearer(api::router(Arc::new(api::Api::new(p.clients.clone()))), TOKEN.into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let c = Client {
+        http: im::http_client().expect("client"),
+        base: base.clone(),
+        spec: spec(),
+        seen: Mutex::new(Vec::new()),
+    };
+
+    // Never open: every route refuses a missing or wrong token.
+    for (method, route) in api::ROUTES {
+        let path = route.replace("{name}", "acme").replace("{id}", "INC-2026-001");
+        for auth in [None, Some("wrong-token")] {
+            let mut request = c.http.request(method.parse().expect("method"), format!("{base}{path}"));
+            if let Some(token) = auth {
+                request = request.bearer_auth(token);
+            }
+            let response = request.send().await.expect("answered");
+            assert_eq!(response.status(), 401, "{method} {path} with {auth:?}");
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+        }
+    }
+
+    let providers = "/api/v1/chatops/providers";
+    let added = c
+        .call(
+            "POST",
+            providers,
+            providers,
+            Some(json!({"name": "my-slack", "type": "slack", "config": {
+                "bot_token": PLANTED_TOKEN, "signing_secret": PLANTED_SECRET, "default_channel": "C_GENERAL",
+                "notification_channels": {"SEV-1": "C_CRIT", "SEV-2": "C_MAJOR"}}})),
+        )
+        .await;
+    assert_eq!(added.0, 201, "{}", added.1);
+    assert_eq!(added.1["secret_keys"], json!(["bot_token", "signing_secret"]));
+    assert_eq!(added.1["inbound_ready"], true);
+    assert!(
+        added.1["setup"][0].as_str().is_some_and(|l| l.contains("not bound")),
+        "the planted token is not Slack's: {}",
+        added.1
+    );
+
+    let (status, body) = c
+        .call(
+            "POST",
+            providers,
+            providers,
+            Some(json!({"name": "my-slack", "type": "slack", "config": {}})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (409, Some("name")));
+    let (status, body) = c
+        .call("POST", providers, providers, Some(json!({"type": "slack"})))
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("name")), "{body}");
+    let (status, body) = c
+        .call("POST", providers, providers, Some(json!({"name": "x", "type": "irc"})))
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("type")), "{body}");
+    let (status, body) = c
+        .call(
+            "POST",
+            providers,
+            providers,
+            Some(json!({"name": "Bad Name", "type": "slack"})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("name")), "{body}");
+    let (status, body) = c
+        .call(
+            "POST",
+            providers,
+            providers,
+            Some(json!({"name": "typo", "type": "slack", "config": {"defualt_channel": "C1"}})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("config")));
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("defualt_channel")),
+        "the unknown key is named: {body}"
+    );
+    let raw = c
+        .http
+        .post(format!("{base}{providers}"))
+        .bearer_auth(TOKEN)
+        .body("{not json")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(raw.status(), 400);
+
+    let (status, list) = c.call("GET", providers, providers, None).await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = list["providers"]
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .collect();
+    assert_eq!(names, ["acme", "my-slack"]);
+    let one = "/api/v1/chatops/providers/{name}";
+    let (status, _) = c.call("GET", one, "/api/v1/chatops/providers/nobody", None).await;
+    assert_eq!(status, 404);
+    let (status, patched) = c
+        .call(
+            "PATCH",
+            one,
+            "/api/v1/chatops/providers/my-slack",
+            Some(json!({"config": {"notification_channels": {"SEV-1": "C_EXEC"}}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        patched["config"]["notification_channels"],
+        json!({"SEV-1": "C_EXEC", "SEV-2": "C_MAJOR"}),
+        "deep merge"
+    );
+    let (status, body) = c
+        .call(
+            "PATCH",
+            one,
+            "/api/v1/chatops/providers/my-slack",
+            Some(json!({"status": "paused"})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("status")));
+
+    let (status, tested) = c
+        .call(
+            "POST",
+            "/api/v1/chatops/providers/{name}/test",
+            "/api/v1/chatops/providers/acme/test",
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(tested["checks"][0]["verdict"], "pass");
+
+    // The documented notify body, for an id that does not exist: a TEST card from `data`.
+    let notify = "/api/v1/chatops/providers/{name}/notify";
+    let (status, sent) = c
+        .call(
+            "POST",
+            notify,
+            "/api/v1/chatops/providers/acme/notify",
+            Some(json!({"type": "incident_created", "incident_id": "INC-123",
+                        "data": {"title": "New Incident", "severity": "SEV-2", "message": "Database issues detected"}})),
+        )
+        .await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!((sent["test"].as_bool(), sent["ok"].as_bool()), (Some(true), Some(true)));
+    let card = p.slack.top_level("C_GENERAL").pop().expect("posted");
+    assert!(
+        card.text.contains("[TEST]") && card.text.contains("New Incident"),
+        "{}",
+        card.text
+    );
+    let (status, body) = c
+        .call(
+            "POST",
+            notify,
+            "/api/v1/chatops/providers/acme/notify",
+            Some(json!({"type": "incident_exploded", "incident_id": "INC-123"})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("type")));
+    let (status, body) = c
+        .call(
+            "POST",
+            notify,
+            "/api/v1/chatops/providers/acme/notify",
+            Some(json!({"type": "incident_created", "incident_id": "INC-1", "data": {"severity": "SEV-9"}})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("data.severity")));
+    let (status, _) = c
+        .call(
+            "POST",
+            notify,
+            "/api/v1/chatops/providers/nobody/notify",
+            Some(json!({"type": "incident_created", "incident_id": "INC-1"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (status, body) = c
+        .call(
+            "POST",
+            "/api/v1/chatops/providers/{name}/message",
+            "/api/v1/chatops/providers/acme/message",
+            Some(json!({"text": "Maintenance at 10:00"})),
+        )
+        .await;
+    assert_eq!((status, body["ok"].as_bool()), (200, Some(true)), "{body}");
+    let (status, body) = c
+        .call(
+            "POST",
+            "/api/v1/chatops/providers/{name}/message",
+            "/api/v1/chatops/providers/acme/message",
+            Some(json!({"text": ""})),
+        )
+        .await;
+    assert_eq!((status, body["field"].as_str()), (422, Some("text")));
+    let (status, body) = c
+        .call(
+            "POST",
+            "/api/v1/chatops/broadcast",
+            "/api/v1/chatops/broadcast",
+            Some(json!({"text": "Planned maintenance window: 2AM-4AM EST"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(body["sent"].as_array().map(Vec::len), Some(2), "{body}");
+    assert_eq!(
+        body["ok"], false,
+        "my-slack's planted token is refused by Slack: {body}"
+    );
+
+    let id = p.declare("--sev SEV-2 --service checkout \"Checkout errors\"").await;
+    let (status, list) = c.call("GET", "/api/v1/incidents", "/api/v1/incidents", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["incidents"][0]["id"], id.as_str());
+    let (status, incident) = c
+        .call(
+            "GET",
+            "/api/v1/incidents/{id}",
+            &format!("/api/v1/incidents/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!((status, incident["title"].as_str()), (200, Some("Checkout errors")));
+    let (status, timeline) = c
+        .call(
+            "GET",
+            "/api/v1/incidents/{id}/timeline",
+            &format!("/api/v1/incidents/{id}/timeline"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, timeline["entries"][0]["event_type"].as_str()),
+        (200, Some("chatops.declare"))
+    );
+    let (status, _) = c
+        .call("GET", "/api/v1/incidents/{id}", "/api/v1/incidents/not-an-id", None)
+        .await;
+    assert_eq!(status, 400);
+    let (status, _) = c
+        .call(
+            "GET",
+            "/api/v1/incidents/{id}/timeline",
+            "/api/v1/incidents/INC-1999-999/timeline",
+            None,
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, _) = c.call("DELETE", one, "/api/v1/chatops/providers/my-slack", None).await;
+    assert_eq!(status, 204);
+    let (status, _) = c.call("GET", one, "/api/v1/chatops/providers/my-slack", None).await;
+    assert_eq!(status, 404);
+
+    // No secret in any answer or any log line.
+    let answers = c.seen.lock().expect("lock").join("\n");
+    let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).to_string();
+    assert!(!logged.is_empty(), "the log capture works");
+    for secret in [PLANTED_TOKEN, PLANTED_SECRET, BOT_TOKEN, TOKEN] {
+        assert!(!answers.contains(secret), "an answer shows {secret}");
+        assert!(!logged.contains(secret), "a log line shows {secret}");
+    }
+    p.stack.teardown().await;
+}
