@@ -276,17 +276,8 @@ async fn test_provider(State(api): Shared, Path(name): Path<String>) -> Answer {
     Ok(axum::Json(json!({"provider": name, "ok": ok, "checks": checks})).into_response())
 }
 
-/// The event types a notification may be sent as (the incident event kinds).
-const EVENT_TYPES: &[&str] = &[
-    "incident_created",
-    "incident_acknowledged",
-    "incident_resolved",
-    "incident_closed",
-    "incident_escalated",
-    "incident_assigned",
-    "incident_updated",
-    "sla_breach",
-];
+/// The event types a notification may be sent as: the incident event kinds.
+use im_core::template::EVENT_TYPES;
 
 async fn notify(State(api): Shared, Path(name): Path<String>, body: Bytes) -> Answer {
     let body = object(&body)?;

@@ -45,6 +45,24 @@ pub struct Sender {
     pub clock: Arc<dyn Clock>,
 }
 
+/// A provider with what acting on it needs.
+struct Resolved {
+    provider: Arc<Provider>,
+    adapter: Option<Arc<dyn im_core::inbound::PlatformAdapter>>,
+    secrets: Arc<im_core::provider::ProviderSecrets>,
+}
+
+impl Resolved {
+    fn adapter(&self) -> Result<&Arc<dyn im_core::inbound::PlatformAdapter>, Failure> {
+        self.adapter.as_ref().ok_or_else(|| {
+            Failure(format!(
+                "the {} platform is not available in this version yet",
+                self.provider.platform
+            ))
+        })
+    }
+}
+
 /// One channel's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Sent {
@@ -81,25 +99,32 @@ impl Sender {
         }
     }
 
-    async fn provider(&self, name: &str) -> Result<(Arc<Provider>, Arc<dyn Messenger>), Failure> {
+    /// The provider, its platform's adapter (`None` when this build lacks the platform) and
+    /// its secrets.
+    async fn resolve(&self, name: &str) -> Result<Resolved, Failure> {
         let provider = self
             .directory
             .provider(name)
             .await?
             .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
-        let adapter = self.platforms.get(provider.platform.as_str()).ok_or_else(|| {
-            Failure(format!(
-                "the {} platform is not available in this version",
-                provider.platform
-            ))
-        })?;
+        let adapter = self.platforms.get(provider.platform.as_str()).cloned();
         let secrets = ProviderSource::secrets(&self.directory, &provider)
             .await
             .map_err(|e| Failure(format!("reading the secrets of `{name}`: {e}")))?;
-        let messenger = adapter
-            .messenger(&provider, &secrets)
+        Ok(Resolved {
+            provider,
+            adapter,
+            secrets,
+        })
+    }
+
+    async fn provider(&self, name: &str) -> Result<(Arc<Provider>, Arc<dyn Messenger>), Failure> {
+        let r = self.resolve(name).await?;
+        let messenger = r
+            .adapter()?
+            .messenger(&r.provider, &r.secrets)
             .map_err(|e| Failure(format!("`{name}` cannot send: {e}")))?;
-        Ok((provider, messenger))
+        Ok((r.provider, messenger))
     }
 
     /// Posts, waiting out the platform's rate limit (its own `Retry-After`, up to 30 s, three
@@ -129,12 +154,12 @@ impl Sender {
     /// key is set, and (for platforms that cannot report their command setup) whether a signed
     /// request has arrived.
     pub async fn test(&self, name: &str) -> Result<Vec<Probe>, Failure> {
-        let provider = self
-            .directory
-            .provider(name)
-            .await?
-            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
-        let Some(adapter) = self.platforms.get(provider.platform.as_str()) else {
+        let Resolved {
+            provider,
+            adapter,
+            secrets,
+        } = self.resolve(name).await?;
+        let Some(adapter) = adapter else {
             return Ok(vec![Probe::fail(
                 "Platform available",
                 format!(
@@ -143,9 +168,6 @@ impl Sender {
                 ),
             )]);
         };
-        let secrets = ProviderSource::secrets(&self.directory, &provider)
-            .await
-            .map_err(|e| Failure(format!("reading the secrets of `{name}`: {e}")))?;
         let mut probes = adapter.probe(&provider, &secrets).await;
         if provider.status == ProviderStatus::Inactive {
             probes.insert(
@@ -192,21 +214,8 @@ impl Sender {
 
     /// `channels --provider NAME`.
     pub async fn channels(&self, name: &str) -> Result<Vec<im_core::probe::ChannelInfo>, Failure> {
-        let provider = self
-            .directory
-            .provider(name)
-            .await?
-            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
-        let adapter = self.platforms.get(provider.platform.as_str()).ok_or_else(|| {
-            Failure(format!(
-                "the {} platform is not available in this version yet",
-                provider.platform
-            ))
-        })?;
-        let secrets = ProviderSource::secrets(&self.directory, &provider)
-            .await
-            .map_err(|e| Failure(format!("reading the secrets of `{name}`: {e}")))?;
-        adapter.channels(&provider, &secrets).await.map_err(|e| {
+        let r = self.resolve(name).await?;
+        r.adapter()?.channels(&r.provider, &r.secrets).await.map_err(|e| {
             Failure(format!(
                 "listing the channels of `{name}`: {}",
                 im_core::probe::explain(&e)

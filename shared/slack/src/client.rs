@@ -164,15 +164,7 @@ impl SlackClient {
 
     /// Calls a Web API method with a JSON body.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, ChatError> {
-        let response = self
-            .http
-            .post(format!("{}/{method}", self.base))
-            .bearer_auth(self.token.expose_secret())
-            .json(body)
-            .send()
-            .await
-            .map_err(|e| transport_error(&e))?;
-        classify(response).await
+        self.call_with_scopes(method, body).await.map(|(answer, _)| answer)
     }
 
     /// [`Self::call`], with the token's scopes from the `X-OAuth-Scopes` header (`None` when
