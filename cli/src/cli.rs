@@ -29,6 +29,28 @@ pub enum Top {
     /// Local stack helpers (the emulator must be running).
     #[command(subcommand)]
     Local(Local),
+    /// An incident's timeline, or without one the newest entries across incidents (through an
+    /// index by day, up to 30 days back).
+    ///
+    /// Examples:
+    ///   im timeline --source chatops --limit 20
+    ///   im timeline INC-2026-001
+    ///   im timeline --source slack:company-slack --output json
+    #[command(verbatim_doc_comment)]
+    Timeline {
+        /// An incident id (INC-2026-001).
+        incident: Option<String>,
+        /// chatops, api, sla, system (event types), a platform (slack) or platform:provider.
+        #[arg(long)]
+        source: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     ///
     /// Example: im completions bash > /etc/bash_completion.d/im

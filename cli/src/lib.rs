@@ -20,7 +20,7 @@ use std::sync::Arc;
 use im_aws::providers::AdminError;
 use im_aws::{AwsClients, Config, ProviderDirectory, provision};
 use im_core::provider::{Platform, Provider, ProviderStatus};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::cli::{Chatops, Cli, Local, Target, Top};
 use crate::signed::SlashTarget;
@@ -65,10 +65,96 @@ pub async fn run(cli: Cli) -> Outcome {
         Top::Local(Local::Sink { addr }) => serve::sink(&addr).await,
         Top::Chatops(command) => chatops(config(env_file)?, command).await,
         Top::SignEvent { provider, file } => sign_event(config(env_file)?, &provider, &file).await,
+        Top::Timeline {
+            incident,
+            source,
+            limit,
+            output,
+            json,
+        } => {
+            let rows = timeline(config(env_file)?, incident.as_deref(), source.as_deref(), limit).await?;
+            if json || output == cli::Output::Json {
+                let shown: Vec<Value> = rows
+                    .iter()
+                    .map(|(id, e)| {
+                        let mut v = serde_json::to_value(e).unwrap_or(Value::Null);
+                        v["incident_id"] = json!(id.to_string());
+                        v
+                    })
+                    .collect();
+                println!("{}", serde_json::to_string_pretty(&shown)?);
+            } else if rows.is_empty() {
+                println!("No timeline entries match.");
+            } else {
+                let mut table = comfy_table::Table::new();
+                table
+                    .load_preset(comfy_table::presets::NOTHING)
+                    .set_header(["Time", "Incident", "Event", "Actor", "Source", "Detail"]);
+                for (id, e) in &rows {
+                    let detail: String = e
+                        .data
+                        .get("note")
+                        .or_else(|| e.data.get("response"))
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .chars()
+                        .take(60)
+                        .collect();
+                    table.add_row([
+                        im_core::message::rfc3339(e.timestamp),
+                        id.to_string(),
+                        e.event_type.clone(),
+                        e.actor.clone(),
+                        e.source.clone(),
+                        detail,
+                    ]);
+                }
+                println!("{table}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Top::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "im", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `im timeline`: one incident's entries (oldest first), or the newest across incidents.
+pub async fn timeline(
+    config: Config,
+    incident: Option<&str>,
+    source: Option<&str>,
+    limit: usize,
+) -> Result<Vec<(im_core::IncidentId, im_core::TimelineEntry)>, Failure> {
+    use im_core::ports::IncidentStore as _;
+    let filter = source
+        .map(im_core::timeline::SourceFilter::parse)
+        .transpose()
+        .map_err(Failure)?;
+    let keep = |e: &im_core::TimelineEntry| filter.as_ref().is_none_or(|f| f.matches(e));
+    let limit = limit.clamp(1, 1000);
+    let store = im_aws::DynamoStore::new(Arc::new(AwsClients::new(config)));
+    match incident {
+        Some(text) => {
+            let id = im_core::IncidentId::parse(text)
+                .map_err(|_| Failure(format!("`{text}` is not an incident id (INC-YYYY-NNN)")))?;
+            if store.get(&id).await?.is_none() {
+                return Err(Failure(format!("{id} not found")));
+            }
+            let entries = store.timeline(&id, 1000).await?;
+            let mut kept: Vec<_> = entries
+                .into_iter()
+                .filter(|e| keep(e))
+                .map(|e| (id.clone(), e))
+                .collect();
+            let skip = kept.len().saturating_sub(limit);
+            Ok(kept.split_off(skip))
+        }
+        None => {
+            let today = time::OffsetDateTime::now_utc().date();
+            Ok(store.recent_timeline(today, 30, limit, &keep).await?)
         }
     }
 }

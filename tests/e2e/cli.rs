@@ -532,3 +532,86 @@ async fn channels_status_and_routing_tell_an_operator_where_things_go() {
     );
     p.stack.teardown().await;
 }
+
+/// `im timeline`: one incident's entries, or the newest across incidents through the by-day
+/// index, newest first, walking back over days; `--source` by interface, platform or provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timeline_reads_recent_entries_across_incidents_by_day() {
+    use im_core::memory::FixedClock;
+    use im_tests::pipeline::Pipeline;
+    let p = Pipeline::start(false).await;
+    // An incident declared yesterday (its entry is in yesterday's partition).
+    let yesterday = time::OffsetDateTime::now_utc() - time::Duration::days(1);
+    let earlier = im_core::IncidentService::new(
+        im_aws::DynamoStore::new(p.clients.clone()),
+        im_aws::SqsPublisher::new(p.clients.clone()),
+        Arc::new(FixedClock::at(yesterday)) as Arc<dyn Clock>,
+    );
+    let inv = im_core::Invocation::chat(
+        im_core::Actor {
+            platform: "slack".into(),
+            provider: "acme".into(),
+            user: im_core::UserRef::new("U0OLD", None),
+            channel: Some("C_ORIGIN".into()),
+        },
+        "/im",
+        "declare Yesterday's outage",
+        None,
+    );
+    let policy = im_core::AccessPolicy::default();
+    let settings = im_core::Settings {
+        policy: &policy,
+        default_severity: im_core::Severity::Sev3,
+    };
+    let command = im_core::parse("declare Yesterday's outage").expect("parsed");
+    let old = earlier.execute(&inv, &settings, command).await;
+    let old_id = old.event.expect("declared").incident.id.to_string();
+    let first = p.declare("--sev SEV-2 Checkout errors").await;
+    let second = p.declare("--sev SEV-3 Search slow").await;
+    p.run("U0BOB", &format!("ack {first} \"Looking\"")).await;
+
+    let config = p.stack.config.clone();
+    let recent = im::timeline(config.clone(), None, Some("chatops"), 20)
+        .await
+        .expect("recent");
+    let seen: Vec<(String, &str)> = recent
+        .iter()
+        .map(|(id, e)| (id.to_string(), e.event_type.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (first.clone(), "chatops.acknowledge"),
+            (second.clone(), "chatops.declare"),
+            (first.clone(), "chatops.declare"),
+            (old_id.clone(), "chatops.declare"),
+        ],
+        "newest first, yesterday's after today's"
+    );
+    let limited = im::timeline(config.clone(), None, None, 2).await.expect("limited");
+    assert_eq!(limited.len(), 2);
+    let none = im::timeline(config.clone(), None, Some("slack:other"), 20)
+        .await
+        .expect("filtered");
+    assert!(none.is_empty());
+    let acme = im::timeline(config.clone(), None, Some("slack:acme"), 20)
+        .await
+        .expect("filtered");
+    assert_eq!(acme.len(), 4);
+    let one = im::timeline(config.clone(), Some(&first), None, 20)
+        .await
+        .expect("one incident");
+    let types: Vec<&str> = one.iter().map(|(_, e)| e.event_type.as_str()).collect();
+    assert_eq!(
+        types,
+        ["chatops.declare", "chatops.acknowledge"],
+        "oldest first for one incident"
+    );
+    let missing = im::timeline(config.clone(), Some("INC-1999-001"), None, 20)
+        .await
+        .expect_err("unknown");
+    assert!(missing.0.contains("not found"), "{}", missing.0);
+    let bad = im::timeline(config, Some("nope"), None, 20).await.expect_err("bad id");
+    assert!(bad.0.contains("not an incident id"), "{}", bad.0);
+    p.stack.teardown().await;
+}

@@ -3,7 +3,7 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | incident | `INC#<id>` | `META` (GSI1: status/time, GSI2: service) |
-//! | timeline entry | `INC#<id>` | `TL#<rfc3339>#<ulid>` |
+//! | timeline entry | `INC#<id>` | `TL#<rfc3339>#<ulid>` (GSI1: `TLDAY#<date>` / time, across incidents) |
 //! | outbox | `INC#<id>` | `OUT#<event-id>` (GSI3 while unpublished: sparse) |
 //! | provider | `PROVIDER#<name>` | `META` (GSI1: all providers) |
 //! | counter | `COUNTER#INC#<year>` | `META` |
@@ -97,6 +97,11 @@ struct TimelineItem {
     pk: String,
     #[serde(rename = "SK")]
     sk: String,
+    /// `TLDAY#<yyyy-mm-dd>`: the day's entries across incidents, by time (GSI1).
+    #[serde(rename = "GSI1PK", default, skip_serializing_if = "Option::is_none")]
+    gsi1pk: Option<String>,
+    #[serde(rename = "GSI1SK", default, skip_serializing_if = "Option::is_none")]
+    gsi1sk: Option<String>,
     item_type: String,
     #[serde(flatten)]
     entry: TimelineEntry,
@@ -194,6 +199,59 @@ impl DynamoStore {
 
     pub fn table(&self) -> &str {
         &self.table
+    }
+
+    /// The newest timeline entries across incidents that `keep` accepts, newest first: day by
+    /// day backwards from `today` through the by-day index (never a scan), at most `days` days.
+    pub async fn recent_timeline(
+        &self,
+        today: time::Date,
+        days: u32,
+        limit: usize,
+        keep: &(dyn Fn(&TimelineEntry) -> bool + Sync),
+    ) -> Result<Vec<(IncidentId, TimelineEntry)>, StoreError> {
+        let mut out = Vec::new();
+        let mut day = today;
+        for _ in 0..days.max(1) {
+            let mut start: Option<Item> = None;
+            loop {
+                let answer = self
+                    .client()
+                    .await
+                    .query()
+                    .table_name(&self.table)
+                    .index_name(GSI1)
+                    .key_condition_expression("GSI1PK = :day")
+                    .expression_attribute_values(":day", s(format!("TLDAY#{day}")))
+                    .scan_index_forward(false)
+                    .limit(100)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("reading recent timeline entries", e))?;
+                for item in answer.items() {
+                    let parsed: TimelineItem =
+                        serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("timeline item", e))?;
+                    let id = IncidentId::parse(parsed.pk.trim_start_matches("INC#"))
+                        .map_err(|e| corrupt("timeline item key", e))?;
+                    if keep(&parsed.entry) {
+                        out.push((id, parsed.entry));
+                        if out.len() >= limit {
+                            return Ok(out);
+                        }
+                    }
+                }
+                match answer.last_evaluated_key() {
+                    Some(key) if !key.is_empty() => start = Some(key.clone()),
+                    _ => break,
+                }
+            }
+            match day.previous_day() {
+                Some(previous) => day = previous,
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     async fn client(&self) -> &aws_sdk_dynamodb::Client {
@@ -484,6 +542,12 @@ impl IncidentStore for DynamoStore {
         let timeline = to_item(&TimelineItem {
             pk: pk.clone(),
             sk: entry_sk,
+            gsi1pk: Some(format!("TLDAY#{}", change.entry().timestamp.date())),
+            gsi1sk: Some(format!(
+                "{}#{}",
+                rfc3339(change.entry().timestamp),
+                change.event.event_id
+            )),
             item_type: "timeline".into(),
             entry: change.entry().clone(),
         })?;

@@ -93,3 +93,71 @@ pub struct IncidentEvent {
     #[serde(with = "time::serde::rfc3339")]
     pub at: OffsetDateTime,
 }
+
+/// `--source` of `im timeline`: an interface (`chatops` matches `chatops.*` event types), a
+/// platform (`slack` matches every `slack:*` source) or one provider (`slack:company-slack`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceFilter {
+    Interface(String),
+    Platform(String),
+    Provider(String),
+}
+
+impl SourceFilter {
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(
+                "--source is empty: use chatops, api, sla, system, a platform (slack) or platform:provider".into(),
+            );
+        }
+        if text.contains(':') {
+            return Ok(Self::Provider(text.to_string()));
+        }
+        Ok(match text {
+            "chatops" | "api" | "sla" | "system" => Self::Interface(text.to_string()),
+            platform => Self::Platform(platform.to_string()),
+        })
+    }
+
+    pub fn matches(&self, entry: &TimelineEntry) -> bool {
+        match self {
+            Self::Interface(i) => entry.event_type.starts_with(&format!("{i}.")),
+            Self::Platform(p) => entry.source.starts_with(&format!("{p}:")),
+            Self::Provider(s) => entry.source == *s,
+        }
+    }
+}
+
+#[cfg(test)]
+mod source_tests {
+    use super::*;
+
+    fn entry(event_type: &str, source: &str) -> TimelineEntry {
+        TimelineEntry {
+            event_type: event_type.into(),
+            timestamp: OffsetDateTime::UNIX_EPOCH,
+            actor: "chatops:U1".into(),
+            source: source.into(),
+            data: Map::new(),
+        }
+    }
+
+    #[test]
+    fn sources_filter_by_interface_platform_or_provider() {
+        let slack = entry("chatops.acknowledge", "slack:company-slack");
+        let sla = entry("sla.breach", "system:sla-monitor");
+        let chatops = SourceFilter::parse("chatops").expect("ok");
+        assert!(chatops.matches(&slack) && !chatops.matches(&sla));
+        assert!(SourceFilter::parse("sla").expect("ok").matches(&sla));
+        let platform = SourceFilter::parse("slack").expect("ok");
+        assert!(platform.matches(&slack) && !platform.matches(&sla));
+        assert!(
+            !SourceFilter::parse("slac").expect("ok").matches(&slack),
+            "a prefix of a platform is not it"
+        );
+        assert!(SourceFilter::parse("slack:company-slack").expect("ok").matches(&slack));
+        assert!(!SourceFilter::parse("slack:other").expect("ok").matches(&slack));
+        assert!(SourceFilter::parse(" ").is_err());
+    }
+}
