@@ -195,6 +195,20 @@ pub enum Chatops {
         #[arg(long)]
         json: bool,
     },
+    /// The last inbound requests: time, provider, kind, verdict, latency (never a body; kept
+    /// 7 days).
+    ///
+    /// Example: im chatops webhooks --recent 10
+    #[command(verbatim_doc_comment)]
+    Webhooks {
+        #[arg(long, default_value_t = 10)]
+        recent: usize,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Every provider at a glance: status, channels, whether inbound requests can be verified,
     /// whether any have arrived.
     ///

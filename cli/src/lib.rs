@@ -541,6 +541,34 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Chatops::Webhooks { recent, output, json } => {
+            let log = im_aws::usage::DynamoUsage::new(clients.clone());
+            let records = log
+                .recent_requests(time::OffsetDateTime::now_utc().date(), recent.clamp(1, 1000))
+                .await?;
+            if json || output == cli::Output::Json {
+                println!("{}", serde_json::to_string_pretty(&records)?);
+            } else if records.is_empty() {
+                println!("No requests in the last 7 days.");
+            } else {
+                let mut table = comfy_table::Table::new();
+                table
+                    .load_preset(comfy_table::presets::NOTHING)
+                    .set_header(["Time", "Provider", "Kind", "Status", "Verdict", "Latency"]);
+                for r in &records {
+                    table.add_row([
+                        r.at.clone(),
+                        r.provider.clone(),
+                        r.kind.clone(),
+                        r.status.to_string(),
+                        r.verdict.clone(),
+                        format!("{} ms", r.latency_ms),
+                    ]);
+                }
+                println!("{table}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Chatops::Status { output, json } => {
             let rows = send::Sender::new(clients).status().await?;
             if json || output == cli::Output::Json {

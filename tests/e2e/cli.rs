@@ -615,3 +615,53 @@ async fn timeline_reads_recent_entries_across_incidents_by_day() {
     assert!(bad.0.contains("not an incident id"), "{}", bad.0);
     p.stack.teardown().await;
 }
+
+/// Every inbound request is recorded (provider, kind, verdict, latency) and never its body:
+/// `webhooks --recent` lists them newest first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recent_webhooks_show_each_request_and_never_its_body() {
+    let (stack, mut target, base) = setup().await;
+    let http = im::http_client().expect("client");
+    let planted = "PLANTED-body-text-never-kept";
+    signed::send(&http, &target, &format!("declare {planted}"))
+        .await
+        .expect("sent");
+    target.signing_secret = "a-wrong-signing-secret-0123456789abcdef".into();
+    let refused = signed::send(&http, &target, "help").await.expect("sent");
+    assert_eq!(refused.status, 401);
+    let unknown = http
+        .post(format!("{base}/chatops/slack/nobody"))
+        .body("token=x")
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unknown.status(), 404);
+
+    let log = im_aws::usage::DynamoUsage::new(stack.clients.clone());
+    let records = log
+        .recent_requests(time::OffsetDateTime::now_utc().date(), 10)
+        .await
+        .expect("records");
+    let seen: Vec<(&str, &str, u16)> = records
+        .iter()
+        .map(|r| (r.provider.as_str(), r.kind.as_str(), r.status))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("nobody", "", 404),
+            ("company-slack", "", 401),
+            ("company-slack", "command", 200)
+        ],
+        "newest first: {records:#?}"
+    );
+    assert_eq!(records[0].verdict, "no slack integration named `nobody`");
+    assert_eq!(records[1].verdict, "the signature does not match");
+    assert_eq!(
+        (records[2].verdict.as_str(), records[2].platform.as_str()),
+        ("answered", "slack")
+    );
+    let text = serde_json::to_string(&records).expect("json");
+    assert!(!text.contains(planted), "no body is kept: {text}");
+    stack.teardown().await;
+}

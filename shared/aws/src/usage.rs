@@ -3,6 +3,7 @@
 //! | item | PK | SK |
 //! |---|---|---|
 //! | usage | `USAGE#<yyyy-mm-dd>` | `META` (counters as `c:<name>` numbers; TTL `expires_at`, 400 days) |
+//! | request record | `HOOKS#<yyyy-mm-dd>` | `<rfc3339>#<ulid>` (no body; TTL `expires_at`, 7 days) |
 //!
 //! One `UpdateItem` per event adds all of its counters at once (`ADD`), so concurrent functions
 //! never lose a count; reading a period is one `BatchGetItem` per 100 days.
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 use im_core::chat::BoxFuture;
 use im_core::ports::StoreError;
-use im_core::usage::{DayCounters, Usage, UsageLog, UsageRecorder};
+use im_core::usage::{DayCounters, RequestRecord, Usage, UsageLog, UsageRecorder};
 use time::{Date, OffsetDateTime};
 
 use crate::clients::AwsClients;
@@ -21,6 +22,8 @@ use crate::dynamo::{n, s, unavailable};
 
 /// Counters are kept this long.
 pub const RETENTION_DAYS: i64 = 400;
+/// Request records are kept this long.
+pub const REQUEST_RETENTION_DAYS: i64 = 7;
 const PREFIX: &str = "c:";
 
 pub struct DynamoUsage {
@@ -75,6 +78,73 @@ impl DynamoUsage {
             .await
             .map_err(|e| unavailable("adding usage counters", e))?;
         Ok(())
+    }
+
+    /// Keeps one request record (7 days).
+    pub async fn keep_request(&self, record: &RequestRecord) -> Result<(), StoreError> {
+        let at = time::OffsetDateTime::parse(&record.at, &time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+        let mut item = serde_dynamo::to_item::<_, HashMap<String, AttributeValue>>(record)
+            .map_err(|e| StoreError::Corrupt(format!("request record: {e}")))?;
+        item.insert("PK".into(), s(format!("HOOKS#{}", at.date())));
+        item.insert("SK".into(), s(format!("{}#{}", record.at, ulid::Ulid::generate())));
+        item.insert("item_type".into(), s("request"));
+        item.insert(
+            "expires_at".into(),
+            n(at.unix_timestamp() + REQUEST_RETENTION_DAYS * 86_400),
+        );
+        self.clients
+            .dynamo()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("keeping a request record", e))?;
+        Ok(())
+    }
+
+    /// The newest request records, newest first, from `today` back over the retention.
+    pub async fn recent_requests(&self, today: Date, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
+        let mut out = Vec::new();
+        let mut day = today;
+        for _ in 0..REQUEST_RETENTION_DAYS {
+            let mut start = None;
+            loop {
+                let answer = self
+                    .clients
+                    .dynamo()
+                    .await
+                    .query()
+                    .table_name(&self.table)
+                    .key_condition_expression("PK = :pk")
+                    .expression_attribute_values(":pk", s(format!("HOOKS#{day}")))
+                    .scan_index_forward(false)
+                    .limit(100)
+                    .set_exclusive_start_key(start.take())
+                    .send()
+                    .await
+                    .map_err(|e| unavailable("reading request records", e))?;
+                for item in answer.items() {
+                    let record: RequestRecord = serde_dynamo::from_item(item.clone())
+                        .map_err(|e| StoreError::Corrupt(format!("request record: {e}")))?;
+                    out.push(record);
+                    if out.len() >= limit {
+                        return Ok(out);
+                    }
+                }
+                match answer.last_evaluated_key() {
+                    Some(key) if !key.is_empty() => start = Some(key.clone()),
+                    _ => break,
+                }
+            }
+            match day.previous_day() {
+                Some(previous) => day = previous,
+                None => break,
+            }
+        }
+        Ok(out)
     }
 
     async fn read(&self, from: Date, to: Date) -> Result<Vec<(Date, DayCounters)>, StoreError> {
@@ -170,6 +240,14 @@ impl UsageRecorder for AwsUsage {
             crate::metrics::emit_usage(&usage.metric(), at);
             if let Err(e) = self.log.add_counters(at.date(), &usage.counters()).await {
                 tracing::warn!(error = %e, "usage counters not recorded");
+            }
+        })
+    }
+
+    fn request(&self, record: RequestRecord) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            if let Err(e) = self.log.keep_request(&record).await {
+                tracing::warn!(error = %e, "request record not kept");
             }
         })
     }

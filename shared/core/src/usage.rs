@@ -241,10 +241,31 @@ pub trait UsageLog: Send + Sync {
     fn days(&self, from: Date, to: Date) -> BoxFuture<'_, Result<Vec<(Date, DayCounters)>, StoreError>>;
 }
 
+/// One inbound request as `im chatops webhooks --recent` shows it: never its body.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct RequestRecord {
+    pub at: String,
+    pub provider: String,
+    /// Empty when the provider is unknown.
+    pub platform: String,
+    /// `command`, `action`, `mention`, `ping` … (empty when refused before it was read).
+    pub kind: String,
+    pub status: u16,
+    /// `answered`, or why it was refused (`the signature does not match`, `tenant: …`).
+    pub verdict: String,
+    pub latency_ms: u64,
+}
+
 /// Records usage: the daily counters and, where the adapter has one, a metric line. Never fails
 /// the request it describes: a failure is logged.
 pub trait UsageRecorder: Send + Sync {
     fn record(&self, at: OffsetDateTime, usage: Usage) -> BoxFuture<'_, ()>;
+
+    /// Keeps a short-lived record of one inbound request (`webhooks --recent`).
+    fn request(&self, record: RequestRecord) -> BoxFuture<'_, ()> {
+        let _ = record;
+        Box::pin(async {})
+    }
 }
 
 /// Counts into a [`UsageLog`] only (tests, `im serve` without metrics).

@@ -102,6 +102,14 @@ fn is_ping(body: &[u8]) -> bool {
         .is_ok_and(|v| v.get("type").and_then(|t| t.as_str()) == Some("ping"))
 }
 
+/// What the request record says about a request, filled in as it is handled.
+#[derive(Default)]
+struct Note {
+    platform: String,
+    kind: String,
+    reason: String,
+}
+
 /// One request, once verified: the provider, its adapter and secrets, and when it started.
 struct Call<'a> {
     provider: &'a Provider,
@@ -157,17 +165,59 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         }
     }
 
-    /// Handles one request to its HTTP answer. Never panics, never 5xx for bad input.
+    /// Handles one request to its HTTP answer. Never panics, never 5xx for bad input. Each
+    /// request is recorded (provider, kind, verdict, latency; never its body) for `webhooks
+    /// --recent`.
     pub async fn handle(&self, via: Via, name: &str, headers: &[(String, String)], body: &[u8]) -> HttpAnswer {
         let span =
             info_span!("webhook", provider = %name, platform = tracing::field::Empty, kind = tracing::field::Empty);
-        self.handle_inner(via, name, headers, body).instrument(span).await
+        let started = Instant::now();
+        let mut note = Note::default();
+        let answer = self
+            .handle_inner(via, name, headers, body, &mut note)
+            .instrument(span)
+            .await;
+        let verdict = if !note.reason.is_empty() {
+            note.reason
+        } else if (200..300).contains(&answer.status) {
+            "answered".to_string()
+        } else {
+            // Our own error text (`no slack integration named …`), never the request's body.
+            serde_json::from_slice::<serde_json::Value>(&answer.body)
+                .ok()
+                .and_then(|v| v["error"].as_str().map(|e| e.chars().take(120).collect()))
+                .unwrap_or_else(|| format!("HTTP {}", answer.status))
+        };
+        let record = im_core::usage::RequestRecord {
+            at: im_core::message::rfc3339(self.clock.now()),
+            provider: name.chars().take(64).collect(),
+            platform: note.platform,
+            kind: note.kind,
+            status: answer.status,
+            verdict,
+            latency_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        if tokio::time::timeout(USAGE_BUDGET, self.usage.request(record))
+            .await
+            .is_err()
+        {
+            warn!("request record not kept within its budget");
+        }
+        answer
     }
 
-    async fn handle_inner(&self, via: Via, name: &str, headers: &[(String, String)], body: &[u8]) -> HttpAnswer {
+    async fn handle_inner(
+        &self,
+        via: Via,
+        name: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        note: &mut Note,
+    ) -> HttpAnswer {
         let started = Instant::now();
         let request = Request::new(headers, body);
         if via == Via::Generic && is_ping(body) {
+            note.kind = "ping".into();
             return self.ping(name).await;
         }
         let provider = match self.providers.provider(name).await {
@@ -188,6 +238,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         let platform = provider.platform.as_str();
         tracing::Span::current().record("platform", platform);
+        note.platform = platform.to_string();
         if let Via::Platform(expected) = via
             && expected != platform
         {
@@ -216,6 +267,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                     Ok(fresh) => fresh,
                     Err(reason) => {
                         self.rejections.note(&provider.name, &reason.to_string());
+                        note.reason = reason.to_string();
                         return unauthorized();
                     }
                 }
@@ -227,6 +279,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             Err(e) => return error(400, e.to_string()),
         };
         tracing::Span::current().record("kind", inbound.kind());
+        note.kind = inbound.kind().to_string();
         let call = Call {
             provider: &provider,
             adapter,
@@ -261,12 +314,14 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         }
         if let Err(why) = check_tenant(adapter.spec(), &provider, ctx) {
             self.rejections.note(&provider.name, &format!("tenant: {why}"));
+            note.reason = format!("tenant: {why}");
             return error(
                 403,
                 "this request comes from a workspace or app this integration is not bound to",
             );
         }
         if provider.status == ProviderStatus::Inactive {
+            note.reason = "the provider is inactive".into();
             let doc = private("This incident integration is inactive. Ask an admin to enable it.");
             return self.refuse(&call, ctx, &inbound, doc).await;
         }
