@@ -195,6 +195,20 @@ pub enum Chatops {
         #[arg(long)]
         json: bool,
     },
+    /// Health of one provider (or all): credentials, last delivery and the week's deliveries,
+    /// dead letters waiting, delivery backlog; exits non-zero on any ✗.
+    ///
+    /// Example: im chatops health --provider company-slack
+    #[command(verbatim_doc_comment)]
+    Health {
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
+        #[arg(long)]
+        json: bool,
+    },
     /// The last inbound requests: time, provider, kind, verdict, latency (never a body; kept
     /// 7 days).
     ///

@@ -541,6 +541,31 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Chatops::Health { provider, output, json } => {
+            let sender = send::Sender::new(clients);
+            let names = match provider {
+                Some(name) => vec![name],
+                None => sender.directory.list().await?.into_iter().map(|p| p.name).collect(),
+            };
+            let mut all = serde_json::Map::new();
+            let mut failed = false;
+            for name in &names {
+                let probes = sender.health(name).await?;
+                failed |= probes.iter().any(|p| p.verdict == im_core::probe::Verdict::Fail);
+                if json || output == cli::Output::Json {
+                    all.insert(name.clone(), serde_json::to_value(&probes)?);
+                } else {
+                    println!("{name}");
+                    for probe in &probes {
+                        println!("  {}", probe.line());
+                    }
+                }
+            }
+            if json || output == cli::Output::Json {
+                println!("{}", serde_json::to_string_pretty(&all)?);
+            }
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
         Chatops::Webhooks { recent, output, json } => {
             let log = im_aws::usage::DynamoUsage::new(clients.clone());
             let records = log

@@ -665,3 +665,55 @@ async fn recent_webhooks_show_each_request_and_never_its_body() {
     assert!(!text.contains(planted), "no body is kept: {text}");
     stack.teardown().await;
 }
+
+/// `im chatops health`: credentials, the last delivery and the week's counts, dead letters for
+/// this provider (with what to do), the backlog.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn health_reports_deliveries_dead_letters_and_backlog() {
+    use im_core::probe::Verdict;
+    use im_tests::pipeline::{Pipeline, synthetic_event};
+    let p = Pipeline::start(true).await;
+    let sender = im::send::Sender::new(p.clients.clone());
+    let before = sender.health("acme").await.expect("health");
+    assert_eq!(
+        before[0].line(),
+        "✓ Credentials valid (Fake Workspace, as @incident-bot)"
+    );
+    assert_eq!(
+        before[1].verdict,
+        Verdict::Unknown,
+        "no deliveries yet: {}",
+        before[1].line()
+    );
+    assert_eq!(before[2].line(), "✓ Dead letters (none)");
+
+    p.enqueue(&[
+        p.job(&synthetic_event(1, im_core::Severity::Sev3), "C_MINOR"),
+        p.job(&synthetic_event(2, im_core::Severity::Sev3), "C_GONE"),
+    ])
+    .await;
+    p.drain(1, std::time::Duration::from_secs(60)).await;
+    let after = sender.health("acme").await.expect("health");
+    assert_eq!(after[1].verdict, Verdict::Pass, "{}", after[1].line());
+    assert!(
+        after[1].detail.ends_with("1 delivered, 1 failed in 7 days"),
+        "{}",
+        after[1].line()
+    );
+    assert!(after[1].detail.starts_with("last "), "{}", after[1].line());
+    assert_eq!(after[2].verdict, Verdict::Fail);
+    assert!(
+        after[2]
+            .detail
+            .starts_with("1 waiting (e.g. channel_not_found in C_GONE)"),
+        "{}",
+        after[2].line()
+    );
+    assert_eq!(
+        after[3].line(),
+        "✓ Delivery backlog (0 message(s) waiting, all providers)"
+    );
+    let missing = sender.health("nobody").await.expect_err("unknown");
+    assert!(missing.0.contains("not found"));
+    p.stack.teardown().await;
+}

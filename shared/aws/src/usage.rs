@@ -45,7 +45,17 @@ impl DynamoUsage {
     }
 
     async fn add_counters(&self, day: Date, counters: &[(String, u64)]) -> Result<(), StoreError> {
-        if counters.is_empty() {
+        self.add_and_set(day, counters, &[]).await
+    }
+
+    /// Adds `counters` and sets `stamps` on the day's record, in one `UpdateItem`.
+    async fn add_and_set(
+        &self,
+        day: Date,
+        counters: &[(String, u64)],
+        stamps: &[(String, u64)],
+    ) -> Result<(), StoreError> {
+        if counters.is_empty() && stamps.is_empty() {
             return Ok(());
         }
         let mut update = self
@@ -62,6 +72,13 @@ impl DynamoUsage {
                 .expression_attribute_names(format!("#c{i}"), format!("{PREFIX}{name}"))
                 .expression_attribute_values(format!(":c{i}"), n(value));
         }
+        let mut sets = Vec::new();
+        for (i, (name, value)) in stamps.iter().enumerate() {
+            sets.push(format!("#s{i} = :s{i}"));
+            update = update
+                .expression_attribute_names(format!("#s{i}"), format!("{PREFIX}{name}"))
+                .expression_attribute_values(format!(":s{i}"), n(value));
+        }
         let expires = day
             .midnight()
             .assume_utc()
@@ -69,8 +86,13 @@ impl DynamoUsage {
             .saturating_add(RETENTION_DAYS * 86_400);
         update
             .update_expression(format!(
-                "ADD {} SET expires_at = if_not_exists(expires_at, :exp), item_type = :t",
-                adds.join(", ")
+                "{}SET {}expires_at = if_not_exists(expires_at, :exp), item_type = :t",
+                if adds.is_empty() {
+                    String::new()
+                } else {
+                    format!("ADD {} ", adds.join(", "))
+                },
+                sets.iter().map(|s| format!("{s}, ")).collect::<String>()
             ))
             .expression_attribute_values(":exp", n(expires))
             .expression_attribute_values(":t", s("usage"))
@@ -215,6 +237,15 @@ impl UsageLog for DynamoUsage {
         Box::pin(self.add_counters(day, counters))
     }
 
+    fn add_with_stamps<'a>(
+        &'a self,
+        day: Date,
+        counters: &'a [(String, u64)],
+        stamps: &'a [(String, u64)],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(self.add_and_set(day, counters, stamps))
+    }
+
     fn days(&self, from: Date, to: Date) -> BoxFuture<'_, Result<Vec<(Date, DayCounters)>, StoreError>> {
         Box::pin(self.read(from, to))
     }
@@ -238,7 +269,11 @@ impl UsageRecorder for AwsUsage {
     fn record(&self, at: OffsetDateTime, usage: Usage) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             crate::metrics::emit_usage(&usage.metric(), at);
-            if let Err(e) = self.log.add_counters(at.date(), &usage.counters()).await {
+            if let Err(e) = self
+                .log
+                .add_and_set(at.date(), &usage.counters(), &usage.stamps(at))
+                .await
+            {
                 tracing::warn!(error = %e, "usage counters not recorded");
             }
         })

@@ -149,11 +149,34 @@ impl Usage {
                 one(&["acks", platform]),
                 (name(&["ack_seconds", platform]), *after_seconds),
             ],
-            Usage::Delivery { platform, failure, .. } => match failure {
-                None => vec![one(&["delivered", platform])],
-                Some(reason) => vec![one(&["failed", platform, &reason_class(reason)])],
+            Usage::Delivery {
+                platform,
+                provider,
+                failure,
+            } => match failure {
+                None => vec![one(&["delivered", platform]), one(&["delivered_by", provider])],
+                Some(reason) => vec![
+                    one(&["failed", platform, &reason_class(reason)]),
+                    one(&["failed_by", provider]),
+                ],
             },
             Usage::Mention { platform, intent } => vec![one(&["mentions", platform, intent])],
+        }
+    }
+
+    /// Values this event sets (not adds) on the day's record: the time of a provider's last
+    /// delivery (`last_delivery|<provider>` = Unix seconds), for `im chatops health`.
+    pub fn stamps(&self, at: OffsetDateTime) -> Vec<(String, u64)> {
+        match self {
+            Usage::Delivery {
+                provider,
+                failure: None,
+                ..
+            } => vec![(
+                name(&["last_delivery", provider]),
+                at.unix_timestamp().max(0).unsigned_abs(),
+            )],
+            _ => Vec::new(),
         }
     }
 
@@ -237,6 +260,16 @@ pub type DayCounters = BTreeMap<String, u64>;
 pub trait UsageLog: Send + Sync {
     /// Adds `counters` to `day`'s record (creating it).
     fn add<'a>(&'a self, day: Date, counters: &'a [(String, u64)]) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Sets `stamps` on `day`'s record (last writer wins), with the counters of the same event.
+    fn add_with_stamps<'a>(
+        &'a self,
+        day: Date,
+        counters: &'a [(String, u64)],
+        stamps: &'a [(String, u64)],
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
+        let _ = stamps;
+        self.add(day, counters)
+    }
     /// The records of the days `from..=to` that exist, oldest first.
     fn days(&self, from: Date, to: Date) -> BoxFuture<'_, Result<Vec<(Date, DayCounters)>, StoreError>>;
 }
@@ -275,7 +308,8 @@ impl<L: UsageLog> UsageRecorder for LogRecorder<L> {
     fn record(&self, at: OffsetDateTime, usage: Usage) -> BoxFuture<'_, ()> {
         Box::pin(async move {
             let counters = usage.counters();
-            if let Err(e) = self.0.add(at.date(), &counters).await {
+            let stamps = usage.stamps(at);
+            if let Err(e) = self.0.add_with_stamps(at.date(), &counters, &stamps).await {
                 tracing::warn!(error = %e, "usage counters not recorded");
             }
         })
@@ -723,6 +757,29 @@ mod tests {
         assert!(parse_period("367d").unwrap_err().contains("366"));
         assert!(parse_period("a week").unwrap_err().contains("7d"));
         assert!(parse_period("7m").is_err());
+    }
+
+    #[test]
+    fn a_delivery_counts_by_platform_and_provider_and_stamps_the_last_one() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).expect("time");
+        let ok = Usage::Delivery {
+            platform: "slack".into(),
+            provider: "acme".into(),
+            failure: None,
+        };
+        assert_eq!(
+            ok.counters(),
+            vec![("delivered|slack".to_string(), 1), ("delivered_by|acme".to_string(), 1)]
+        );
+        assert_eq!(ok.stamps(at), vec![("last_delivery|acme".to_string(), 1_800_000_000)]);
+        let failed = Usage::Delivery {
+            platform: "slack".into(),
+            provider: "acme".into(),
+            failure: Some("not_in_channel".into()),
+        };
+        assert_eq!(failed.counters()[1], ("failed_by|acme".to_string(), 1));
+        assert!(failed.stamps(at).is_empty(), "only a delivery is a last delivery");
+        assert!(command("acme", "list", "U1", true).stamps(at).is_empty());
     }
 
     #[test]

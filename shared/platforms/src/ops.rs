@@ -212,6 +212,96 @@ impl Sender {
         Ok(probes)
     }
 
+    /// `health --provider NAME`: credentials, the last delivery and the week's deliveries, dead
+    /// letters waiting, and the delivery backlog.
+    pub async fn health(&self, name: &str) -> Result<Vec<Probe>, Failure> {
+        let r = self.resolve(name).await?;
+        let mut out = Vec::new();
+        match &r.adapter {
+            None => out.push(Probe::fail(
+                "Credentials valid",
+                format!(
+                    "the {} platform is not available in this version yet",
+                    r.provider.platform
+                ),
+            )),
+            Some(adapter) => {
+                if let Some(first) = adapter.probe(&r.provider, &r.secrets).await.into_iter().next() {
+                    out.push(Probe {
+                        check: "Credentials valid".into(),
+                        ..first
+                    });
+                }
+            }
+        }
+        let today = self.clock.now().date();
+        let log = im_aws::usage::DynamoUsage::new(self.clients.clone());
+        let days = im_core::usage::UsageLog::days(&log, today - time::Duration::days(6), today).await?;
+        let key = |what: &str| format!("{what}|{}", name.replace('|', "/"));
+        let (delivered, failed, last) = days.iter().fold((0u64, 0u64, 0u64), |(d, f, l), (_, c)| {
+            (
+                d + c.get(&key("delivered_by")).copied().unwrap_or(0),
+                f + c.get(&key("failed_by")).copied().unwrap_or(0),
+                l.max(c.get(&key("last_delivery")).copied().unwrap_or(0)),
+            )
+        });
+        const DELIVERY: &str = "Deliveries";
+        let week = format!("{delivered} delivered, {failed} failed in 7 days");
+        out.push(match (delivered, failed) {
+            (0, 0) => Probe::unknown(DELIVERY, "none in 7 days"),
+            (0, _) => Probe::fail(DELIVERY, week),
+            _ => {
+                let ago = self
+                    .clock
+                    .now()
+                    .unix_timestamp()
+                    .max(0)
+                    .unsigned_abs()
+                    .saturating_sub(last);
+                let ago =
+                    im_core::template::human_duration(time::Duration::seconds(i64::try_from(ago).unwrap_or(i64::MAX)));
+                Probe::pass(DELIVERY, format!("last {ago} ago; {week}"))
+            }
+        });
+        let config = self.clients.config();
+        match &config.deliveries_dlq {
+            None => out.push(Probe::unknown("Dead letters", "DELIVERIES_DLQ_URL is not set")),
+            Some(dlq) => {
+                let queue = im_aws::sqs::Queue::new(self.clients.clone(), dlq.clone());
+                let letters = im_aws::dlq::list(&queue, 1000)
+                    .await
+                    .map_err(|e| Failure(e.to_string()))?;
+                let mine: Vec<_> = letters.iter().filter(|l| l.provider == name).collect();
+                out.push(match mine.first() {
+                    None => Probe::pass("Dead letters", "none"),
+                    Some(first) => Probe::fail(
+                        "Dead letters",
+                        format!(
+                            "{} waiting (e.g. {} in {}): im chatops dlq list, fix, then im chatops dlq redrive",
+                            mine.len(),
+                            first.reason,
+                            first.channel
+                        ),
+                    ),
+                });
+            }
+        }
+        match &config.deliveries_queue {
+            None => out.push(Probe::unknown("Delivery backlog", "DELIVERIES_QUEUE_URL is not set")),
+            Some(q) => {
+                let depth = im_aws::sqs::Queue::new(self.clients.clone(), q.clone())
+                    .depth()
+                    .await
+                    .map_err(|e| Failure(e.to_string()))?;
+                out.push(Probe::pass(
+                    "Delivery backlog",
+                    format!("{depth} message(s) waiting, all providers"),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     /// `channels --provider NAME`.
     pub async fn channels(&self, name: &str) -> Result<Vec<im_core::probe::ChannelInfo>, Failure> {
         let r = self.resolve(name).await?;
