@@ -195,6 +195,15 @@ pub enum Chatops {
         #[arg(long)]
         json: bool,
     },
+    /// A TEST card in each channel the provider routes to: posted, edited, deleted; one line
+    /// per channel; exits non-zero on any ✗.
+    ///
+    /// Example: im chatops test-notifications --provider company-slack
+    #[command(verbatim_doc_comment)]
+    TestNotifications {
+        #[arg(long)]
+        provider: String,
+    },
     /// Health of one provider (or all): credentials, last delivery and the week's deliveries,
     /// dead letters waiting, delivery backlog; exits non-zero on any ✗.
     ///

@@ -541,6 +541,14 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Chatops::TestNotifications { provider } => {
+            let probes = send::Sender::new(clients).test_notifications(&provider).await?;
+            for probe in &probes {
+                println!("{}", probe.line());
+            }
+            let failed = probes.iter().any(|p| p.verdict == im_core::probe::Verdict::Fail);
+            Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
         Chatops::Health { provider, output, json } => {
             let sender = send::Sender::new(clients);
             let names = match provider {

@@ -717,3 +717,35 @@ async fn health_reports_deliveries_dead_letters_and_backlog() {
     assert!(missing.0.contains("not found"));
     p.stack.teardown().await;
 }
+
+/// `test-notifications`: a TEST card in every routed channel, edited, then deleted (nothing left
+/// behind); a channel the bot cannot post in is a ✗ naming why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_notifications_post_edit_and_delete_in_every_routed_channel() {
+    use im_core::probe::Verdict;
+    use im_tests::pipeline::Pipeline;
+    let p = Pipeline::start(true).await;
+    p.slack.without_bot("C_SLA");
+    let sender = im::send::Sender::new(p.clients.clone());
+    let probes = sender.test_notifications("acme").await.expect("ran");
+    let channels: Vec<&str> = probes.iter().map(|p| p.check.as_str()).collect();
+    assert_eq!(
+        channels,
+        ["C_CRIT", "C_EXEC", "C_SLA", "C_MAJOR", "C_MINOR", "C_GENERAL"]
+    );
+    for probe in &probes {
+        if probe.check == "C_SLA" {
+            assert_eq!(probe.verdict, Verdict::Fail);
+            assert!(
+                probe.detail.starts_with("posting failed: refused: not_in_channel"),
+                "{}",
+                probe.line()
+            );
+        } else {
+            assert_eq!(probe.line(), format!("✓ {} (posted, edited, deleted)", probe.check));
+        }
+    }
+    assert_eq!(p.slack.calls("chat.update").len(), 5, "each posted card was edited");
+    assert!(p.slack.all_messages().is_empty(), "nothing left behind");
+    p.stack.teardown().await;
+}

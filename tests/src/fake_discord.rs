@@ -279,6 +279,14 @@ impl Fake {
                 )
                     .into_response()
             }
+            ("DELETE", ["channels", channel, "messages", id]) => {
+                let before = self.messages.len();
+                self.messages.retain(|m| !(m.channel == *channel && m.id == *id));
+                if self.messages.len() == before {
+                    return error(StatusCode::NOT_FOUND, 10008, "Unknown Message");
+                }
+                StatusCode::NO_CONTENT.into_response()
+            }
             ("PATCH", ["channels", channel, "messages", id]) => {
                 let headers = match self.limit("b-patch-messages", &format!("patch:{channel}")) {
                     Ok(h) => h,

@@ -328,6 +328,19 @@ impl Fake {
                 });
                 ok(json!({"channel": channel, "ts": ts}))
             }
+            "chat.delete" => {
+                let channel = match self.channel(&body) {
+                    Ok(c) => c,
+                    Err(e) => return fail(e),
+                };
+                let ts = body["ts"].as_str().unwrap_or_default().to_string();
+                let before = self.messages.len();
+                self.messages.retain(|m| !(m.channel == channel && m.ts == ts));
+                if self.messages.len() == before {
+                    return fail("message_not_found");
+                }
+                ok(json!({"channel": channel, "ts": ts}))
+            }
             "chat.update" => {
                 let channel = match self.channel(&body) {
                     Ok(c) => c,

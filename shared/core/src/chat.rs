@@ -136,6 +136,12 @@ pub trait Messenger: Send + Sync {
     /// A reply in the message's thread (or as close as the platform gets).
     fn reply<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<MessageRef, ChatError>>;
 
+    /// Deletes a message the bot posted (`im chatops test-notifications` cleans up after itself).
+    fn delete<'a>(&'a self, target: &'a MessageRef) -> BoxFuture<'a, Result<(), ChatError>> {
+        let _ = target;
+        Box::pin(async { Err(ChatError::Permanent("this platform cannot delete messages yet".into())) })
+    }
+
     /// How the platform paces this call (`None`: no pacing needed).
     fn pace(&self, op: Op<'_>) -> Option<PaceRule>;
 

@@ -293,6 +293,15 @@ impl Messenger for DiscordClient {
         })
     }
 
+    fn delete<'a>(&'a self, target: &'a MessageRef) -> BoxFuture<'a, Result<(), ChatError>> {
+        Box::pin(async move {
+            let path = format!("/channels/{}/messages/{}", target.channel, target.id);
+            self.call::<()>(Method::DELETE, &path, "DELETE /channels/{id}/messages/{id}", None)
+                .await
+                .map(|_| ())
+        })
+    }
+
     fn reply<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
         Box::pin(async move {
             let mut body = self.renderer().message(doc);

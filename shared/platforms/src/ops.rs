@@ -45,6 +45,25 @@ pub struct Sender {
     pub clock: Arc<dyn Clock>,
 }
 
+/// Posts, waiting out the platform's rate limit (its own `Retry-After`, up to 30 s, three
+/// times) and retrying a transient failure once; the same key on every try, so platforms with
+/// idempotent sends never post twice.
+async fn post_ref(messenger: &dyn Messenger, channel: &str, doc: &Doc) -> Result<im_core::chat::MessageRef, ChatError> {
+    let key = ulid::Ulid::generate().to_string();
+    let mut result = messenger.post(channel, doc, &key).await;
+    for _ in 0..3 {
+        match &result {
+            Err(ChatError::RateLimited { wait, .. }) if *wait <= Duration::from_secs(30) => {
+                tokio::time::sleep(*wait).await;
+            }
+            Err(ChatError::Transient(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
+            _ => break,
+        }
+        result = messenger.post(channel, doc, &key).await;
+    }
+    result
+}
+
 /// A provider with what acting on it needs.
 struct Resolved {
     provider: Arc<Provider>,
@@ -127,26 +146,15 @@ impl Sender {
         Ok((r.provider, messenger))
     }
 
-    /// Posts, waiting out the platform's rate limit (its own `Retry-After`, up to 30 s, three
-    /// times) and retrying a transient failure once; the same key on every try, so platforms
-    /// with idempotent sends never post twice.
+    /// [`post_ref`], as one channel's result.
     async fn post(&self, provider: &Provider, messenger: &dyn Messenger, channel: &str, doc: &Doc) -> Sent {
-        let key = ulid::Ulid::generate().to_string();
-        let mut result = messenger.post(channel, doc, &key).await;
-        for _ in 0..3 {
-            match &result {
-                Err(ChatError::RateLimited { wait, .. }) if *wait <= Duration::from_secs(30) => {
-                    tokio::time::sleep(*wait).await;
-                }
-                Err(ChatError::Transient(_)) => tokio::time::sleep(Duration::from_millis(500)).await,
-                _ => break,
-            }
-            result = messenger.post(channel, doc, &key).await;
-        }
         Sent {
             provider: provider.name.clone(),
             channel: channel.to_string(),
-            result: result.map(|_| ()).map_err(|e| e.to_string()),
+            result: post_ref(messenger, channel, doc)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
         }
     }
 
@@ -298,6 +306,77 @@ impl Sender {
                     format!("{depth} message(s) waiting, all providers"),
                 ));
             }
+        }
+        Ok(out)
+    }
+
+    /// `test-notifications --provider NAME`: a TEST card in each channel the provider routes
+    /// anything to, edited once, then deleted. One check per channel.
+    pub async fn test_notifications(&self, name: &str) -> Result<Vec<Probe>, Failure> {
+        let (provider, messenger) = self.provider(name).await?;
+        let now = self.clock.now();
+        let mut channels: Vec<String> = Vec::new();
+        for severity in [Severity::Sev1, Severity::Sev2, Severity::Sev3, Severity::Sev4] {
+            let incident = Incident::declared(
+                IncidentId::new(now.year(), 0),
+                String::new(),
+                severity,
+                UserRef::new("-", None),
+                now,
+                Origin {
+                    platform: provider.platform.as_str().to_string(),
+                    provider: provider.name.clone(),
+                    channel: None,
+                },
+            );
+            for kind in [EventKind::IncidentCreated, EventKind::SlaBreach] {
+                for route in im_core::notify::route_incident(&provider.name, &provider.config, kind, &incident, &[]) {
+                    if !channels.contains(&route.channel) {
+                        channels.push(route.channel);
+                    }
+                }
+            }
+        }
+        if channels.is_empty() {
+            return Err(Failure(format!(
+                "`{name}` routes nothing anywhere (notifications off, or no channels): see `im chatops config --provider {name}`"
+            )));
+        }
+        let mut out = Vec::new();
+        for channel in channels {
+            let card = TestCard {
+                title: Some(format!("Notification test for {channel}")),
+                ..TestCard::default()
+            };
+            let doc = test_card("INC-TEST", &provider, now, EventKind::IncidentCreated, &card);
+            let message = match post_ref(messenger.as_ref(), &channel, &doc).await {
+                Ok(m) => m,
+                Err(e) => {
+                    out.push(Probe::fail(
+                        channel.clone(),
+                        format!("posting failed: {}", im_core::probe::explain(&e)),
+                    ));
+                    continue;
+                }
+            };
+            let edited = test_card("INC-TEST", &provider, now, EventKind::IncidentAcknowledged, &card);
+            if let Err(e) = messenger.update(&message, &edited).await {
+                out.push(Probe::fail(
+                    channel.clone(),
+                    format!("posted, but editing failed: {}", im_core::probe::explain(&e)),
+                ));
+                continue;
+            }
+            out.push(match messenger.delete(&message).await {
+                Ok(()) => Probe::pass(channel.clone(), "posted, edited, deleted"),
+                Err(e) => Probe::fail(
+                    channel.clone(),
+                    format!(
+                        "posted and edited, but deleting failed: {}",
+                        im_core::probe::explain(&e)
+                    ),
+                ),
+            });
         }
         Ok(out)
     }

@@ -270,6 +270,14 @@ impl Messenger for SlackClient {
         })
     }
 
+    fn delete<'a>(&'a self, target: &'a MessageRef) -> BoxFuture<'a, Result<(), ChatError>> {
+        Box::pin(async move {
+            self.call("chat.delete", &json!({"channel": target.channel, "ts": target.id}))
+                .await
+                .map(|_| ())
+        })
+    }
+
     fn reply<'a>(&'a self, target: &'a MessageRef, doc: &'a Doc) -> BoxFuture<'a, Result<MessageRef, ChatError>> {
         Box::pin(async move {
             let body = with(
