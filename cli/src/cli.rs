@@ -195,6 +195,25 @@ pub enum Chatops {
         #[arg(long)]
         json: bool,
     },
+    /// Post a test button to the provider's default channel and wait for a verified click
+    /// (signature, tenant, RBAC: the path every real click takes). --local clicks it itself.
+    ///
+    /// Examples:
+    ///   im chatops interact-test company-slack --timeout 120
+    ///   im chatops interact-test demo --local
+    #[command(verbatim_doc_comment)]
+    InteractTest {
+        name: String,
+        /// Seconds to wait for the click.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+        /// Simulate the platform's signed click against the local server (--url).
+        #[arg(long)]
+        local: bool,
+        /// The server to send the simulated click to.
+        #[arg(long, env = "IM_URL", default_value = "http://127.0.0.1:3000")]
+        url: String,
+    },
     /// A TEST card in each channel the provider routes to: posted, edited, deleted; one line
     /// per channel; exits non-zero on any ✗.
     ///

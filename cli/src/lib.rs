@@ -3,6 +3,7 @@
 pub mod cli;
 pub mod config_input;
 pub mod dashboard;
+pub mod interact;
 /// Operator actions (shared with the REST API).
 pub mod send {
     pub use im_platforms::ops::*;
@@ -540,6 +541,44 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 println!("{table}");
             }
             Ok(ExitCode::SUCCESS)
+        }
+        Chatops::InteractTest {
+            name,
+            timeout,
+            local,
+            url,
+        } => {
+            let sender = send::Sender::new(clients);
+            let timeout = timeout.clamp(1, 3600);
+            let (message, nonce) = sender.post_test_button(&name, timeout).await?;
+            println!(
+                "Posted a test button in {} of `{name}`; waiting {timeout} s for a click…",
+                message.channel
+            );
+            if local {
+                let provider = sender
+                    .directory
+                    .provider(&name)
+                    .await?
+                    .ok_or_else(|| Failure(format!("provider `{name}` not found")))?;
+                let secrets = im_core::directory::ProviderSource::secrets(&sender.directory, &provider).await?;
+                let status = interact::click(&http_client()?, &url, &provider, &secrets, &message, &nonce).await?;
+                println!("  simulated a signed click: HTTP {status}");
+            }
+            let clicked = sender
+                .wait_for_click(&name, &nonce, std::time::Duration::from_secs(timeout))
+                .await?;
+            let _ = sender.remove_message(&name, &message).await;
+            if clicked {
+                println!("✓ Interactive elements work: a click arrived and passed verification");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "✗ No verified click within {timeout} s: check the Interactivity Request URL (…/chatops/<platform>/{name}), \
+                     its signing secret, and `im chatops webhooks --recent 10` for refused requests"
+                );
+                Ok(ExitCode::FAILURE)
+            }
         }
         Chatops::TestNotifications { provider } => {
             let probes = send::Sender::new(clients).test_notifications(&provider).await?;

@@ -749,3 +749,121 @@ async fn test_notifications_post_edit_and_delete_in_every_routed_channel() {
     assert!(p.slack.all_messages().is_empty(), "nothing left behind");
     p.stack.teardown().await;
 }
+
+/// `interact-test`: the button goes to the default channel; a click signed as Slack signs it,
+/// through the real webhook, is seen within the wait; a forged click is refused and never
+/// counts; no click means ✗ when the wait ends. The same for a Discord provider trusting the
+/// local key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn interact_test_waits_for_a_verified_click() {
+    use im_tests::pipeline::Pipeline;
+    let p = Pipeline::start(true).await;
+    let app = im::serve::app(p.gateway());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let http = im::http_client().expect("client");
+    let sender = im::send::Sender::new(p.clients.clone());
+    let wait = std::time::Duration::from_secs(5);
+
+    let (message, nonce) = sender.post_test_button("acme", 120).await.expect("posted");
+    let posted = p.slack.top_level("C_GENERAL").pop().expect("the button");
+    assert!(posted.blocks.to_string().contains("im:test"), "{posted:?}");
+    let acme = sender.directory.provider("acme").await.expect("read").expect("acme");
+    let secrets = im_core::directory::ProviderSource::secrets(&sender.directory, &acme)
+        .await
+        .expect("secrets");
+    // A click signed with another secret is refused and does not count.
+    let forged = im_core::provider::ProviderSecrets::from_map(
+        [(
+            "signing_secret".to_string(),
+            "not-the-signing-secret-0123456789abcdef".to_string(),
+        )]
+        .into(),
+    );
+    let status = im::interact::click(&http, &base, &acme, &forged, &message, &nonce)
+        .await
+        .expect("sent");
+    assert_eq!(status, 401);
+    assert!(
+        !sender
+            .wait_for_click("acme", &nonce, std::time::Duration::from_secs(1))
+            .await
+            .expect("waited")
+    );
+    let status = im::interact::click(&http, &base, &acme, &secrets, &message, &nonce)
+        .await
+        .expect("sent");
+    assert_eq!(status, 200);
+    assert!(
+        sender.wait_for_click("acme", &nonce, wait).await.expect("waited"),
+        "the click was seen"
+    );
+    sender.remove_message("acme", &message).await.expect("removed");
+    assert!(
+        p.slack.top_level("C_GENERAL").iter().all(|m| m.ts != message.id),
+        "cleaned up"
+    );
+
+    // Discord, with a provider that trusts the local key pair.
+    let discord = im_tests::fake_discord::FakeDiscord::start().await;
+    discord
+        .with_token("local-discord-token")
+        .with_channel("800", "incidents");
+    let mut config = p.stack.config.clone();
+    config.delivery.discord_api_url = discord.api_url.clone();
+    let clients = Arc::new(im_aws::AwsClients::new(config));
+    let local_key = hex::encode(im_discord::verify::local_signing_key().verifying_key().to_bytes());
+    im_aws::ProviderDirectory::new(clients.clone())
+        .add(
+            "local-discord",
+            "discord",
+            json!({"bot_token": "local-discord-token", "public_key": local_key, "application_id": "900100",
+                   "guild_id": "700100", "default_channel": "800"}),
+        )
+        .await
+        .expect("added");
+    let dgw = Arc::new(im_webhook::aws::gateway(
+        clients.clone(),
+        Arc::new(SystemClock),
+        im_platforms::registry(clients.config()),
+    ));
+    let dapp = im::serve::app(dgw);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let dbase = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, dapp).await;
+    });
+    let dsender = im::send::Sender::new(clients.clone());
+    let (dmessage, dnonce) = dsender.post_test_button("local-discord", 120).await.expect("posted");
+    let provider = dsender
+        .directory
+        .provider("local-discord")
+        .await
+        .expect("read")
+        .expect("provider");
+    let dsecrets = im_core::directory::ProviderSource::secrets(&dsender.directory, &provider)
+        .await
+        .expect("secrets");
+    let status = im::interact::click(&http, &dbase, &provider, &dsecrets, &dmessage, &dnonce)
+        .await
+        .expect("sent");
+    assert_eq!(status, 200);
+    assert!(
+        dsender
+            .wait_for_click("local-discord", &dnonce, wait)
+            .await
+            .expect("waited")
+    );
+    // A provider that does not trust the local key cannot be clicked locally.
+    let (_, other_nonce) = sender.post_test_button("acme", 1).await.expect("posted");
+    assert!(
+        !sender
+            .wait_for_click("acme", &other_nonce, std::time::Duration::from_millis(600))
+            .await
+            .expect("waited")
+    );
+    p.stack.teardown().await;
+}

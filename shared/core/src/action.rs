@@ -26,6 +26,9 @@ pub enum ActionKey {
     Service,
     Assign,
     Transition,
+    /// `im chatops interact-test`'s button: proves a click arrives and is verified; the
+    /// "incident" it carries is the test's nonce, never a stored incident. Not on cards.
+    Test,
 }
 
 impl ActionKey {
@@ -53,11 +56,12 @@ impl ActionKey {
             ActionKey::Service => "im:service",
             ActionKey::Assign => "im:assign",
             ActionKey::Transition => "im:transition",
+            ActionKey::Test => "im:test",
         }
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.id() == id)
+        Self::ALL.into_iter().chain([ActionKey::Test]).find(|k| k.id() == id)
     }
 
     /// What a person sees (and the timeline records: `[Acknowledge] INC-2026-001`).
@@ -72,6 +76,7 @@ impl ActionKey {
             ActionKey::Service => "Service",
             ActionKey::Assign => "Assign",
             ActionKey::Transition => "Status",
+            ActionKey::Test => "Interactivity test",
         }
     }
 
@@ -86,12 +91,13 @@ impl ActionKey {
             ActionKey::Service => "service",
             ActionKey::Assign => "assign",
             ActionKey::Transition => "transition",
+            ActionKey::Test => "status",
         }
     }
 
     /// Whether using it changes the incident (RBAC default: responder rather than viewer).
     pub fn changes(self) -> bool {
-        !matches!(self, ActionKey::Details)
+        !matches!(self, ActionKey::Details | ActionKey::Test)
     }
 }
 
@@ -249,8 +255,15 @@ impl ActionRef {
                 Some("close") => Resolved::Command(Command::Close { id }),
                 other => return Err(bad(other.unwrap_or(""))),
             },
+            ActionKey::Test => Resolved::Test(id),
         })
     }
+}
+
+/// The marker the gateway sets when a click on `im chatops interact-test`'s button for
+/// `provider` arrives and passes every gate; the command waits for it.
+pub fn interact_test_mark(provider: &str, nonce: &IncidentId) -> String {
+    format!("interact-test:{provider}:{nonce}")
 }
 
 /// What a used element amounts to.
@@ -265,6 +278,8 @@ pub enum Resolved {
     /// Escalate on a SEV-1.
     AlreadyTop(IncidentId),
     NotFound(IncidentId),
+    /// `interact-test`'s button, carrying the test's nonce.
+    Test(IncidentId),
 }
 
 /// The one-level-more-severe severity for the Escalate button.

@@ -381,6 +381,71 @@ impl Sender {
         Ok(out)
     }
 
+    /// `interact-test NAME`, first half: a message with a test button in the default channel.
+    /// Returns the message and the nonce its button carries.
+    pub async fn post_test_button(
+        &self,
+        name: &str,
+        timeout_s: u64,
+    ) -> Result<(im_core::chat::MessageRef, IncidentId), Failure> {
+        let (provider, messenger) = self.provider(name).await?;
+        let channel = provider
+            .config
+            .default_channel
+            .clone()
+            .ok_or_else(|| Failure(format!("`{name}` has no default_channel to post the test button in")))?;
+        let mut random = [0u8; 4];
+        let seq = match getrandom::fill(&mut random) {
+            Ok(()) => u64::from(u32::from_le_bytes(random)),
+            Err(_) => u64::from(self.clock.now().nanosecond()),
+        };
+        let nonce = IncidentId::new(self.clock.now().year(), 1_000_000 + seq % 1_000_000_000);
+        let mut doc = Doc::new(Text::from("Interactivity test from im"));
+        doc.push(Block::Paragraph(Text::from(format!(
+            "🧪 Interactivity test from im: click the button within {timeout_s} s. Nothing about any incident changes."
+        ))));
+        // Rendered like a card (renderers draw buttons only on cards); its "incident" is the nonce.
+        doc.card = Some(im_core::message::CardMeta {
+            incident: nonce.clone(),
+            version: 0,
+        });
+        doc.push(Block::Buttons(vec![im_core::message::Element::Button {
+            action: im_core::action::ActionKey::Test,
+            label: "Click to test".into(),
+            style: im_core::message::Style::Primary,
+            incident: nonce.clone(),
+        }]));
+        let message = post_ref(messenger.as_ref(), &channel, &doc)
+            .await
+            .map_err(|e| Failure(format!("posting the test button: {}", im_core::probe::explain(&e))))?;
+        Ok((message, nonce))
+    }
+
+    /// `interact-test NAME`, second half: waits until a verified click on the button arrived.
+    pub async fn wait_for_click(&self, name: &str, nonce: &IncidentId, timeout: Duration) -> Result<bool, Failure> {
+        let store = im_aws::deliveries::DeliveryStore::new(self.clients.clone());
+        let mark = im_core::action::interact_test_mark(name, nonce);
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if store.is_marked(&mark).await? {
+                return Ok(true);
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Ok(false);
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Removes a message the operator commands posted (best effort).
+    pub async fn remove_message(&self, name: &str, message: &im_core::chat::MessageRef) -> Result<(), Failure> {
+        let (_, messenger) = self.provider(name).await?;
+        messenger
+            .delete(message)
+            .await
+            .map_err(|e| Failure(im_core::probe::explain(&e)))
+    }
+
     /// `channels --provider NAME`.
     pub async fn channels(&self, name: &str) -> Result<Vec<im_core::probe::ChannelInfo>, Failure> {
         let r = self.resolve(name).await?;
