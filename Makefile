@@ -30,7 +30,7 @@ dev: venv
 ## (and installs Chromium for the dashboard's page test when it is missing)
 test: venv
 	infra/ensure-chromium.sh
-	cargo build --workspace --tests
+	cargo build --workspace --tests --bins
 	infra/with-emulator.sh cargo test --workspace
 
 ## lint: formatting, clippy with warnings as errors, cfn-lint and `sam validate --lint` of template.yaml

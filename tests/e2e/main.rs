@@ -9,6 +9,7 @@ mod cli;
 mod delivery;
 mod discord;
 mod discord_events;
+mod documented;
 mod interactions;
 mod monitor;
 mod notifications;
