@@ -247,3 +247,69 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
     let _ = std::fs::remove_file(&im.env_file);
     p.stack.teardown().await;
 }
+
+/// `im chatops add` without `--config` asks on the terminal: secrets without echo (what is typed
+/// never appears on the screen), then the default channel, the switches and a channel per
+/// severity; the answers make the provider.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_interactive_add_hides_secrets_on_a_real_terminal() {
+    let p = Pipeline::start(true).await;
+    let env = env_file(&p);
+    let binary = im_tests::repo_root().join("target/debug/im");
+    let command = format!(
+        "{} --env-file {} chatops add slack pty-slack",
+        binary.display(),
+        env.display()
+    );
+    let screen = tokio::task::spawn_blocking(move || {
+        let mut session = rexpect::spawn(&command, Some(30_000)).expect("spawned in a pseudo-terminal");
+        let mut screen = String::new();
+        let mut step = |prompt: &str, answer: &str| {
+            screen.push_str(&session.exp_string(prompt).expect(prompt));
+            session.send_line(answer).expect("typed");
+        };
+        // rexpect reads the screen as Latin-1: the prompts are matched on their ASCII parts.
+        step("(not shown): ", "xoxb-test-bot-token");
+        step("(not shown): ", "pty-signing-secret-0123456789abcdef01");
+        step("Default channel ID: ", "C_GENERAL");
+        step("Enable slash commands? [Y/n]: ", "");
+        step("Enable notifications? [Y/n]: ", "y");
+        step("Channel for SEV-1 (blank: the default channel): ", "C_CRIT");
+        step("Channel for SEV-2 (blank: the default channel): ", "");
+        step("Channel for SEV-3 (blank: the default channel): ", "");
+        step("Channel for SEV-4 (blank: the default channel): ", "");
+        screen.push_str(&session.exp_eof().expect("finished"));
+        screen
+    })
+    .await
+    .expect("pty session");
+    assert!(screen.contains("Added slack provider `pty-slack`"), "{screen}");
+    assert!(screen.contains("Bot token (xoxb-") && screen.contains("Signing secret"), "{screen}");
+    assert!(
+        !screen.contains("xoxb-test-bot-token"),
+        "the token was echoed: {screen}"
+    );
+    assert!(
+        !screen.contains("pty-signing-secret"),
+        "the secret was echoed: {screen}"
+    );
+    let added = p
+        .stack
+        .directory()
+        .provider("pty-slack")
+        .await
+        .expect("read")
+        .expect("added");
+    assert_eq!(added.config.default_channel.as_deref(), Some("C_GENERAL"));
+    assert_eq!(
+        added.config.notification_channels.get("SEV-1").map(String::as_str),
+        Some("C_CRIT")
+    );
+    assert!(added.config.enable_slash_commands && added.config.enable_notifications);
+    assert!(
+        p.stack.directory().inbound_gaps(&added).await.expect("gaps").is_empty(),
+        "the signing secret was stored"
+    );
+    let _ = std::fs::remove_file(&env);
+    p.stack.teardown().await;
+}
