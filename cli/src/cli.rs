@@ -21,7 +21,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Top {
-    /// Run every webhook locally, against the AWS endpoint in AWS_ENDPOINT_URL.
+    /// Run every webhook, the REST API, the pollers and /dashboard locally, against the AWS
+    /// endpoint in AWS_ENDPOINT_URL.
+    ///
+    /// Example: CHATOPS_DEBUG=true im serve --addr 127.0.0.1:3000 --platform-sink
+    #[command(verbatim_doc_comment)]
     Serve(ServeArgs),
     /// Manage chat providers and exercise them.
     #[command(subcommand)]
@@ -58,6 +62,9 @@ pub enum Top {
     Completions { shell: clap_complete::Shell },
     /// Print a sample event from events/ addressed to a local provider and signed now, for
     /// `cargo lambda invoke --data-file` (Slack: its signing secret; Discord: the local key).
+    ///
+    /// Example: im sign-event demo events/slack/slash-help.json > /tmp/help.json
+    #[command(verbatim_doc_comment)]
     SignEvent {
         /// The provider the event is for.
         provider: String,
@@ -82,6 +89,9 @@ pub struct ServeArgs {
 #[derive(Debug, Subcommand)]
 pub enum Local {
     /// Create the table and queues declared in template.yaml under a stack name.
+    ///
+    /// Example: AWS_ENDPOINT_URL=http://127.0.0.1:4566 im local bootstrap --stack im-dev --env-file .local/dev.env
+    #[command(verbatim_doc_comment)]
     Bootstrap {
         #[arg(long, default_value = "template.yaml")]
         template: PathBuf,
@@ -93,6 +103,9 @@ pub enum Local {
     },
     /// Local stand-ins for Slack's and Discord's APIs that print what would have been posted
     /// (point SLACK_API_URL and DISCORD_API_URL at the addresses it prints).
+    ///
+    /// Example: im local sink --addr 127.0.0.1:9010
+    #[command(verbatim_doc_comment)]
     Sink {
         #[arg(long, default_value = "127.0.0.1:9010")]
         addr: String,
@@ -295,6 +308,9 @@ pub enum Chatops {
     #[command(verbatim_doc_comment)]
     Broadcast { text: String },
     /// Send one signed slash command to a provider's endpoint and print the reply.
+    ///
+    /// Example: im chatops slash --provider demo --url http://127.0.0.1:3000 declare --sev SEV-2 "Payment processing down"
+    #[command(verbatim_doc_comment)]
     Slash {
         #[command(flatten)]
         target: Target,
@@ -303,7 +319,9 @@ pub enum Chatops {
         text: Vec<String>,
     },
     /// Register `/im` with Discord for a provider (bulk overwrite: safe to run again).
-    #[command(name = "register-commands")]
+    ///
+    /// Example: im chatops register-commands team-discord --guild 123456789012345678
+    #[command(name = "register-commands", verbatim_doc_comment)]
     RegisterCommands {
         /// The Discord provider.
         provider: String,
@@ -315,6 +333,9 @@ pub enum Chatops {
     #[command(subcommand)]
     Dlq(Dlq),
     /// Send signed sample commands to a provider's endpoint and print ✓/✗ for each.
+    ///
+    /// Example: im chatops test-commands --provider company-slack --url https://api.example.com
+    #[command(verbatim_doc_comment)]
     TestCommands {
         #[command(flatten)]
         target: Target,
@@ -327,13 +348,22 @@ pub enum Chatops {
 #[derive(Debug, Subcommand)]
 pub enum Dlq {
     /// Show dead-lettered deliveries (job, channel, attempts, reason).
+    ///
+    /// Example: im chatops dlq list --output json
+    #[command(verbatim_doc_comment)]
     List {
         #[arg(long, default_value_t = 100)]
         max: usize,
+        #[arg(long, value_enum, default_value_t = Output::Table)]
+        output: Output,
+        /// Same as `--output json`.
         #[arg(long)]
         json: bool,
     },
     /// Send dead-lettered deliveries back to the deliveries queue with a fresh retry budget.
+    ///
+    /// Example: im chatops dlq redrive --max 100
+    #[command(verbatim_doc_comment)]
     Redrive {
         #[arg(long, default_value_t = 1000)]
         max: usize,
@@ -354,4 +384,31 @@ pub struct Target {
     /// Slack channel id to act in.
     #[arg(long, default_value = "C0IMCLI")]
     pub channel: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Every command a person runs shows an example in its `--help`.
+    #[test]
+    fn every_command_help_shows_an_example() {
+        fn walk(command: &mut clap::Command, path: String, missing: &mut Vec<String>) {
+            let mut subcommands: Vec<clap::Command> = command.get_subcommands().cloned().collect();
+            if subcommands.is_empty() {
+                let help = command.render_long_help().to_string();
+                if !help.contains("Example") {
+                    missing.push(path);
+                }
+                return;
+            }
+            for sub in &mut subcommands {
+                let name = format!("{path} {}", sub.get_name());
+                walk(sub, name, missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&mut super::Cli::command(), "im".into(), &mut missing);
+        assert!(missing.is_empty(), "no example in: {missing:?}");
+    }
 }

@@ -344,9 +344,9 @@ async fn dlq(clients: Arc<AwsClients>, command: cli::Dlq) -> Outcome {
         .ok_or_else(|| missing("DELIVERIES_QUEUE_URL"))?;
     let dlq = im_aws::sqs::Queue::new(clients.clone(), dlq_ref);
     match command {
-        cli::Dlq::List { max, json } => {
+        cli::Dlq::List { max, output, json } => {
             let letters = im_aws::dlq::list(&dlq, max).await?;
-            if json {
+            if json || output == cli::Output::Json {
                 println!("{}", serde_json::to_string_pretty(&letters)?);
             } else if letters.is_empty() {
                 println!("The dead-letter queue is empty.");

@@ -455,3 +455,51 @@ async fn every_route_answers_as_documented_and_never_shows_a_secret() {
     }
     p.stack.teardown().await;
 }
+
+/// A Discord provider added through the API has `/im` registered in its server, as the CLI does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_discord_provider_added_through_the_api_registers_its_commands() {
+    use im_tests::discord_under_test::{APPLICATION, DiscordUnderTest, GUILD, TOKEN as BOT, public_key_hex};
+    let mut stack = im_tests::TestStack::new().await;
+    let discord = DiscordUnderTest::start().await;
+    stack.config.delivery.discord_api_url = discord.fake.api_url.clone();
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    let app = api::with_bearer(
+        api::router(Arc::new(api::Api::new(stack.clients.clone()))),
+        TOKEN.into(),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let c = Client {
+        http: im::http_client().expect("client"),
+        base,
+        spec: spec(),
+        seen: Mutex::new(Vec::new()),
+    };
+    let providers = "/api/v1/chatops/providers";
+    let (status, added) = c
+        .call(
+            "POST",
+            providers,
+            providers,
+            Some(json!({"name": "team-discord", "type": "discord", "config": {
+                "bot_token": BOT, "application_id": APPLICATION, "public_key": public_key_hex(), "guild_id": GUILD}})),
+        )
+        .await;
+    assert_eq!(status, 201, "{added}");
+    assert!(
+        added["setup"][0]
+            .as_str()
+            .is_some_and(|l| l.starts_with("✓ Registered /im") && l.contains(GUILD)),
+        "{added}"
+    );
+    assert_eq!(discord.fake.registrations().0, 1);
+    assert!(
+        !c.seen.lock().expect("lock").join("\n").contains(TOKEN),
+        "the bot token is never shown"
+    );
+    stack.teardown().await;
+}

@@ -284,7 +284,10 @@ async fn the_interactive_add_hides_secrets_on_a_real_terminal() {
     .await
     .expect("pty session");
     assert!(screen.contains("Added slack provider `pty-slack`"), "{screen}");
-    assert!(screen.contains("Bot token (xoxb-") && screen.contains("Signing secret"), "{screen}");
+    assert!(
+        screen.contains("Bot token (xoxb-") && screen.contains("Signing secret"),
+        "{screen}"
+    );
     assert!(
         !screen.contains("xoxb-test-bot-token"),
         "the token was echoed: {screen}"
