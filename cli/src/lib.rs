@@ -733,18 +733,57 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             })
         }
         Chatops::TestCommands { target: t, all } => {
-            let target = target(&directory, &t).await?;
-            let full = all || signed::is_local(&target.url);
+            let record = directory
+                .store()
+                .get_provider(&t.provider)
+                .await?
+                .ok_or_else(|| Failure(format!("provider `{}` not found (see `im chatops list`)", t.provider)))?;
+            let base = t.url.clone().unwrap_or_else(|| "http://127.0.0.1:3000".into());
+            let (url, checks_for) = if record.platform == Platform::DISCORD {
+                let url = if base.contains("/chatops/") {
+                    base.clone()
+                } else {
+                    format!("{}/chatops/discord/{}", base.trim_end_matches('/'), record.name)
+                };
+                (url, None)
+            } else {
+                let target = target(&directory, &t).await?;
+                (target.url.clone(), Some(target))
+            };
+            let full = all || signed::is_local(&url);
             println!(
-                "Testing {} ({})",
-                target.url,
+                "Testing {url} ({})",
                 if full {
                     "full lifecycle"
                 } else {
                     "read-only + one [TEST] incident; --all for everything"
                 }
             );
-            let checks = test_commands::run(&http_client()?, &target, full).await;
+            let checks = match checks_for {
+                Some(target) => test_commands::run(&http_client()?, &target, full).await,
+                None => {
+                    let local = hex::encode(im_discord::verify::local_signing_key().verifying_key().to_bytes());
+                    if record.config.platform_key("public_key") != Some(local.as_str()) {
+                        return Err(Failure(format!(
+                            "`{}` trusts Discord's own key, which only Discord can sign with: send /im help in the server \
+                             instead (test-commands signs Discord interactions with the local key pair, for local providers)",
+                            record.name
+                        )));
+                    }
+                    let target = test_commands::DiscordTarget {
+                        url,
+                        application_id: record
+                            .config
+                            .platform_key("application_id")
+                            .unwrap_or_default()
+                            .to_string(),
+                        guild_id: record.config.platform_key("guild_id").map(str::to_string),
+                        channel: record.config.default_channel.clone().unwrap_or_else(|| "800100".into()),
+                        user: "100000000000000002".into(),
+                    };
+                    test_commands::run_discord(&http_client()?, &target, full).await
+                }
+            };
             for check in &checks {
                 println!("{}", check.line());
             }

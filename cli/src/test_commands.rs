@@ -61,30 +61,79 @@ fn incident_id(text: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn judge(response: &SlashResponse, in_channel: bool, expect: &str) -> Result<String, String> {
-    if response.status != 200 {
-        let detail = if response.body.is_empty() {
+/// A reply, whatever the platform: the HTTP status, the body, the text a person reads, and
+/// whether the channel sees it.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+    pub text: String,
+    pub in_channel: bool,
+}
+
+impl From<SlashResponse> for Answer {
+    fn from(r: SlashResponse) -> Self {
+        Answer {
+            status: r.status,
+            text: r.text().to_string(),
+            in_channel: r.response_type() == "in_channel",
+            body: r.body,
+        }
+    }
+}
+
+fn judge(answer: &Answer, in_channel: bool, expect: &str) -> Result<String, String> {
+    if answer.status != 200 {
+        let detail = if answer.body.is_empty() {
             String::new()
         } else {
-            format!(": {}", response.body)
+            format!(": {}", answer.body)
         };
-        return Err(format!("HTTP {}{detail}", response.status));
+        return Err(format!("HTTP {}{detail}", answer.status));
     }
-    let want = if in_channel { "in_channel" } else { "ephemeral" };
-    if response.response_type() != want {
-        return Err(format!(
-            "expected a {want} reply, got `{}`: {}",
-            response.response_type(),
-            response.text()
-        ));
+    if answer.in_channel != in_channel {
+        let (want, got) = if in_channel {
+            ("in-channel", "private")
+        } else {
+            ("private", "in-channel")
+        };
+        return Err(format!("expected a {want} reply, got a {got} one: {}", answer.text));
     }
-    if !response.text().contains(expect) {
-        return Err(format!("expected `{expect}` in the reply, got: {}", response.text()));
+    if !answer.text.contains(expect) {
+        return Err(format!("expected `{expect}` in the reply, got: {}", answer.text));
     }
-    Ok(response.text().lines().next().unwrap_or("").chars().take(100).collect())
+    Ok(answer.text.lines().next().unwrap_or("").chars().take(100).collect())
+}
+
+/// How one platform sends a step.
+pub trait Sender {
+    /// Sends `step` (`text` is its `/im` form) about `incident`; `None` when the platform cannot
+    /// express the step (Discord's typed options cannot be given wrong).
+    fn send(
+        &self,
+        step: Step,
+        text: &str,
+        incident: &str,
+    ) -> impl std::future::Future<Output = Option<Result<Answer, String>>>;
+}
+
+struct Slack<'a> {
+    http: &'a reqwest::Client,
+    target: &'a SlashTarget,
+}
+
+impl Sender for Slack<'_> {
+    async fn send(&self, _: Step, text: &str, _: &str) -> Option<Result<Answer, String>> {
+        Some(signed::send(self.http, self.target, text).await.map(Answer::from))
+    }
 }
 
 pub async fn run(http: &reqwest::Client, target: &SlashTarget, full: bool) -> Vec<Check> {
+    run_with(&Slack { http, target }, full).await
+}
+
+/// Walks the plan through `sender`.
+pub async fn run_with(sender: &impl Sender, full: bool) -> Vec<Check> {
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp();
     let mut id: Option<String> = None;
     let mut checks = Vec::new();
@@ -133,11 +182,14 @@ pub async fn run(http: &reqwest::Client, target: &SlashTarget, full: bool) -> Ve
             ),
             Step::Close => (format!("close {incident}"), true, "Closed".into()),
         };
-        let result = match signed::send(http, target, &text).await {
-            Ok(response) => {
-                let judged = judge(&response, in_channel, &expect);
+        let Some(sent) = sender.send(step, &text, &incident).await else {
+            continue;
+        };
+        let result = match sent {
+            Ok(answer) => {
+                let judged = judge(&answer, in_channel, &expect);
                 if step == Step::Declare && judged.is_ok() {
-                    id = incident_id(response.text());
+                    id = incident_id(&answer.text);
                 }
                 judged
             }
@@ -154,6 +206,140 @@ pub async fn run(http: &reqwest::Client, target: &SlashTarget, full: bool) -> Ve
         });
     }
     checks
+}
+
+/// Where and as whom to send Discord interactions: signed with the local key pair, which only
+/// a provider trusting it accepts (Discord signs real interactions with its own key).
+#[derive(Clone, Debug)]
+pub struct DiscordTarget {
+    /// `…/chatops/discord/<provider>`.
+    pub url: String,
+    pub application_id: String,
+    pub guild_id: Option<String>,
+    pub channel: String,
+    pub user: String,
+}
+
+struct Discord<'a> {
+    http: &'a reqwest::Client,
+    target: &'a DiscordTarget,
+}
+
+fn option(name: &str, value: &str) -> serde_json::Value {
+    serde_json::json!({"name": name, "type": 3, "value": value})
+}
+
+impl Discord<'_> {
+    /// `/im <subcommand>` with its typed options, as Discord sends it.
+    fn interaction(&self, step: Step, text: &str, incident: &str) -> Option<serde_json::Value> {
+        let inc = || option("incident", incident);
+        let (sub, options) = match step {
+            Step::Help => ("help", vec![]),
+            Step::List => ("list", vec![]),
+            Step::Usage => return None,
+            Step::Declare => {
+                let title = text.split('"').nth(1).unwrap_or("[TEST] im test-commands");
+                ("declare", vec![option("title", title), option("severity", "SEV-4")])
+            }
+            Step::Status => ("status", vec![inc()]),
+            Step::Ack => ("ack", vec![inc(), option("note", "test-commands acknowledgement")]),
+            Step::Update => ("update", vec![inc(), option("note", "test-commands note")]),
+            Step::Escalate => ("escalate", vec![inc(), option("severity", "SEV-3")]),
+            Step::Assign => (
+                "assign",
+                vec![
+                    inc(),
+                    // Someone other than the acknowledger (who already holds it).
+                    serde_json::json!({"name": "user", "type": 6, "value": "100000000000000003"}),
+                ],
+            ),
+            Step::Timeline => ("timeline", vec![inc()]),
+            Step::Resolve => ("resolve", vec![inc(), option("note", "test-commands done")]),
+            Step::Close => ("close", vec![inc()]),
+        };
+        let mut body = serde_json::json!({
+            "id": format!("{}", 1_300_000_000_000_000_000u64 + u64::from(rand_u16())),
+            "application_id": self.target.application_id,
+            "type": 2,
+            "channel_id": self.target.channel,
+            "token": "test-commands",
+            "version": 1,
+            "member": {"user": {"id": self.target.user, "username": "im-test-commands"}},
+            "data": {"id": "1", "name": "im", "type": 1,
+                     "options": [{"name": sub, "type": 1, "options": options}]},
+        });
+        if let Some(guild) = &self.target.guild_id {
+            body["guild_id"] = serde_json::json!(guild);
+        }
+        Some(body)
+    }
+}
+
+fn rand_u16() -> u16 {
+    let mut b = [0u8; 2];
+    let _ = getrandom::fill(&mut b);
+    u16::from_le_bytes(b)
+}
+
+/// What a Discord interaction response says to a person: content, embed titles, descriptions
+/// and fields, with Discord's markdown escapes removed.
+fn discord_text(answer: &serde_json::Value) -> String {
+    let data = &answer["data"];
+    let mut parts = vec![data["content"].as_str().unwrap_or("").to_string()];
+    for embed in data["embeds"].as_array().into_iter().flatten() {
+        for key in ["title", "description"] {
+            parts.push(embed[key].as_str().unwrap_or("").to_string());
+        }
+        for field in embed["fields"].as_array().into_iter().flatten() {
+            parts.push(format!(
+                "{}: {}",
+                field["name"].as_str().unwrap_or(""),
+                field["value"].as_str().unwrap_or("")
+            ));
+        }
+    }
+    parts
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .collect::<Vec<_>>()
+        .join("\n")
+        .replace('\\', "")
+}
+
+impl Sender for Discord<'_> {
+    async fn send(&self, step: Step, text: &str, incident: &str) -> Option<Result<Answer, String>> {
+        let body = self.interaction(step, text, incident)?.to_string().into_bytes();
+        let key = im_discord::verify::local_signing_key();
+        let ts = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
+        let signature = im_discord::verify::sign(&key, &ts, &body);
+        let response = self
+            .http
+            .post(&self.target.url)
+            .header("content-type", "application/json")
+            .header("x-signature-timestamp", ts)
+            .header("x-signature-ed25519", signature)
+            .body(body)
+            .send()
+            .await;
+        Some(match response {
+            Err(e) => Err(format!("sending to {}: {e}", self.target.url)),
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let body = response.text().await.unwrap_or_default();
+                let json: serde_json::Value = serde_json::from_str(&body).unwrap_or(serde_json::Value::Null);
+                Ok(Answer {
+                    status,
+                    text: discord_text(&json),
+                    in_channel: json["data"]["flags"].as_u64().unwrap_or(0) & 64 == 0,
+                    body,
+                })
+            }
+        })
+    }
+}
+
+pub async fn run_discord(http: &reqwest::Client, target: &DiscordTarget, full: bool) -> Vec<Check> {
+    run_with(&Discord { http, target }, full).await
 }
 
 #[cfg(test)]

@@ -867,3 +867,49 @@ async fn interact_test_waits_for_a_verified_click() {
     );
     p.stack.teardown().await;
 }
+
+/// `test-commands` on Discord: the whole lifecycle as typed `/im` interactions, signed with the
+/// local key pair for a provider that trusts it, through the real webhook.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn test_commands_walk_the_lifecycle_on_discord() {
+    let mut stack = TestStack::new().await;
+    let discord = im_tests::fake_discord::FakeDiscord::start().await;
+    discord
+        .with_token("local-discord-token")
+        .with_channel("800", "incidents");
+    stack.config.delivery.discord_api_url = discord.api_url.clone();
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    let local_key = hex::encode(im_discord::verify::local_signing_key().verifying_key().to_bytes());
+    stack
+        .directory()
+        .add(
+            "local-discord",
+            "discord",
+            json!({"bot_token": "local-discord-token", "public_key": local_key, "application_id": "900100",
+                   "guild_id": "700100", "default_channel": "800"}),
+        )
+        .await
+        .expect("added");
+    let base = serve(&stack).await;
+    let target = im::test_commands::DiscordTarget {
+        url: format!("{base}/chatops/discord/local-discord"),
+        application_id: "900100".into(),
+        guild_id: Some("700100".into()),
+        channel: "800".into(),
+        user: "100000000000000002".into(),
+    };
+    let checks = im::test_commands::run_discord(&im::http_client().expect("client"), &target, true).await;
+    for check in &checks {
+        assert!(check.ok, "{}", check.line());
+    }
+    assert_eq!(
+        checks.len(),
+        11,
+        "every step but the usage error, which typed options cannot express"
+    );
+    let id = im_core::IncidentId::new(time::OffsetDateTime::now_utc().year(), 1);
+    let incident = stack.store().get(&id).await.expect("read").expect("declared");
+    assert_eq!(incident.status, im_core::Status::Closed);
+    assert_eq!(incident.origin.platform, "discord");
+    stack.teardown().await;
+}

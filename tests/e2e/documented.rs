@@ -222,6 +222,43 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
     assert!(out.contains("✓ Credentials valid"), "{out}");
     assert!(code == 0 || out.contains('✗'), "{out}");
 
+    // Every listing also speaks JSON (`--output json`, `--json` as an alias).
+    for (args, check) in [
+        (vec!["chatops", "list", "--output", "json"], "/0/name"),
+        (vec!["chatops", "list", "--json"], "/0/platform"),
+        (vec!["chatops", "status", "--output", "json"], "/0/inbound"),
+        (
+            vec!["chatops", "test", "company-slack", "--output", "json"],
+            "/0/verdict",
+        ),
+        (
+            vec!["chatops", "channels", "--provider", "company-slack", "--output", "json"],
+            "/0/can_post",
+        ),
+        (
+            vec!["chatops", "webhooks", "--recent", "3", "--output", "json"],
+            "/0/verdict",
+        ),
+        (
+            vec!["chatops", "health", "--provider", "company-slack", "--output", "json"],
+            "/company-slack/0/check",
+        ),
+        (vec!["chatops", "stats", "--output", "json"], "/total_commands"),
+        (
+            vec!["timeline", "--source", "chatops", "--limit", "3", "--output", "json"],
+            "/0/incident_id",
+        ),
+        (vec!["chatops", "dlq", "list", "--output", "json"], ""),
+    ] {
+        let (code, out) = im.run(&args);
+        let value: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}\n{out}"));
+        assert!(
+            check.is_empty() || value.pointer(check).is_some(),
+            "{args:?} lacks {check}: {out}"
+        );
+        assert!(code == 0 || args.contains(&"health"), "{args:?} exited {code}");
+    }
+
     // Errors go to stderr with a non-zero exit and a message a person understands.
     let (code, out) = im.run(&["chatops", "test", "no-such-provider"]);
     assert_eq!(code, 1);
