@@ -392,6 +392,19 @@ pub fn menus(incident: &Incident, services: &[String]) -> Vec<Element> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_interact_test_marker_names_provider_and_nonce() {
+        let nonce = IncidentId::new(2026, 1_234_567);
+        assert_eq!(
+            interact_test_mark("acme", &nonce),
+            "interact-test:acme:INC-2026-1234567"
+        );
+        assert_ne!(interact_test_mark("acme", &nonce), interact_test_mark("beta", &nonce));
+        assert_eq!(ActionKey::from_id("im:test"), Some(ActionKey::Test));
+        assert!(!ActionKey::ALL.contains(&ActionKey::Test), "never on a card");
+        assert!(!ActionKey::Test.changes());
+    }
+
     use super::*;
 
     fn id() -> IncidentId {

@@ -144,6 +144,20 @@ mod source_tests {
     }
 
     #[test]
+    fn an_entry_summary_names_what_who_and_the_note() {
+        let mut e = entry("chatops.acknowledge", "slack:acme");
+        assert_eq!(e.summary(), "chatops.acknowledge by chatops:U1");
+        e.data.insert("response".into(), Value::from("Incident acknowledged"));
+        assert_eq!(e.summary(), "chatops.acknowledge by chatops:U1: Incident acknowledged");
+        e.data.insert("note".into(), Value::from("Looking"));
+        assert_eq!(
+            e.summary(),
+            "chatops.acknowledge by chatops:U1: Looking",
+            "the note wins"
+        );
+    }
+
+    #[test]
     fn sources_filter_by_interface_platform_or_provider() {
         let slack = entry("chatops.acknowledge", "slack:company-slack");
         let sla = entry("sla.breach", "system:sla-monitor");
