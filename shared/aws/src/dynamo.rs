@@ -168,6 +168,53 @@ fn to_item<T: Serialize>(value: &T) -> Result<Item, CommitError> {
     serde_dynamo::to_item(value).map_err(|e| CommitError::Store(corrupt("serialising an item", e)))
 }
 
+/// Reads day partitions newest first, from `today` back at most `days` days: `key(day)` names
+/// the index (or the table), the partition attribute and its value. `take` sees each item and
+/// answers whether enough has been read.
+pub(crate) async fn newest_by_day(
+    client: &aws_sdk_dynamodb::Client,
+    table: &str,
+    today: time::Date,
+    days: u32,
+    key: impl Fn(time::Date) -> (Option<&'static str>, &'static str, String),
+    mut take: impl FnMut(&Item) -> Result<bool, StoreError>,
+) -> Result<(), StoreError> {
+    let mut day = today;
+    for _ in 0..days.max(1) {
+        let (index, attribute, value) = key(day);
+        let mut start: Option<Item> = None;
+        loop {
+            let answer = client
+                .query()
+                .table_name(table)
+                .set_index_name(index.map(str::to_string))
+                .key_condition_expression("#pk = :day")
+                .expression_attribute_names("#pk", attribute)
+                .expression_attribute_values(":day", s(value.clone()))
+                .scan_index_forward(false)
+                .limit(100)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| unavailable("reading the newest items of a day", e))?;
+            for item in answer.items() {
+                if take(item)? {
+                    return Ok(());
+                }
+            }
+            match answer.last_evaluated_key() {
+                Some(k) if !k.is_empty() => start = Some(k.clone()),
+                _ => break,
+            }
+        }
+        match day.previous_day() {
+            Some(previous) => day = previous,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn unavailable(what: &str, err: impl std::error::Error) -> StoreError {
     StoreError::Unavailable(format!("{what}: {}", DisplayErrorContext(err)))
 }
@@ -210,47 +257,19 @@ impl DynamoStore {
         limit: usize,
         keep: &(dyn Fn(&TimelineEntry) -> bool + Sync),
     ) -> Result<Vec<(IncidentId, TimelineEntry)>, StoreError> {
+        let day_key = |day: time::Date| (Some(GSI1), "GSI1PK", format!("TLDAY#{day}"));
         let mut out = Vec::new();
-        let mut day = today;
-        for _ in 0..days.max(1) {
-            let mut start: Option<Item> = None;
-            loop {
-                let answer = self
-                    .client()
-                    .await
-                    .query()
-                    .table_name(&self.table)
-                    .index_name(GSI1)
-                    .key_condition_expression("GSI1PK = :day")
-                    .expression_attribute_values(":day", s(format!("TLDAY#{day}")))
-                    .scan_index_forward(false)
-                    .limit(100)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("reading recent timeline entries", e))?;
-                for item in answer.items() {
-                    let parsed: TimelineItem =
-                        serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("timeline item", e))?;
-                    let id = IncidentId::parse(parsed.pk.trim_start_matches("INC#"))
-                        .map_err(|e| corrupt("timeline item key", e))?;
-                    if keep(&parsed.entry) {
-                        out.push((id, parsed.entry));
-                        if out.len() >= limit {
-                            return Ok(out);
-                        }
-                    }
-                }
-                match answer.last_evaluated_key() {
-                    Some(key) if !key.is_empty() => start = Some(key.clone()),
-                    _ => break,
-                }
+        newest_by_day(self.client().await, &self.table, today, days, day_key, |item| {
+            let parsed: TimelineItem =
+                serde_dynamo::from_item(item.clone()).map_err(|e| corrupt("timeline item", e))?;
+            let id =
+                IncidentId::parse(parsed.pk.trim_start_matches("INC#")).map_err(|e| corrupt("timeline item key", e))?;
+            if keep(&parsed.entry) {
+                out.push((id, parsed.entry));
             }
-            match day.previous_day() {
-                Some(previous) => day = previous,
-                None => break,
-            }
-        }
+            Ok(out.len() >= limit)
+        })
+        .await?;
         Ok(out)
     }
 

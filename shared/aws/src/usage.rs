@@ -18,7 +18,7 @@ use im_core::usage::{DayCounters, RequestRecord, Usage, UsageLog, UsageRecorder}
 use time::{Date, OffsetDateTime};
 
 use crate::clients::AwsClients;
-use crate::dynamo::{n, s, unavailable};
+use crate::dynamo::{n, newest_by_day, s, unavailable};
 
 /// Counters are kept this long.
 pub const RETENTION_DAYS: i64 = 400;
@@ -130,42 +130,15 @@ impl DynamoUsage {
     /// The newest request records, newest first, from `today` back over the retention.
     pub async fn recent_requests(&self, today: Date, limit: usize) -> Result<Vec<RequestRecord>, StoreError> {
         let mut out = Vec::new();
-        let mut day = today;
-        for _ in 0..REQUEST_RETENTION_DAYS {
-            let mut start = None;
-            loop {
-                let answer = self
-                    .clients
-                    .dynamo()
-                    .await
-                    .query()
-                    .table_name(&self.table)
-                    .key_condition_expression("PK = :pk")
-                    .expression_attribute_values(":pk", s(format!("HOOKS#{day}")))
-                    .scan_index_forward(false)
-                    .limit(100)
-                    .set_exclusive_start_key(start.take())
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("reading request records", e))?;
-                for item in answer.items() {
-                    let record: RequestRecord = serde_dynamo::from_item(item.clone())
-                        .map_err(|e| StoreError::Corrupt(format!("request record: {e}")))?;
-                    out.push(record);
-                    if out.len() >= limit {
-                        return Ok(out);
-                    }
-                }
-                match answer.last_evaluated_key() {
-                    Some(key) if !key.is_empty() => start = Some(key.clone()),
-                    _ => break,
-                }
-            }
-            match day.previous_day() {
-                Some(previous) => day = previous,
-                None => break,
-            }
-        }
+        let day_key = |day: Date| (None, "PK", format!("HOOKS#{day}"));
+        let days = u32::try_from(REQUEST_RETENTION_DAYS).unwrap_or(7);
+        newest_by_day(self.clients.dynamo().await, &self.table, today, days, day_key, |item| {
+            let record: RequestRecord = serde_dynamo::from_item(item.clone())
+                .map_err(|e| StoreError::Corrupt(format!("request record: {e}")))?;
+            out.push(record);
+            Ok(out.len() >= limit)
+        })
+        .await?;
         Ok(out)
     }
 

@@ -64,6 +64,28 @@ async fn post_ref(messenger: &dyn Messenger, channel: &str, doc: &Doc) -> Result
     result
 }
 
+/// An incident of `severity` declared through `provider` now (in `channel`), for asking the
+/// routing where changes of it would go.
+fn sample_incident(
+    provider: &Provider,
+    severity: Severity,
+    now: time::OffsetDateTime,
+    channel: Option<&str>,
+) -> Incident {
+    Incident::declared(
+        IncidentId::new(now.year(), 0),
+        String::new(),
+        severity,
+        UserRef::new("-", None),
+        now,
+        Origin {
+            platform: provider.platform.as_str().to_string(),
+            provider: provider.name.clone(),
+            channel: channel.map(str::to_string),
+        },
+    )
+}
+
 /// A provider with what acting on it needs.
 struct Resolved {
     provider: Arc<Provider>,
@@ -317,18 +339,7 @@ impl Sender {
         let now = self.clock.now();
         let mut channels: Vec<String> = Vec::new();
         for severity in [Severity::Sev1, Severity::Sev2, Severity::Sev3, Severity::Sev4] {
-            let incident = Incident::declared(
-                IncidentId::new(now.year(), 0),
-                String::new(),
-                severity,
-                UserRef::new("-", None),
-                now,
-                Origin {
-                    platform: provider.platform.as_str().to_string(),
-                    provider: provider.name.clone(),
-                    channel: None,
-                },
-            );
+            let incident = sample_incident(&provider, severity, now, None);
             for kind in [EventKind::IncidentCreated, EventKind::SlaBreach] {
                 for route in im_core::notify::route_incident(&provider.name, &provider.config, kind, &incident, &[]) {
                     if !channels.contains(&route.channel) {
@@ -485,21 +496,9 @@ impl Sender {
     /// The channels each kind of change reaches on a provider (`config --provider`).
     pub fn routing(provider: &Provider) -> serde_json::Value {
         let now = time::OffsetDateTime::now_utc();
-        let origin = Origin {
-            platform: provider.platform.as_str().to_string(),
-            provider: provider.name.clone(),
-            channel: Some("<declared here>".into()),
-        };
         let mut out = serde_json::Map::new();
         for severity in [Severity::Sev1, Severity::Sev2, Severity::Sev3, Severity::Sev4] {
-            let incident = Incident::declared(
-                IncidentId::new(now.year(), 0),
-                String::new(),
-                severity,
-                UserRef::new("-", None),
-                now,
-                origin.clone(),
-            );
+            let incident = sample_incident(provider, severity, now, Some("<declared here>"));
             let channels = |kind| -> Vec<String> {
                 im_core::notify::route_incident(&provider.name, &provider.config, kind, &incident, &[])
                     .into_iter()
