@@ -12,6 +12,7 @@ mod discord_events;
 mod documented;
 mod interactions;
 mod monitor;
+mod nlu_corpus;
 mod notifications;
 mod seam;
 mod slack_handler;

@@ -1,0 +1,99 @@
+//! The mention corpus (`tests/nlu/corpus.jsonl`), written before any parser is tuned on it: how
+//! on-call people really type (typos, politeness, mixed case, mention markup, emoji, very short
+//! and long lines), each with the intent and the exact entities it must yield. This checks its
+//! shape; the accuracy test runs the parser over it.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+
+const INTENTS: [&str; 13] = [
+    "create",
+    "acknowledge",
+    "resolve",
+    "close",
+    "escalate",
+    "assign",
+    "update",
+    "status",
+    "list",
+    "count",
+    "timeline",
+    "oncall",
+    "help",
+];
+const SERVICES: [&str; 8] = [
+    "payments",
+    "checkout",
+    "database",
+    "search",
+    "api",
+    "auth",
+    "billing",
+    "notifications",
+];
+const TIME_RANGES: [&str; 7] = [
+    "today",
+    "yesterday",
+    "this_week",
+    "this_month",
+    "last_7_days",
+    "last_24_hours",
+    "since_monday",
+];
+
+fn corpus() -> Vec<Value> {
+    let text = std::fs::read_to_string(im_tests::repo_root().join("tests/nlu/corpus.jsonl")).expect("corpus");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
+#[test]
+fn the_corpus_covers_every_intent_and_its_entities_are_canonical() {
+    let lines = corpus();
+    assert!(lines.len() >= 200, "{} utterances", lines.len());
+    let mut per_intent: BTreeMap<String, usize> = BTreeMap::new();
+    let mut texts = BTreeSet::new();
+    for line in &lines {
+        let text = line["text"].as_str().expect("text");
+        assert!(texts.insert(text.to_lowercase()), "duplicate: {text}");
+        let intent = line["intent"].as_str().expect("intent");
+        assert!(INTENTS.contains(&intent) || intent == "none", "unknown intent {intent}");
+        *per_intent.entry(intent.to_string()).or_default() += 1;
+        for (key, value) in line["entities"].as_object().expect("entities") {
+            let v = value
+                .as_str()
+                .unwrap_or_else(|| panic!("{text}: {key} is not a string"));
+            match key.as_str() {
+                "incident_id" => assert!(
+                    im_core::IncidentId::parse(v).is_ok_and(|id| id.as_str() == v),
+                    "{text}: {v} is not a canonical id"
+                ),
+                "severity" => assert!(["SEV-1", "SEV-2", "SEV-3", "SEV-4"].contains(&v), "{text}: {v}"),
+                "service" => assert!(SERVICES.contains(&v), "{text}: unknown service {v}"),
+                "time_range" => assert!(TIME_RANGES.contains(&v), "{text}: {v}"),
+                "user" => assert!(v.starts_with('U') && v.len() > 3, "{text}: {v}"),
+                "text" => assert!(!v.trim().is_empty()),
+                other => panic!("{text}: unknown entity {other}"),
+            }
+        }
+        if intent == "none" {
+            assert!(
+                line["entities"].as_object().is_some_and(|e| e.is_empty()),
+                "chatter has no entities: {text}"
+            );
+        }
+    }
+    for intent in INTENTS {
+        assert!(
+            per_intent.get(intent).copied().unwrap_or(0) >= 15,
+            "{intent}: {per_intent:?}"
+        );
+    }
+    assert!(
+        per_intent.get("none").copied().unwrap_or(0) >= 30,
+        "chatter: {per_intent:?}"
+    );
+}
