@@ -71,29 +71,8 @@ def event(name, body: bytes, *, content_type="application/x-www-form-urlencoded"
         headers.pop(h, None)
     path = f"/chatops/{instance}" if generic else f"/chatops/slack/{instance}"
     route = "POST /chatops/{provider}" if generic else "POST /chatops/slack/{instance}"
-    doc = {
-        "version": "2.0",
-        "routeKey": route,
-        "rawPath": path,
-        "rawQueryString": "",
-        "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012",
-            "apiId": "abc123",
-            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
-            "domainPrefix": "abc123",
-            "http": {"method": route.split(" ")[0], "path": path, "protocol": "HTTP/1.1",
-                     "sourceIp": "203.0.113.7", "userAgent": headers["user-agent"]},
-            "requestId": "JKJaXmPLvHcESHA=",
-            "routeKey": route,
-            "stage": "$default",
-            "time": "27/Nov/2025:10:00:00 +0000",
-            "timeEpoch": FIXTURE_TIME * 1000,
-        },
-        "pathParameters": {"provider": instance} if generic else {"instance": instance},
-        "body": base64.b64encode(body).decode() if base64_body else body.decode(),
-        "isBase64Encoded": base64_body,
-    }
+    params = {"provider": instance} if generic else {"instance": instance}
+    doc = api_event(route, path, params, headers, body, base64_body)
     write(os.path.join(HERE if not generic else GENERIC, name + ".json"), doc)
 
 

@@ -118,6 +118,11 @@ pub enum Output {
     Json,
 }
 
+/// `--output json`, or its alias `--json`.
+pub fn wants_json(output: Output, json: bool) -> bool {
+    json || output == Output::Json
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Chatops {
     /// Add a provider; without --config, asks on the terminal (secrets are not shown).

@@ -74,7 +74,7 @@ pub async fn run(cli: Cli) -> Outcome {
             json,
         } => {
             let rows = timeline(config(env_file)?, incident.as_deref(), source.as_deref(), limit).await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 let shown: Vec<Value> = rows
                     .iter()
                     .map(|(id, e)| {
@@ -346,7 +346,7 @@ async fn dlq(clients: Arc<AwsClients>, command: cli::Dlq) -> Outcome {
     match command {
         cli::Dlq::List { max, output, json } => {
             let letters = im_aws::dlq::list(&dlq, max).await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&letters)?);
             } else if letters.is_empty() {
                 println!("The dead-letter queue is empty.");
@@ -422,7 +422,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             let days = im_core::usage::parse_period(&since).map_err(Failure)?;
             let log = im_aws::usage::DynamoUsage::new(clients.clone());
             let stats = stats::read(&log, stats::today(), days).await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&stats)?);
             } else {
                 print!("{}", stats::render_table(&stats));
@@ -431,7 +431,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
         }
         Chatops::List { output, json } => {
             let providers = directory.list().await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&providers)?);
             } else if providers.is_empty() {
                 println!("No providers yet. Add one with `im chatops add slack <name> --config '{{…}}'`.");
@@ -492,18 +492,14 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 .get_provider(&provider)
                 .await?
                 .ok_or_else(|| Failure(format!("provider `{provider}` not found")))?;
-            let secrets = directory
-                .secrets()
-                .read_raw(&record.secret_name)
-                .await?
-                .unwrap_or_default();
+            let (secret_keys, _) = directory.secret_summary(&record).await.map_err(admin_error)?;
             let shown = json!({
                 "name": record.name,
                 "platform": record.platform,
                 "status": record.status,
                 "config": record.config,
                 "secret": record.secret_name,
-                "secret_keys": secrets.keys().collect::<Vec<_>>(),
+                "secret_keys": secret_keys,
                 "routing": send::Sender::routing(&record),
             });
             println!("{}", serde_json::to_string_pretty(&shown)?);
@@ -523,7 +519,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
         Chatops::Dlq(command) => dlq(clients, command).await,
         Chatops::Channels { provider, output, json } => {
             let channels = send::Sender::new(clients).channels(&provider).await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&channels)?);
             } else {
                 let mut table = comfy_table::Table::new();
@@ -599,7 +595,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             for name in &names {
                 let probes = sender.health(name).await?;
                 failed |= probes.iter().any(|p| p.verdict == im_core::probe::Verdict::Fail);
-                if json || output == cli::Output::Json {
+                if cli::wants_json(output, json) {
                     all.insert(name.clone(), serde_json::to_value(&probes)?);
                 } else {
                     println!("{name}");
@@ -608,7 +604,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                     }
                 }
             }
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&all)?);
             }
             Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
@@ -618,7 +614,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             let records = log
                 .recent_requests(time::OffsetDateTime::now_utc().date(), recent.clamp(1, 1000))
                 .await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&records)?);
             } else if records.is_empty() {
                 println!("No requests in the last 7 days.");
@@ -643,7 +639,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
         }
         Chatops::Status { output, json } => {
             let rows = send::Sender::new(clients).status().await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&rows)?);
             } else if rows.is_empty() {
                 println!("No providers yet. Add one with `im chatops add slack <name>`.");
@@ -679,7 +675,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
         }
         Chatops::Test { name, output, json } => {
             let probes = send::Sender::new(clients).test(&name).await?;
-            if json || output == cli::Output::Json {
+            if cli::wants_json(output, json) {
                 println!("{}", serde_json::to_string_pretty(&probes)?);
             } else {
                 for probe in &probes {

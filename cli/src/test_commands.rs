@@ -258,7 +258,8 @@ impl Discord<'_> {
             Step::Close => ("close", vec![inc()]),
         };
         let mut body = serde_json::json!({
-            "id": format!("{}", 1_300_000_000_000_000_000u64 + u64::from(rand_u16())),
+            // The interaction id is what retries are recognised by: unique per request.
+            "id": format!("{}", 1_300_000_000_000_000_000u64 + random_below(100_000_000_000_000_000)),
             "application_id": self.target.application_id,
             "type": 2,
             "channel_id": self.target.channel,
@@ -275,10 +276,14 @@ impl Discord<'_> {
     }
 }
 
-fn rand_u16() -> u16 {
-    let mut b = [0u8; 2];
-    let _ = getrandom::fill(&mut b);
-    u16::from_le_bytes(b)
+/// A random number below `bound` (the clock's nanoseconds when the OS gives no randomness).
+fn random_below(bound: u64) -> u64 {
+    let mut b = [0u8; 8];
+    let n = match getrandom::fill(&mut b) {
+        Ok(()) => u64::from_le_bytes(b),
+        Err(_) => u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos()).unwrap_or(0),
+    };
+    n % bound
 }
 
 /// What a Discord interaction response says to a person: content, embed titles, descriptions

@@ -146,16 +146,7 @@ fn string_field<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a str
 
 /// A provider as the API shows it: configuration without secrets, and the secret's key names.
 async fn shown(api: &Api, provider: &Provider) -> Result<Value, Problem> {
-    let keys: Vec<String> = api
-        .directory()
-        .secrets()
-        .read_raw(&provider.secret_name)
-        .await
-        .map_err(unavailable)?
-        .unwrap_or_default()
-        .into_keys()
-        .collect();
-    let gaps = api.directory().inbound_gaps(provider).await.map_err(admin)?;
+    let (keys, gaps) = api.directory().secret_summary(provider).await.map_err(admin)?;
     Ok(json!({
         "name": provider.name,
         "type": provider.platform.as_str(),

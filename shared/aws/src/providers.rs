@@ -1,6 +1,6 @@
 //! Providers: the cached lookup the webhooks use, and the administration the CLI and API use.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -224,11 +224,20 @@ impl ProviderDirectory {
 
     /// The inbound keys `provider` still lacks ([`missing_inbound`]).
     pub async fn inbound_gaps(&self, provider: &Provider) -> Result<Vec<&'static str>, AdminError> {
-        let Some(spec) = self.spec(provider.platform.as_str()) else {
-            return Ok(Vec::new());
-        };
+        Ok(self.secret_summary(provider).await?.1)
+    }
+
+    /// The names of the keys in `provider`'s secret and the inbound keys it still lacks, from one
+    /// read of the secret (values never leave this function).
+    pub async fn secret_summary(&self, provider: &Provider) -> Result<(Vec<String>, Vec<&'static str>), AdminError> {
         let secrets = self.secrets.read_raw(&provider.secret_name).await?.unwrap_or_default();
-        Ok(missing_inbound(spec, &provider.config, &secrets))
+        let gaps = match self.spec(provider.platform.as_str()) {
+            Some(spec) => missing_inbound(spec, &provider.config, |k| {
+                secrets.get(k).is_some_and(|v| !v.trim().is_empty())
+            }),
+            None => Vec::new(),
+        };
+        Ok((secrets.into_keys().collect(), gaps))
     }
 
     pub async fn remove(&self, name: &str) -> Result<Provider, AdminError> {
@@ -246,18 +255,16 @@ impl ProviderDirectory {
 /// The platform's inbound keys (Slack's signing secret, Discord's public key …) that are not set,
 /// in the secret or, for keys that are not secret, in the configuration. A provider without them
 /// sends notifications but refuses every inbound request (401) until they are added.
+/// `has_secret(key)`: the secret holds a non-empty value for `key`.
 pub fn missing_inbound(
     spec: &PlatformSpec,
     config: &ProviderConfig,
-    secrets: &BTreeMap<String, String>,
+    has_secret: impl Fn(&str) -> bool,
 ) -> Vec<&'static str> {
     spec.inbound_keys
         .iter()
         .copied()
-        .filter(|k| {
-            let in_secret = secrets.get(*k).is_some_and(|v| !v.trim().is_empty());
-            !in_secret && config.platform_key(k).is_none()
-        })
+        .filter(|k| !has_secret(k) && config.platform_key(k).is_none())
         .collect()
 }
 

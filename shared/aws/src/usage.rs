@@ -143,15 +143,7 @@ impl DynamoUsage {
     }
 
     async fn read(&self, from: Date, to: Date) -> Result<Vec<(Date, DayCounters)>, StoreError> {
-        let mut days = Vec::new();
-        let mut day = from;
-        while day <= to {
-            days.push(day);
-            match day.next_day() {
-                Some(next) => day = next,
-                None => break,
-            }
-        }
+        let days = im_core::usage::days_between(from, to);
         let mut out = Vec::new();
         for chunk in days.chunks(100) {
             let mut pending = KeysAndAttributes::builder()

@@ -424,14 +424,7 @@ impl Stats {
         let mut delivery: BTreeMap<String, (u64, u64)> = BTreeMap::new();
         let mut failures = BTreeMap::new();
         let mut users = BTreeMap::new();
-        let mut day = from;
-        while day <= to {
-            per_day.insert(day, 0);
-            match day.next_day() {
-                Some(next) => day = next,
-                None => break,
-            }
-        }
+        per_day.extend(days_between(from, to).into_iter().map(|d| (d, 0)));
         for (day, counters) in days.iter().filter(|(d, _)| *d >= from && *d <= to) {
             for (key, &n) in counters {
                 let parts: Vec<&str> = key.split('|').collect();
@@ -525,6 +518,13 @@ impl Stats {
             },
         }
     }
+}
+
+/// Every day of `from..=to`, oldest first (empty when `from` is after `to`).
+pub fn days_between(from: Date, to: Date) -> Vec<Date> {
+    std::iter::successors(Some(from), |d| d.next_day())
+        .take_while(|d| *d <= to)
+        .collect()
 }
 
 /// `7d`, `24h`, `2w` → whole days (at least 1). Anything else is refused with a reason.
@@ -780,6 +780,14 @@ mod tests {
         assert_eq!(failed.counters()[1], ("failed_by|acme".to_string(), 1));
         assert!(failed.stamps(at).is_empty(), "only a delivery is a last delivery");
         assert!(command("acme", "list", "U1", true).stamps(at).is_empty());
+    }
+
+    #[test]
+    fn days_between_includes_both_ends() {
+        let (a, b) = (date!(2026 - 11 - 30), date!(2026 - 12 - 02));
+        assert_eq!(days_between(a, b), vec![a, date!(2026 - 12 - 01), b]);
+        assert_eq!(days_between(a, a), vec![a]);
+        assert!(days_between(b, a).is_empty());
     }
 
     #[test]

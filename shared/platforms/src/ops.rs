@@ -208,11 +208,15 @@ impl Sender {
                 ),
             );
         }
-        let gaps = self
-            .directory
-            .inbound_gaps(&provider)
-            .await
-            .map_err(|e| Failure(e.to_string()))?;
+        // From the secrets already read for the probe.
+        let gaps = match self.directory.spec(provider.platform.as_str()) {
+            Some(spec) => im_aws::providers::missing_inbound(spec, &provider.config, |k| {
+                secrets
+                    .get(k)
+                    .is_some_and(|v| !secrecy::ExposeSecret::expose_secret(v).trim().is_empty())
+            }),
+            None => Vec::new(),
+        };
         const COMMANDS: &str = "Slash commands configured";
         if !gaps.is_empty() {
             probes.retain(|p| p.check != COMMANDS);

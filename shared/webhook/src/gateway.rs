@@ -670,24 +670,12 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         if let Err(denied) = policy.check(&ctx.user.id, action.key.policy_name(), action.key.changes()) {
             return tell(private(denied.to_string()));
         }
-        if action.key == ActionKey::Test {
-            // `im chatops interact-test`: the click arrived and passed every gate. Recorded for the
-            // command that waits for it; no incident is read or changed.
-            let name = im_core::action::interact_test_mark(&call.provider.name, &action.incident);
-            let expires = self.clock.now().unix_timestamp() + 3600;
-            return match self.deliverer.ledger().mark_once(&name, expires).await {
-                Ok(_) => tell(private(
-                    "✓ Interactive elements work: this click was verified and reached incident management.",
-                )),
-                Err(e) => {
-                    warn!(error = %e, "recording the test click");
-                    tell(private(
-                        "The click arrived, but could not be recorded; please try again.",
-                    ))
-                }
-            };
-        }
-        let current = match self.service.store().get(&action.incident).await {
+        // The test button carries a nonce, not an incident: nothing to read.
+        let stored = match action.key {
+            ActionKey::Test => Ok(None),
+            _ => self.service.store().get(&action.incident).await,
+        };
+        let current = match stored {
             Ok(current) => current,
             Err(e) => {
                 warn!(error = %e, "reading the incident");
@@ -759,8 +747,23 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             }
             Resolved::AlreadyTop(id) => tell(private(format!("{id} is already SEV-1."))),
             Resolved::NotFound(id) => tell(private(format!("{id} was not found."))),
-            // Answered above, before any incident is read.
-            Resolved::Test(_) => tell(private("✓ Interactive elements work.")),
+            // `im chatops interact-test`: the click passed every gate. Recorded for the command
+            // that waits for it; no incident is changed.
+            Resolved::Test(nonce) => {
+                let name = im_core::action::interact_test_mark(&call.provider.name, &nonce);
+                let expires = self.clock.now().unix_timestamp() + 3600;
+                match self.deliverer.ledger().mark_once(&name, expires).await {
+                    Ok(_) => tell(private(
+                        "✓ Interactive elements work: this click was verified and reached incident management.",
+                    )),
+                    Err(e) => {
+                        warn!(error = %e, "recording the test click");
+                        tell(private(
+                            "The click arrived, but could not be recorded; please try again.",
+                        ))
+                    }
+                }
+            }
         }
     }
 
