@@ -97,3 +97,65 @@ fn the_corpus_covers_every_intent_and_its_entities_are_canonical() {
         "chatter: {per_intent:?}"
     );
 }
+
+/// The parser over the whole corpus: accuracy per intent (printed), at least 95 % overall with
+/// intent and every entity exactly right, and no chatter line ever yielding a state change.
+#[test]
+fn the_parser_understands_the_corpus() {
+    use im_core::nlu::{Intent, understand};
+    let services: Vec<String> = SERVICES.iter().map(|s| s.to_string()).collect();
+    let lines = corpus();
+    let mut per_intent: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut wrong = Vec::new();
+    let mut chatter_acting = Vec::new();
+    for line in &lines {
+        let text = line["text"].as_str().expect("text");
+        let expected_intent = line["intent"].as_str().expect("intent");
+        let parse = understand(text, &services);
+        let got = serde_json::to_value(&parse.entities).expect("entities");
+        let right = parse.intent.name() == expected_intent && got == line["entities"];
+        let tally = per_intent.entry(expected_intent.to_string()).or_default();
+        tally.1 += 1;
+        if right {
+            tally.0 += 1;
+        } else {
+            wrong.push(format!(
+                "{text:?}: expected {expected_intent} {}, got {} {got} ({})",
+                line["entities"],
+                parse.intent.name(),
+                parse.because
+            ));
+        }
+        if expected_intent == "none" && parse.intent.changes() {
+            chatter_acting.push(text.to_string());
+        }
+        assert!(Intent::from_name(parse.intent.name()).is_some());
+    }
+    let right: usize = per_intent.values().map(|t| t.0).sum();
+    println!("mention understanding, per intent (right / lines):");
+    for (intent, (ok, all)) in &per_intent {
+        println!(
+            "  {intent:<12} {ok:>3} / {all:<3} {:>5.1} %",
+            100.0 * *ok as f64 / *all as f64
+        );
+    }
+    let accuracy = right as f64 / lines.len() as f64;
+    println!(
+        "  overall      {right:>3} / {:<3} {:>5.1} %",
+        lines.len(),
+        100.0 * accuracy
+    );
+    for w in &wrong {
+        println!("  wrong: {w}");
+    }
+    assert!(
+        chatter_acting.is_empty(),
+        "chatter that would change an incident: {chatter_acting:?}"
+    );
+    assert!(
+        accuracy >= 0.95,
+        "accuracy {:.1} % is below 95 %:\n{}",
+        100.0 * accuracy,
+        wrong.join("\n")
+    );
+}

@@ -13,6 +13,7 @@ pub mod inbound;
 pub mod incident;
 pub mod invocation;
 pub mod message;
+pub mod nlu;
 pub mod notify;
 pub mod ports;
 pub mod probe;
