@@ -55,6 +55,22 @@ pub enum Top {
         #[arg(long)]
         json: bool,
     },
+    /// How the bot understands a mention: the parse as one JSON object (intent, entities,
+    /// confidence, the question it would ask, and the rule that decided). Services are the
+    /// providers' `services` (from the stack when it is reachable) unless --services is given.
+    ///
+    /// Examples:
+    ///   im nlu "how many SEV-1 incidents this week?"
+    ///   im nlu --services payments,checkout "who is on call for paymnts"
+    #[command(verbatim_doc_comment)]
+    Nlu {
+        /// The sentence (quote it, or pass it as several words).
+        #[arg(required = true, num_args = 1..)]
+        text: Vec<String>,
+        /// Known services, comma-separated (instead of the providers' lists).
+        #[arg(long, value_delimiter = ',')]
+        services: Option<Vec<String>>,
+    },
     /// Print a shell completion script.
     ///
     /// Example: im completions bash > /etc/bash_completion.d/im

@@ -114,10 +114,40 @@ pub async fn run(cli: Cli) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Top::Nlu { text, services } => {
+            let services = match services {
+                Some(list) => list,
+                None => known_services(env_file).await,
+            };
+            let parse = im_core::nlu::understand(&text.join(" "), &services);
+            println!("{}", serde_json::to_string(&parse)?);
+            Ok(ExitCode::SUCCESS)
+        }
         Top::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "im", &mut std::io::stdout());
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Every provider's `services`, when the stack answers within two seconds; none otherwise
+/// (`im nlu` still parses, without service names).
+async fn known_services(env_file: Option<&std::path::Path>) -> Vec<String> {
+    let Ok(config) = config(env_file) else {
+        return Vec::new();
+    };
+    let directory = ProviderDirectory::new(Arc::new(AwsClients::new(config)));
+    match tokio::time::timeout(std::time::Duration::from_secs(2), directory.list()).await {
+        Ok(Ok(providers)) => {
+            let mut all: Vec<String> = providers.into_iter().flat_map(|p| p.config.services).collect();
+            all.sort();
+            all.dedup();
+            all
+        }
+        _ => {
+            eprintln!("(the stack did not answer: parsing without known services; pass --services to name them)");
+            Vec::new()
         }
     }
 }

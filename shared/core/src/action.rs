@@ -29,6 +29,9 @@ pub enum ActionKey {
     /// `im chatops interact-test`'s button: proves a click arrives and is verified; the
     /// "incident" it carries is the test's nonce, never a stored incident. Not on cards.
     Test,
+    /// A choice in the bot's answer to a mention (which incident; yes, do it): completes the
+    /// person's pending request with the incident it carries. Not on cards.
+    Answer,
 }
 
 impl ActionKey {
@@ -57,11 +60,12 @@ impl ActionKey {
             ActionKey::Assign => "im:assign",
             ActionKey::Transition => "im:transition",
             ActionKey::Test => "im:test",
+            ActionKey::Answer => "im:answer",
         }
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().chain([ActionKey::Test]).find(|k| k.id() == id)
+        Self::ALL.into_iter().chain([ActionKey::Test, ActionKey::Answer]).find(|k| k.id() == id)
     }
 
     /// What a person sees (and the timeline records: `[Acknowledge] INC-2026-001`).
@@ -77,6 +81,7 @@ impl ActionKey {
             ActionKey::Assign => "Assign",
             ActionKey::Transition => "Status",
             ActionKey::Test => "Interactivity test",
+            ActionKey::Answer => "Answer",
         }
     }
 
@@ -91,13 +96,14 @@ impl ActionKey {
             ActionKey::Service => "service",
             ActionKey::Assign => "assign",
             ActionKey::Transition => "transition",
-            ActionKey::Test => "status",
+            // What the answer completes is checked as that command when it runs.
+            ActionKey::Test | ActionKey::Answer => "status",
         }
     }
 
     /// Whether using it changes the incident (RBAC default: responder rather than viewer).
     pub fn changes(self) -> bool {
-        !matches!(self, ActionKey::Details | ActionKey::Test)
+        !matches!(self, ActionKey::Details | ActionKey::Test | ActionKey::Answer)
     }
 }
 
@@ -256,6 +262,7 @@ impl ActionRef {
                 other => return Err(bad(other.unwrap_or(""))),
             },
             ActionKey::Test => Resolved::Test(id),
+            ActionKey::Answer => Resolved::Answer(id),
         })
     }
 }
@@ -280,6 +287,8 @@ pub enum Resolved {
     NotFound(IncidentId),
     /// `interact-test`'s button, carrying the test's nonce.
     Test(IncidentId),
+    /// An answer to the bot's question: complete the pending request with this incident.
+    Answer(IncidentId),
 }
 
 /// The one-level-more-severe severity for the Escalate button.

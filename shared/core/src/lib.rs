@@ -7,6 +7,7 @@ pub mod action;
 pub mod card;
 pub mod chat;
 pub mod command;
+pub mod conversation;
 pub mod delivery;
 pub mod directory;
 pub mod inbound;

@@ -1,0 +1,54 @@
+//! Understanding a mention: `im_core::nlu::understand` over the documentation's examples and
+//! the whole corpus (`tests/nlu/corpus.jsonl`), per sentence. Target: well under 1 ms (it is
+//! microseconds); reported per example so a slow rule shows by name.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use im_core::nlu::understand;
+
+const EXAMPLES: [&str; 8] = [
+    "what incidents are currently open?",
+    "show me the status of INC-2024-001",
+    "how many SEV-1 incidents this week?",
+    "who is on call for payments service?",
+    "create an incident for API errors",
+    "acknowledge INC-2024-001",
+    "resolve the database incident",
+    "escalate to SEV-1",
+];
+
+fn services() -> Vec<String> {
+    ["payments", "checkout", "database", "search", "api", "auth", "billing", "notifications"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+fn corpus() -> Vec<String> {
+    let text = std::fs::read_to_string(im_tests::repo_root().join("tests/nlu/corpus.jsonl")).expect("corpus");
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["text"].as_str().expect("text").to_string())
+        .collect()
+}
+
+fn bench(c: &mut Criterion) {
+    let services = services();
+    let mut group = c.benchmark_group("nlu");
+    for example in EXAMPLES {
+        group.bench_function(example, |b| b.iter(|| understand(std::hint::black_box(example), &services)));
+    }
+    let lines = corpus();
+    group.bench_function(format!("whole corpus ({} sentences)", lines.len()), |b| {
+        b.iter(|| {
+            for line in &lines {
+                std::hint::black_box(understand(line, &services));
+            }
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
