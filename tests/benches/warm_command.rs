@@ -75,6 +75,13 @@ impl IncidentStore for NullStore {
     async fn mark_published(&self, _: &IncidentEvent) -> Result<(), StoreError> {
         Ok(())
     }
+    async fn declared_between(
+        &self,
+        _: time::OffsetDateTime,
+        _: time::OffsetDateTime,
+    ) -> Result<Vec<Incident>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 struct NullPublisher;

@@ -732,3 +732,70 @@ impl Timer for SystemTimer {
         Box::pin(tokio::time::sleep(d))
     }
 }
+
+/// Conversation context, open questions and on-call rotations: `MEMO#<key>` items, with
+/// `expires_at` for DynamoDB's TTL (expired items are also ignored on read: TTL deletes late).
+impl im_core::conversation::Memo for DeliveryStore {
+    fn put<'a>(&'a self, key: &'a str, value: &'a str, expires_at: Option<i64>) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            let mut put = self
+                .client()
+                .await
+                .put_item()
+                .table_name(&self.table)
+                .item("PK", s(format!("MEMO#{key}")))
+                .item("SK", s("META"))
+                .item("item_type", s("memo"))
+                .item("value", s(value));
+            if let Some(at) = expires_at {
+                put = put.item("expires_at", n(at));
+            }
+            put.send().await.map_err(|e| unavailable("remembering", e))?;
+            Ok(())
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str, now: i64) -> BoxFuture<'a, Result<Option<String>, StoreError>> {
+        Box::pin(async move {
+            let out = self
+                .client()
+                .await
+                .get_item()
+                .table_name(&self.table)
+                .key("PK", s(format!("MEMO#{key}")))
+                .key("SK", s("META"))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| unavailable("recalling", e))?;
+            let Some(item) = out.item() else {
+                return Ok(None);
+            };
+            let expired = item
+                .get("expires_at")
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse::<i64>().ok())
+                .is_some_and(|at| at <= now);
+            Ok(item
+                .get("value")
+                .and_then(|v| v.as_s().ok())
+                .filter(|_| !expired)
+                .cloned())
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>> {
+        Box::pin(async move {
+            self.client()
+                .await
+                .delete_item()
+                .table_name(&self.table)
+                .key("PK", s(format!("MEMO#{key}")))
+                .key("SK", s("META"))
+                .send()
+                .await
+                .map_err(|e| unavailable("forgetting", e))?;
+            Ok(())
+        })
+    }
+}

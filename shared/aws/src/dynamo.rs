@@ -452,7 +452,7 @@ impl DynamoStore {
     }
 
     /// Incidents declared in `[from, to)`, any status (weekly summaries).
-    pub async fn declared_between(
+    async fn query_declared_between(
         &self,
         from: OffsetDateTime,
         to: OffsetDateTime,
@@ -521,6 +521,10 @@ fn cancelled_items(
 }
 
 impl IncidentStore for DynamoStore {
+    async fn declared_between(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<Incident>, StoreError> {
+        self.query_declared_between(from, to).await
+    }
+
     async fn allocate_id(&self, year: i32) -> Result<IncidentId, StoreError> {
         let out = self
             .client()

@@ -16,6 +16,7 @@ pub mod invocation;
 pub mod message;
 pub mod nlu;
 pub mod notify;
+pub mod oncall;
 pub mod ports;
 pub mod probe;
 pub mod provider;

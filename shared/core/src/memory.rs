@@ -119,6 +119,47 @@ impl IncidentStore for MemoryStore {
         self.lock().unpublished.retain(|e| e != &event.event_id);
         Ok(())
     }
+
+    async fn declared_between(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<Incident>, StoreError> {
+        self.check()?;
+        let mut found: Vec<Incident> = self
+            .lock()
+            .incidents
+            .values()
+            .filter(|i| i.declared_at >= from && i.declared_at < to)
+            .cloned()
+            .collect();
+        found.sort_by_key(|i| i.declared_at);
+        Ok(found)
+    }
+}
+
+/// [`crate::conversation::Memo`] in memory, with expiry like DynamoDB's condition on read.
+#[derive(Default)]
+pub struct MemoryMemo {
+    items: Mutex<HashMap<String, (String, Option<i64>)>>,
+}
+
+impl crate::conversation::Memo for MemoryMemo {
+    fn put<'a>(&'a self, key: &'a str, value: &'a str, expires_at: Option<i64>) -> crate::chat::BoxFuture<'a, Result<(), StoreError>> {
+        let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        items.insert(key.to_string(), (value.to_string(), expires_at));
+        Box::pin(async { Ok(()) })
+    }
+
+    fn get<'a>(&'a self, key: &'a str, now: i64) -> crate::chat::BoxFuture<'a, Result<Option<String>, StoreError>> {
+        let items = self.items.lock().unwrap_or_else(|p| p.into_inner());
+        let found = items
+            .get(key)
+            .filter(|(_, expires)| expires.is_none_or(|e| e > now))
+            .map(|(v, _)| v.clone());
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> crate::chat::BoxFuture<'a, Result<(), StoreError>> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 #[derive(Default)]

@@ -66,6 +66,13 @@ pub trait IncidentStore: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
     /// Takes the event's outbox item out of the unpublished index.
     fn mark_published(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Incidents declared in `[from, to)`, in any status, read through an index by status and
+    /// declaration time (never a scan).
+    fn declared_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -119,6 +126,13 @@ impl<T: IncidentStore> IncidentStore for std::sync::Arc<T> {
     }
     fn mark_published(&self, event: &IncidentEvent) -> impl Future<Output = Result<(), StoreError>> + Send {
         (**self).mark_published(event)
+    }
+    fn declared_between(
+        &self,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+    ) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send {
+        (**self).declared_between(from, to)
     }
 }
 
