@@ -181,6 +181,7 @@ fn gateway() -> Gateway<NullStore, NullPublisher> {
         deliverer: Arc::new(deliverer),
         usage: Arc::new(im_core::usage::LogRecorder(im_core::memory::MemoryUsage::default())),
         inbox: Arc::new(MemoryInbox::default()),
+        memo: Arc::new(im_core::memory::MemoryMemo::default()),
         work: Arc::new(MemoryWork::default()),
         clock,
     })

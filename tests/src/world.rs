@@ -202,6 +202,7 @@ impl World {
             work: work.clone(),
             clock,
             usage: Arc::new(im_core::usage::LogRecorder(usage.clone())),
+            memo: Arc::new(im_core::memory::MemoryMemo::default()),
         }));
         Self {
             platform,

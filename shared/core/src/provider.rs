@@ -295,6 +295,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "rbac",
     "templates",
     "archive_war_room_on_close",
+    "timezone",
 ];
 
 /// Secret key → value, split out of a configuration.
@@ -329,6 +330,9 @@ pub struct ProviderConfig {
     /// Archive an incident's war room when the incident is closed.
     #[serde(default)]
     pub archive_war_room_on_close: bool,
+    /// IANA time zone for "today" and "this week" (weeks start on Monday); UTC when unset.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
     /// The platform's own keys (`team_id`, `guild_id` …), see [`PlatformSpec::config_keys`].
     #[serde(flatten)]
     pub platform: BTreeMap<String, Value>,
@@ -347,6 +351,7 @@ impl Default for ProviderConfig {
             rbac: AccessPolicy::default(),
             templates: TemplateSet::default(),
             archive_war_room_on_close: false,
+            timezone: None,
             platform: BTreeMap::new(),
         }
     }
@@ -451,6 +456,13 @@ impl ProviderConfig {
             }
         }
         config.templates.validate().map_err(ConfigError::Template)?;
+        if let Some(tz) = &config.timezone
+            && jiff::tz::TimeZone::get(tz).is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "timezone `{tz}` is not a known time zone (use an IANA name such as Europe/Berlin)"
+            )));
+        }
         if let Some(check) = spec.and_then(|s| s.check) {
             check(&config).map_err(ConfigError::Invalid)?;
         }

@@ -58,6 +58,8 @@ pub struct Requester {
 pub enum Task {
     /// Create (or join) the incident's war room.
     WarRoom { incident: IncidentId },
+    /// Understand and answer a mention (the sentence, people as `<@id>`).
+    Mention { text: String },
 }
 
 /// One piece of slow work, as sent on the `interaction-work` queue.

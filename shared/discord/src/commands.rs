@@ -64,6 +64,8 @@ pub fn definition() -> Value {
                 json!({"type": USER, "name": "user", "description": "Who takes it", "required": true})]),
             sub("update", "Add a note to an incident's timeline", vec![incident(), text("note", "What changed", true, 1024)]),
             sub("timeline", "Show an incident's timeline", vec![incident()]),
+            sub("ask", "Ask in plain words: \"who is on call for payments?\", \"resolve the database incident\"",
+                vec![text("question", "What you want to know or do", true, 1000)]),
         ],
     })
 }
@@ -95,7 +97,8 @@ mod tests {
     fn the_definition_keeps_discords_limits() {
         let def = definition();
         let subs = def["options"].as_array().expect("subcommands");
-        assert_eq!(subs.len(), im_core::Verb::ALL.len(), "a subcommand per verb");
+        assert_eq!(subs.len(), im_core::Verb::ALL.len() + 1, "a subcommand per verb, and ask");
+        assert!(subs.iter().any(|s| s["name"] == "ask" && s["options"][0]["required"] == true));
         assert!(subs.len() <= 25);
         for s in subs {
             let name = s["name"].as_str().unwrap_or("");

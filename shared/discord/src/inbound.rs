@@ -257,6 +257,17 @@ pub fn parse(body: &[u8], provider: &str) -> Result<Inbound, ParseError> {
     let data = &v.data;
     let custom_id = data.custom_id.as_deref().unwrap_or("");
     Ok(match kind {
+        // `/im ask <question>`: Discord sends plain messages only over its Gateway, so plain
+        // language comes in as a subcommand and takes the mention path.
+        APPLICATION_COMMAND if data.options.first().is_some_and(|s| s.name == "ask") => Inbound::Mention {
+            text: vec![Segment::Text(
+                data.options
+                    .first()
+                    .and_then(|s| option(&s.options, "question"))
+                    .unwrap_or_default(),
+            )],
+            ctx,
+        },
         APPLICATION_COMMAND => Inbound::Command {
             text: command_text(data.options.first(), &data.resolved, provider),
             ctx,
@@ -329,6 +340,22 @@ mod tests {
         match parse(&interaction(APPLICATION_COMMAND, data), "guild") {
             Ok(Inbound::Command { text, .. }) => parse_segments(&text).expect("a command"),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn ask_takes_the_mention_path_with_the_question() {
+        let body = interaction(
+            APPLICATION_COMMAND,
+            json!({"name": "im", "options": [{"type": 1, "name": "ask", "options": [
+                {"name": "question", "value": "who is on call for payments?"}]}]}),
+        );
+        match parse(&body, "guild") {
+            Ok(Inbound::Mention { text, ctx }) => {
+                assert_eq!(text, vec![Segment::Text("who is on call for payments?".into())]);
+                assert_eq!(ctx.reply_to.as_deref(), Some("tok"), "answered through the interaction's token");
+            }
+            _ => panic!("a mention"),
         }
     }
 

@@ -42,7 +42,8 @@ pub fn gateway(clients: Arc<AwsClients>, clock: Arc<dyn Clock>, platforms: Platf
         inbox: Arc::new(DeliveryStore::new(clients.clone())),
         work: Arc::new(SqsWorkQueue::new(clients.clone())),
         clock,
-        usage: Arc::new(im_aws::usage::AwsUsage::new(clients)),
+        usage: Arc::new(im_aws::usage::AwsUsage::new(clients.clone())),
+        memo: Arc::new(DeliveryStore::new(clients)),
     })
 }
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use im_core::action::{ActionKey, ActionRef, Resolved};
 use im_core::card::IncidentMessage;
 use im_core::chat::MessageRef;
-use im_core::command::{Segment, Verb, parse_segments, plain_text};
+use im_core::command::{Segment, parse_segments, plain_text};
 use im_core::delivery::{Deliverer, Edit, MessageKey, Target};
 use im_core::directory::ProviderSource;
 use im_core::inbound::{
@@ -47,6 +47,8 @@ pub struct Parts<S, P> {
     pub clock: Arc<dyn Clock>,
     /// Usage counters and metrics (`im chatops stats`, `/dashboard`, CloudWatch).
     pub usage: Arc<dyn UsageRecorder>,
+    /// Conversation context, open questions, on-call rotations.
+    pub memo: Arc<dyn im_core::conversation::Memo>,
 }
 
 /// Every gate, once for every platform, over the parts.
@@ -448,7 +450,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     }
 
     /// Records usage, within a small budget: counting never holds up an answer for long.
-    async fn record(&self, usage: Usage) {
+    pub(crate) async fn record(&self, usage: Usage) {
         let at = self.clock.now();
         if tokio::time::timeout(USAGE_BUDGET, self.usage.record(at, usage))
             .await
@@ -586,43 +588,46 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         }
     }
 
-    /// A message addressed to the bot: a command when it starts with a verb (optionally after
-    /// `im` or `/im`), otherwise the plain-language path (help, until it lands). The answer goes
-    /// to the message's thread.
+    /// A message addressed to the bot. Acknowledged at once (the Events API wants an answer
+    /// within 3 s); the interaction worker understands it and answers in its thread. A retry
+    /// of the same event is acknowledged and not acted on again; if the queue is unavailable
+    /// the mention is handled here, within what is left of the deadline.
     async fn mention(&self, call: &Call<'_>, ctx: &Context, text: &[Segment]) -> HttpAnswer {
         let Ok(key) = self.first_time(call, ctx).await else {
             return call.adapter.answer(call.exchange(ctx), Answer::Empty).await;
         };
-        let text = strip_im(text);
-        let starts_with_verb = plain_text(&text)
-            .split_whitespace()
-            .next()
-            .and_then(Verb::from_word)
-            .is_some();
-        let reply = if starts_with_verb {
-            let idempotency = ctx.request_id.as_ref().map(|id| format!("{}:{id}", call.platform()));
-            self.command_text(call, ctx, &text, idempotency).await
-        } else {
-            let inv = call.invocation(ctx, plain_text(&text), None);
-            self.run(call, &inv, Command::Help { topic: None }, true).await
-        };
-        let intent = if starts_with_verb {
-            plain_text(&text)
-                .split_whitespace()
-                .next()
-                .and_then(Verb::from_word)
-                .map_or("help", |v| v.name())
-        } else {
-            "help"
-        };
-        let mention = Usage::Mention {
+        let sentence = crate::converse::sentence(&strip_im(text));
+        let work = Work {
+            id: ctx
+                .request_id
+                .clone()
+                .unwrap_or_else(|| ulid::Ulid::generate().to_string()),
+            provider: call.provider.name.clone(),
             platform: call.platform().to_string(),
-            intent: intent.to_string(),
+            requester: Requester {
+                user: ctx.user.clone(),
+                channel: ctx.channel.clone(),
+                reply_to: ctx.reply_to.clone(),
+                message: ctx.message.clone(),
+            },
+            task: Task::Mention { text: sentence.clone() },
+            command_line: sentence.clone(),
         };
-        self.record(mention).await;
-        self.reply_in_thread(call, ctx, &reply.doc(self.clock.now())).await;
+        if let Err(e) = self.work.enqueue(&work).await {
+            warn!(error = %e, "queueing the mention; answering it here");
+            let inv = call.invocation(ctx, sentence.clone(), Some(format!("{}:mention:{}", call.platform(), work.id)));
+            let handled = tokio::time::timeout(
+                call.remaining(),
+                Box::pin(self.converse(call.provider, &inv, &sentence, None)),
+            )
+            .await;
+            match handled {
+                Ok(doc) => self.reply_in_thread(call, ctx, &doc).await,
+                Err(_) => error!("the mention exceeded the platform's deadline"),
+            }
+        }
         self.finished(key).await;
-        call.adapter.answer(call.exchange(ctx), Answer::Empty).await
+        call.adapter.answer(call.exchange(ctx), Answer::Deferred).await
     }
 
     async fn reply_in_thread(&self, call: &Call<'_>, ctx: &Context, doc: &Doc) {
@@ -672,7 +677,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         }
         // The test button carries a nonce, not an incident: nothing to read.
         let stored = match action.key {
-            ActionKey::Test => Ok(None),
+            ActionKey::Test | ActionKey::Answer => Ok(None),
             _ => self.service.store().get(&action.incident).await,
         };
         let current = match stored {
@@ -742,6 +747,23 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         tell(private(
                             "The war room could not be started right now; please try again.",
                         ))
+                    }
+                }
+            }
+            // An answer to the bot's question: the pending request, completed and run.
+            Resolved::Answer(id) => {
+                let inv = call.invocation(ctx, action.command_line(), key);
+                let doc = self.converse(call.provider, &inv, "", Some(id)).await;
+                if call.adapter.edits_clicked_inline() {
+                    Answer::Clicked {
+                        updated: Some(doc),
+                        private: None,
+                    }
+                } else {
+                    self.reply_in_thread(call, ctx, &doc).await;
+                    Answer::Clicked {
+                        updated: None,
+                        private: None,
                     }
                 }
             }

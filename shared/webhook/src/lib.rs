@@ -10,6 +10,7 @@
 //! `{"type": "ping"}` with the provider's name and platform.
 
 pub mod aws;
+mod converse;
 mod gateway;
 mod rejections;
 pub mod worker;

@@ -60,9 +60,28 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             command_line: work.command_line.clone(),
             idempotency_key: Some(format!("{}:work:{}", work.platform, work.id)),
         };
-        let reply = match &work.task {
+        let doc = match &work.task {
             Task::WarRoom { incident } => {
-                join_war_room(&self.service, &self.deliverer, &target, &inv, incident, &work.id).await
+                join_war_room(&self.service, &self.deliverer, &target, &inv, incident, &work.id)
+                    .await
+                    .doc(self.clock.now())
+            }
+            Task::Mention { text } => {
+                let doc = self.converse(provider, &inv, text, None).await;
+                // A mention is answered in its thread where it has one (Slack), else through
+                // the interaction's follow-up (Discord `/im ask`).
+                if let Some(message) = &work.requester.message {
+                    match target.messenger.reply(message, &doc).await {
+                        Ok(_) => info!(work = %work.id, "mention answered in its thread"),
+                        Err(e) => warn!(work = %work.id, error = %e, "answering the mention"),
+                    }
+                    self.inbox.finish(&key).await?;
+                    return Ok(Done::Answered(Box::new(Reply::Text {
+                        text: doc.summary.plain_text(),
+                        in_channel: true,
+                    })));
+                }
+                doc
             }
         };
         let ctx = Context {
@@ -77,14 +96,16 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             secrets: &resolved.secrets,
             ctx: Some(&ctx),
         };
-        let doc = reply.doc(self.clock.now());
         match adapter.follow_up(exchange, &doc, Visibility::Private).await {
             Ok(()) => info!(work = %work.id, "slow work done and answered"),
             Err(ChatError::Permanent(why)) => info!(work = %work.id, %why, "slow work done; no way to answer"),
             Err(e) => warn!(work = %work.id, error = %e, "slow work done; answering failed"),
         }
         self.inbox.finish(&key).await?;
-        Ok(Done::Answered(Box::new(reply)))
+        Ok(Done::Answered(Box::new(Reply::Text {
+            text: doc.summary.plain_text(),
+            in_channel: false,
+        })))
     }
 
     /// A queue batch (SQS event or poller): ids of the messages to retry.

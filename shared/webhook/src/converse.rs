@@ -1,0 +1,323 @@
+//! Mentions in plain language, for every platform: the sentence is understood
+//! ([`im_core::nlu`]), completed from context ([`im_core::conversation`]) and run through the
+//! same use cases, RBAC and timeline as the slash command, with the sentence itself recorded as
+//! the command. Questions and confirmations wait for the person's click (`im:answer`) or next
+//! mention for 30 minutes.
+
+use im_core::command::Segment;
+use im_core::conversation::{
+    self, CONTEXT_TTL_SECONDS, Pending, Plan, Surroundings, confirm_doc, context_key, help_doc, incident_of,
+    question_doc, question_key, window,
+};
+use im_core::incident::{IncidentId, UserRef};
+use im_core::invocation::Invocation;
+use im_core::message::{Block, Doc, Text};
+use im_core::nlu::{Intent, Missing, understand};
+use im_core::oncall::{Rotation, local_time, rotation_key};
+use im_core::ports::{EventPublisher, IncidentStore};
+use im_core::provider::Provider;
+use im_core::reply::Reply;
+use im_core::usage::Usage;
+use im_core::{Command, Settings};
+use tracing::warn;
+
+use crate::Gateway;
+
+/// A mention's segments as one sentence, people as `<@id>` (what the parser reads).
+pub fn sentence(segments: &[Segment]) -> String {
+    let mut out = String::new();
+    for s in segments {
+        match s {
+            Segment::Text(t) => out.push_str(t),
+            Segment::User(u) => {
+                out.push_str("<@");
+                out.push_str(&u.id);
+                out.push('>');
+            }
+            Segment::Channel { name, id } => {
+                out.push('#');
+                out.push_str(name.as_deref().unwrap_or(id));
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+/// How a question's answer joins the sentence that asked it.
+fn join(pending: &Pending, answer: &str) -> String {
+    match pending.asked.as_str() {
+        "title" | "note" => format!("{}: {answer}", pending.text),
+        _ => format!("{} {answer}", pending.text),
+    }
+}
+
+fn missing_name(m: Missing) -> &'static str {
+    match m {
+        Missing::Title => "title",
+        Missing::Note => "note",
+        Missing::Assignee => "assignee",
+        Missing::Service => "service",
+        Missing::Incident => "incident",
+    }
+}
+
+impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
+    /// Understands and answers one mention (or the answer to one of its questions: `answer`
+    /// carries the chosen incident, or [`conversation::no_incident`] for a plain "yes").
+    pub(crate) async fn converse(
+        &self,
+        provider: &Provider,
+        inv: &Invocation,
+        text: &str,
+        answer: Option<IncidentId>,
+    ) -> Doc {
+        let now = self.clock.now();
+        let channel = inv.actor.channel.as_deref();
+        let user = inv.actor.user.id.as_str();
+        let ctx_key = context_key(&provider.name, channel, user);
+        let ask_key = question_key(&provider.name, channel, user);
+        let services = &provider.config.services;
+        let recall = |key: String| async move {
+            match self.memo.get(&key, now.unix_timestamp()).await {
+                Ok(v) => v,
+                Err(e) => {
+                    warn!(error = %e, "reading the conversation");
+                    None
+                }
+            }
+        };
+        let pending: Option<Pending> = recall(ask_key.clone())
+            .await
+            .and_then(|v| serde_json::from_str(&v).ok());
+        // The sentence to act on: the question's sentence when this answers it.
+        let (sentence, confirmed) = match (&answer, &pending) {
+            (Some(_), Some(p)) => (p.text.clone(), true),
+            (Some(_), None) => {
+                return Doc::text("That question has expired or was asked of someone else; please mention me again.");
+            }
+            (None, Some(p)) if p.asked != "incident" && p.asked != "confirm" => {
+                let fresh = understand(text, services);
+                if fresh.intent == Intent::None {
+                    (join(p, text), false)
+                } else {
+                    (text.to_string(), false)
+                }
+            }
+            _ => (text.to_string(), false),
+        };
+        if pending.is_some()
+            && let Err(e) = self.memo.delete(&ask_key).await
+        {
+            warn!(error = %e, "clearing the question");
+        }
+        let mut parse = understand(&sentence, services);
+        if let Some(id) = answer.clone().filter(|id| *id != conversation::no_incident()) {
+            parse.entities.incident_id = Some(id.to_string());
+            parse.entities.service = None;
+            parse.entities.incident_number = None;
+            parse.missing.retain(|m| *m != Missing::Incident);
+        }
+        self.record(Usage::Mention {
+            platform: inv.actor.platform.clone(),
+            intent: parse.intent.name().to_string(),
+        })
+        .await;
+        let active = match self.service.store().list_active(im_core::service::LIST_LIMIT).await {
+            Ok(active) => active,
+            Err(e) => {
+                warn!(error = %e, "listing incidents for a mention");
+                return Doc::text("Incidents could not be read right now; please try again.");
+            }
+        };
+        let remembered = recall(ctx_key.clone())
+            .await
+            .and_then(|v| IncidentId::parse(&v).ok());
+        let around = Surroundings {
+            active: &active,
+            remembered: remembered.as_ref(),
+            channel,
+            provider: &provider.name,
+            confirmed,
+        };
+        // A sentence that is already a command (`ack INC-2026-001`, `declare SEV-2 … --service
+        // api`) runs exactly as typed; everything else is understood.
+        let typed = answer
+            .is_none()
+            .then(|| im_core::command::parse(&sentence).ok())
+            .flatten()
+            .filter(|c| !matches!(c, Command::Custom { .. }));
+        let plan = match typed {
+            Some(command) => Plan::Run(command),
+            None => conversation::plan(&parse, &around),
+        };
+        let hold = |asked: &'static str| {
+            let pending = Pending {
+                text: sentence.clone(),
+                asked: asked.to_string(),
+            };
+            let key = ask_key.clone();
+            async move {
+                let value = serde_json::to_string(&pending).unwrap_or_default();
+                let expires = now.unix_timestamp() + CONTEXT_TTL_SECONDS;
+                if let Err(e) = self.memo.put(&key, &value, Some(expires)).await {
+                    warn!(error = %e, "keeping the question");
+                }
+            }
+        };
+        match plan {
+            Plan::Run(command) => {
+                let mut inv = inv.clone();
+                inv.command_line = sentence.clone();
+                let remember = incident_of(&command).cloned();
+                let settings = Settings {
+                    policy: &provider.config.rbac,
+                    default_severity: provider.config.default_severity,
+                };
+                let outcome = self.service.execute(&inv, &settings, command).await;
+                let about = remember.or_else(|| match &outcome.reply {
+                    Reply::Card { incident, .. } | Reply::Status { incident, .. } => Some(incident.id.clone()),
+                    _ => None,
+                });
+                if let Some(id) = about {
+                    let expires = now.unix_timestamp() + CONTEXT_TTL_SECONDS;
+                    if let Err(e) = self.memo.put(&ctx_key, id.as_str(), Some(expires)).await {
+                        warn!(error = %e, "remembering the incident talked about");
+                    }
+                }
+                outcome.reply.doc(now)
+            }
+            Plan::Count {
+                severity,
+                service,
+                range,
+            } => {
+                let timezone = provider.config.timezone.as_deref().unwrap_or("UTC");
+                let (from, to, phrase) = match range {
+                    Some(r) => {
+                        let (from, to) = window(r, now, timezone);
+                        (from, to, r.phrase())
+                    }
+                    None => (now - time::Duration::days(30), now + time::Duration::seconds(1), "in the last 30 days"),
+                };
+                match self.service.store().declared_between(from, to).await {
+                    Ok(found) => {
+                        let matching: Vec<_> = found
+                            .iter()
+                            .filter(|i| severity.is_none_or(|s| i.severity == s))
+                            .filter(|i| service.as_ref().is_none_or(|s| i.service.as_ref() == Some(s)))
+                            .collect();
+                        let what = [severity.map(|s| s.as_str().to_string()), service.clone()]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" ");
+                        let noun = if matching.len() == 1 { "incident" } else { "incidents" };
+                        let what = if what.is_empty() { noun.to_string() } else { format!("{what} {noun}") };
+                        let mut text = Text::new().bold(format!("{} {what}", matching.len())).plain(format!(" declared {phrase}"));
+                        if !matching.is_empty() {
+                            let ids: Vec<String> = matching.iter().take(10).map(|i| i.id.to_string()).collect();
+                            text = text.plain(format!(": {}", ids.join(", ")));
+                            if matching.len() > 10 {
+                                text = text.plain(" …");
+                            }
+                        }
+                        let mut doc = Doc::new(text.clone());
+                        doc.push(Block::Paragraph(text));
+                        doc
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "counting incidents");
+                        Doc::text("Incidents could not be counted right now; please try again.")
+                    }
+                }
+            }
+            Plan::OnCall { service } => self.on_call_answer(provider, service.as_deref(), now.unix_timestamp()).await,
+            Plan::Ask { question, choices } => {
+                hold("incident").await;
+                question_doc(&question, &choices)
+            }
+            Plan::AskText { missing } => {
+                hold(missing_name(missing)).await;
+                Doc::text(missing.question())
+            }
+            Plan::Confirm { question, incident } => {
+                hold("confirm").await;
+                confirm_doc(&question, incident.as_ref())
+            }
+            Plan::Help { chatter } => help_doc(chatter, &inv.prefix),
+            Plan::Tell(message) => Doc::text(message),
+        }
+    }
+
+    async fn on_call_answer(&self, provider: &Provider, service: Option<&str>, now: i64) -> Doc {
+        let services: Vec<String> = match service {
+            Some(s) => vec![s.to_string()],
+            None => provider.config.services.clone(),
+        };
+        let mut lines = Vec::new();
+        for s in &services {
+            let rotation: Option<Rotation> = match self.memo.get(&rotation_key(s), now).await {
+                Ok(v) => v.and_then(|v| serde_json::from_str(&v).ok()),
+                Err(e) => {
+                    warn!(error = %e, "reading a rotation");
+                    return Doc::text("The on-call schedule could not be read right now; please try again.");
+                }
+            };
+            let Some(rotation) = rotation else {
+                if service.is_some() {
+                    lines.push(Text::new().plain(format!("No on-call rotation is set up for {s}.")));
+                }
+                continue;
+            };
+            let line = match rotation.on_call(now) {
+                Some(on) => {
+                    let mut t = Text::new().plain(format!("On call for {s}: "));
+                    t = match on.user.split_once(':') {
+                        Some((platform, id)) if platform == provider.platform.as_str() => {
+                            t.user(&UserRef::new(id, None).on(&provider.name))
+                        }
+                        _ => t.plain(on.user.clone()),
+                    };
+                    let how = if on.overridden { " (override)" } else { "" };
+                    t.plain(format!("{how} until {}", local_time(on.until, &rotation.timezone)))
+                }
+                None => Text::new().plain(format!("The {s} rotation has not started yet.")),
+            };
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return Doc::text("No on-call rotations are set up. An operator adds one with `im oncall set`.");
+        }
+        let mut doc = Doc::new(lines[0].clone());
+        doc.push(Block::Lines(lines));
+        doc
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn people_become_mention_markup_in_the_sentence() {
+        let segments = vec![
+            Segment::Text("assign it to ".into()),
+            Segment::User(UserRef::new("U0BOB", Some("bob".into()))),
+        ];
+        assert_eq!(sentence(&segments), "assign it to <@U0BOB>");
+    }
+
+    #[test]
+    fn an_answer_completes_the_sentence_that_asked() {
+        let p = Pending {
+            text: "create an incident".into(),
+            asked: "title".into(),
+        };
+        assert_eq!(join(&p, "API errors"), "create an incident: API errors");
+        let p = Pending {
+            text: "assign INC-2026-001 to".into(),
+            asked: "assignee".into(),
+        };
+        assert_eq!(join(&p, "<@U1>"), "assign INC-2026-001 to <@U1>");
+    }
+}
