@@ -19,17 +19,31 @@ const EXAMPLES: [&str; 8] = [
 ];
 
 fn services() -> Vec<String> {
-    ["payments", "checkout", "database", "search", "api", "auth", "billing", "notifications"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
+    [
+        "payments",
+        "checkout",
+        "database",
+        "search",
+        "api",
+        "auth",
+        "billing",
+        "notifications",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
 }
 
 fn corpus() -> Vec<String> {
     let text = std::fs::read_to_string(im_tests::repo_root().join("tests/nlu/corpus.jsonl")).expect("corpus");
     text.lines()
         .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["text"].as_str().expect("text").to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["text"]
+                .as_str()
+                .expect("text")
+                .to_string()
+        })
         .collect()
 }
 
@@ -37,7 +51,9 @@ fn bench(c: &mut Criterion) {
     let services = services();
     let mut group = c.benchmark_group("nlu");
     for example in EXAMPLES {
-        group.bench_function(example, |b| b.iter(|| understand(std::hint::black_box(example), &services)));
+        group.bench_function(example, |b| {
+            b.iter(|| understand(std::hint::black_box(example), &services))
+        });
     }
     let lines = corpus();
     group.bench_function(format!("whole corpus ({} sentences)", lines.len()), |b| {

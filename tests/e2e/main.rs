@@ -11,6 +11,7 @@ mod discord;
 mod discord_events;
 mod documented;
 mod interactions;
+mod mentions;
 mod monitor;
 mod nlu_corpus;
 mod notifications;

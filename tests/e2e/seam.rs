@@ -205,6 +205,7 @@ async fn mentions_act_once_and_answer_in_the_thread() {
     );
     let answer = w.send(&mention).await;
     assert_eq!(answer.status, 200);
+    w.run_work().await;
     assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
     let thread = slack.thread("C_ORIGIN", "1764237600.900001");
     assert_eq!(thread.len(), 1, "{thread:?}");
@@ -221,10 +222,11 @@ async fn mentions_act_once_and_answer_in_the_thread() {
     );
     let (a, b) = tokio::join!(w.send(&retry), w.send(&retry));
     assert_eq!((a.status, b.status), (200, 200));
+    w.run_work().await;
     assert_eq!(slack.thread("C_ORIGIN", "1764237600.900001").len(), 1);
     assert_eq!(w.count(&id, "chatops.acknowledge").await, 1);
 
-    // `/im` or `im` before the verb is fine; anything else gets help (until plain language lands).
+    // `/im` or `im` before the verb is fine; chatter gets a short help and changes nothing.
     slack.fake.with_message("C_ORIGIN", "1764237600.900002", "…");
     let update = slack.mention_event(
         "Ev02",
@@ -235,6 +237,7 @@ async fn mentions_act_once_and_answer_in_the_thread() {
         None,
     );
     w.send(&update).await;
+    w.run_work().await;
     assert!(w.timeline(&id).await.iter().any(|e| e.event_type == "chatops.update"));
     slack.fake.with_message("C_ORIGIN", "1764237600.900003", "…");
     let chatter = slack.mention_event(
@@ -246,8 +249,12 @@ async fn mentions_act_once_and_answer_in_the_thread() {
         None,
     );
     w.send(&chatter).await;
+    w.run_work().await;
     let help = slack.thread("C_ORIGIN", "1764237600.900003");
-    assert!(help.iter().any(|t| t.contains("Incident commands")), "{help:?}");
+    assert!(
+        help.iter().any(|t| t.contains("I only act on incident requests")),
+        "{help:?}"
+    );
     assert_eq!(w.timeline(&id).await.len(), 3, "chatter changes nothing");
 }
 

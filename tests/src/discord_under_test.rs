@@ -286,6 +286,16 @@ impl UnderTest for DiscordUnderTest {
             .collect()
     }
 
+    fn ask(&self, user: &str, channel: &str, text: &str, _n: u32) -> Option<Signed> {
+        let data = json!({"name": "im", "options": [{"type": 1, "name": "ask", "options": [
+            {"name": "question", "type": 3, "value": text}]}]});
+        Some(self.signed_with(&signing_key(), self.interaction(2, GUILD, user, channel, data)))
+    }
+
+    fn answers(&self, _channel: &str, _n: u32) -> Vec<String> {
+        self.follow_ups().last().cloned().into_iter().collect()
+    }
+
     fn follow_ups(&self) -> Vec<String> {
         self.fake
             .follow_ups()

@@ -34,6 +34,8 @@ fn as_slack_sends(text: &str) -> String {
 
 pub struct SlackUnderTest {
     pub fake: FakeSlack,
+    /// Seconds added to signing timestamps: the sender's clock moves with the world's.
+    pub clock_offset: std::sync::atomic::AtomicI64,
 }
 
 impl SlackUnderTest {
@@ -44,7 +46,10 @@ impl SlackUnderTest {
             .with_channels(crate::pipeline::CHANNELS)
             .with_post_interval(Duration::ZERO)
             .with_update_limit(100_000);
-        Arc::new(Self { fake })
+        Arc::new(Self {
+            fake,
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
+        })
     }
 
     fn settings(&self) -> SlackSettings {
@@ -60,7 +65,8 @@ impl SlackUnderTest {
     }
 
     fn signed(&self, secret: &str, content_type: &str, body: String) -> Signed {
-        let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ts = time::OffsetDateTime::now_utc().unix_timestamp()
+            + self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
         let headers = vec![
             ("content-type".to_string(), content_type.to_string()),
             ("x-slack-request-timestamp".to_string(), ts.to_string()),
@@ -197,6 +203,21 @@ impl UnderTest for SlackUnderTest {
 
     fn mention(&self, user: &str) -> String {
         format!("{MENTION}{user}{MENTION}")
+    }
+
+    fn shift_clock(&self, seconds: i64) {
+        self.clock_offset
+            .fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    fn ask(&self, user: &str, channel: &str, text: &str, n: u32) -> Option<Signed> {
+        let ts = format!("1764237600.{:06}", 500_000 + n);
+        self.fake.with_message(channel, &ts, "…");
+        Some(self.mention_event(&format!("EvAsk{n}"), user, channel, &ts, text, None))
+    }
+
+    fn answers(&self, channel: &str, n: u32) -> Vec<String> {
+        self.thread(channel, &format!("1764237600.{:06}", 500_000 + n))
     }
 
     fn live_markup(&self, raw: &str) -> Vec<String> {

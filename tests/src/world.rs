@@ -79,6 +79,33 @@ pub trait UnderTest: Send + Sync {
     fn thread(&self, channel: &str, message: &str) -> Vec<String>;
     /// Late answers (slow work), newest last.
     fn follow_ups(&self) -> Vec<String>;
+    /// Plain language addressed to the bot (Slack: an `app_mention` event; Discord: `/im
+    /// ask`); `n` makes the platform's ids unique. `None` where the platform has no such path.
+    fn ask(&self, _user: &str, _channel: &str, _text: &str, _n: u32) -> Option<Signed> {
+        None
+    }
+    /// Moves the sender's clock with the world's (for platforms whose signatures carry a time).
+    fn shift_clock(&self, _seconds: i64) {}
+    /// The bot's answers to the `n`th ask, oldest first.
+    fn answers(&self, _channel: &str, _n: u32) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// The system clock moved forward by what a test says (context TTLs).
+#[derive(Default)]
+pub struct ShiftedClock(Mutex<time::Duration>);
+
+impl ShiftedClock {
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ShiftedClock {
+    fn now(&self) -> time::OffsetDateTime {
+        SystemClock.now() + *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Real-time pacing in memory: every wait happens in-process.
@@ -127,6 +154,9 @@ pub struct World {
     pub publisher: Arc<MemoryPublisher>,
     pub providers: Arc<MemoryProviders>,
     pub work: Arc<MemoryWork>,
+    /// Conversation context, questions and rotations the gateway keeps.
+    pub memo: Arc<im_core::memory::MemoryMemo>,
+    pub clock: Arc<ShiftedClock>,
     deliverer: Arc<Deliverer>,
     ledger: Arc<MemoryLedger>,
     /// The usage counters the gateway recorded.
@@ -190,7 +220,9 @@ impl World {
                 backoff_cap: Duration::from_millis(200),
             },
         ));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let shifted = Arc::new(ShiftedClock::default());
+        let clock: Arc<dyn Clock> = shifted.clone();
+        let memo = Arc::new(im_core::memory::MemoryMemo::default());
         let work = Arc::new(MemoryWork::default());
         let usage = Arc::new(im_core::memory::MemoryUsage::default());
         let gateway = Arc::new(Gateway::new(Parts {
@@ -202,7 +234,7 @@ impl World {
             work: work.clone(),
             clock,
             usage: Arc::new(im_core::usage::LogRecorder(usage.clone())),
-            memo: Arc::new(im_core::memory::MemoryMemo::default()),
+            memo: memo.clone(),
         }));
         Self {
             platform,
@@ -211,6 +243,8 @@ impl World {
             publisher,
             providers,
             work,
+            memo,
+            clock: shifted,
             deliverer,
             ledger,
             usage,
@@ -272,6 +306,31 @@ impl World {
             .iter()
             .filter(|e| e.event_type == event_type)
             .count()
+    }
+
+    /// Moves the world's clock (and its platform's) forward.
+    pub fn advance(&self, by: time::Duration) {
+        self.clock.advance(by);
+        self.platform.shift_clock(by.whole_seconds());
+    }
+
+    /// Runs the queued slow work (war rooms, mentions) only.
+    pub async fn run_work(&self) {
+        for work in self.work.take() {
+            self.gateway.run_work(&work).await.expect("work");
+        }
+    }
+
+    /// Plain language by `user` in `channel`, handled through the worker; the bot's answers.
+    pub async fn ask(&self, user: &str, channel: &str, text: &str, n: u32) -> Vec<String> {
+        let request = self
+            .platform
+            .ask(user, channel, text, n)
+            .expect("the platform takes plain language");
+        let answer = self.send(&request).await;
+        assert_eq!(answer.status, 200, "{answer:?}");
+        self.run_work().await;
+        self.platform.answers(channel, n)
     }
 
     /// Routes every published event, delivers every job (retries included) and runs every

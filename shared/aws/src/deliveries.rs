@@ -736,7 +736,12 @@ impl Timer for SystemTimer {
 /// Conversation context, open questions and on-call rotations: `MEMO#<key>` items, with
 /// `expires_at` for DynamoDB's TTL (expired items are also ignored on read: TTL deletes late).
 impl im_core::conversation::Memo for DeliveryStore {
-    fn put<'a>(&'a self, key: &'a str, value: &'a str, expires_at: Option<i64>) -> BoxFuture<'a, Result<(), StoreError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        expires_at: Option<i64>,
+    ) -> BoxFuture<'a, Result<(), StoreError>> {
         Box::pin(async move {
             let mut put = self
                 .client()

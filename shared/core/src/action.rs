@@ -65,7 +65,10 @@ impl ActionKey {
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
-        Self::ALL.into_iter().chain([ActionKey::Test, ActionKey::Answer]).find(|k| k.id() == id)
+        Self::ALL
+            .into_iter()
+            .chain([ActionKey::Test, ActionKey::Answer])
+            .find(|k| k.id() == id)
     }
 
     /// What a person sees (and the timeline records: `[Acknowledge] INC-2026-001`).

@@ -32,7 +32,12 @@ pub fn no_incident() -> IncidentId {
 /// Small records with an optional expiry (epoch seconds): conversation context, open
 /// questions, on-call rotations.
 pub trait Memo: Send + Sync {
-    fn put<'a>(&'a self, key: &'a str, value: &'a str, expires_at: Option<i64>) -> BoxFuture<'a, Result<(), StoreError>>;
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        expires_at: Option<i64>,
+    ) -> BoxFuture<'a, Result<(), StoreError>>;
     /// The value, unless it expired by `now`.
     fn get<'a>(&'a self, key: &'a str, now: i64) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
@@ -73,7 +78,10 @@ pub enum Plan {
     /// A question answered by mentioning the bot again (a title, a note, a person).
     AskText { missing: Missing },
     /// "Resolve INC-2024-002?" with one button.
-    Confirm { question: String, incident: Option<IncidentId> },
+    Confirm {
+        question: String,
+        incident: Option<IncidentId>,
+    },
     /// Help: for questions about the bot and for chatter (`chatter`: no action, a short answer).
     Help { chatter: bool },
     /// An answer without action ("There is no open database incident.").
@@ -100,7 +108,12 @@ enum Target {
 }
 
 fn target(parse: &Parse, around: &Surroundings<'_>) -> Target {
-    if let Some(id) = parse.entities.incident_id.as_deref().and_then(|i| IncidentId::parse(i).ok()) {
+    if let Some(id) = parse
+        .entities
+        .incident_id
+        .as_deref()
+        .and_then(|i| IncidentId::parse(i).ok())
+    {
         return Target::Found(id);
     }
     let here = |i: &&Incident| {
@@ -122,7 +135,11 @@ fn target(parse: &Parse, around: &Surroundings<'_>) -> Target {
         };
     }
     if let Some(n) = parse.entities.incident_number {
-        let matching: Vec<&Incident> = around.active.iter().filter(|i| i.id.as_str().ends_with(&format!("-{n:03}"))).collect();
+        let matching: Vec<&Incident> = around
+            .active
+            .iter()
+            .filter(|i| i.id.as_str().ends_with(&format!("-{n:03}")))
+            .collect();
         let local: Vec<&Incident> = matching.iter().copied().filter(|i| here(i)).collect();
         return match (local.as_slice(), matching.as_slice()) {
             ([one], _) | ([], [one]) => Target::Found(one.id.clone()),
@@ -133,11 +150,11 @@ fn target(parse: &Parse, around: &Surroundings<'_>) -> Target {
         return Target::Found(id.clone());
     }
     // A war room means its incident; a channel with one open incident means that one.
-    if let Some(room) = around
-        .active
-        .iter()
-        .find(|i| around.channel.is_some_and(|c| i.war_room.as_ref().is_some_and(|w| w.channel == c)))
-    {
+    if let Some(room) = around.active.iter().find(|i| {
+        around
+            .channel
+            .is_some_and(|c| i.war_room.as_ref().is_some_and(|w| w.channel == c))
+    }) {
         return Target::Found(room.id.clone());
     }
     let local: Vec<&Incident> = around.active.iter().filter(here).collect();
@@ -180,7 +197,11 @@ pub fn plan(parse: &Parse, around: &Surroundings<'_>) -> Plan {
                 range: e.time_range,
             };
         }
-        Intent::Oncall => return Plan::OnCall { service: e.service.clone() },
+        Intent::Oncall => {
+            return Plan::OnCall {
+                service: e.service.clone(),
+            };
+        }
         _ => {}
     }
     let text_missing = parse
@@ -312,8 +333,12 @@ pub fn help_doc(chatter: bool, prefix: &str) -> Doc {
     };
     let mut doc = Doc::new(lead.to_string());
     doc.push(Block::Paragraph(Text::new().plain(lead.to_string())));
-    doc.push(Block::Lines(examples.iter().map(|e| Text::new().plain(format!("• {e}"))).collect()));
-    doc.push(Block::Context(Text::new().plain(format!("Every command: {prefix} help"))));
+    doc.push(Block::Lines(
+        examples.iter().map(|e| Text::new().plain(format!("• {e}"))).collect(),
+    ));
+    doc.push(Block::Context(
+        Text::new().plain(format!("Every command: {prefix} help")),
+    ));
     doc
 }
 
@@ -355,7 +380,10 @@ mod tests {
     use crate::nlu::understand;
 
     fn services() -> Vec<String> {
-        ["payments", "database", "checkout"].iter().map(|s| s.to_string()).collect()
+        ["payments", "database", "checkout"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     fn with_service(seq: u64, service: &str) -> Incident {
@@ -381,7 +409,10 @@ mod tests {
         let id = IncidentId::new(2026, 2);
         assert_eq!(
             plan_for("ack it", &active, Some(&id), Some("C1")),
-            Plan::Run(Command::Ack { id: id.clone(), note: None })
+            Plan::Run(Command::Ack {
+                id: id.clone(),
+                note: None
+            })
         );
         assert_eq!(
             plan_for("escalate to SEV-1", &active, Some(&id), None),
@@ -410,11 +441,18 @@ mod tests {
 
     #[test]
     fn two_matching_incidents_make_a_question_one_makes_the_command() {
-        let active = [with_service(1, "database"), with_service(2, "database"), with_service(3, "payments")];
+        let active = [
+            with_service(1, "database"),
+            with_service(2, "database"),
+            with_service(3, "payments"),
+        ];
         match plan_for("resolve the database incident", &active, None, None) {
             Plan::Ask { question, choices } => {
                 assert_eq!(question, "Which database incident do you mean?");
-                assert_eq!(choices.iter().map(|i| i.id.to_string()).collect::<Vec<_>>(), ["INC-2026-001", "INC-2026-002"]);
+                assert_eq!(
+                    choices.iter().map(|i| i.id.to_string()).collect::<Vec<_>>(),
+                    ["INC-2026-001", "INC-2026-002"]
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -483,7 +521,9 @@ mod tests {
     fn a_create_without_a_title_asks_for_one() {
         assert_eq!(
             plan_for("create an incident", &[], None, None),
-            Plan::AskText { missing: Missing::Title }
+            Plan::AskText {
+                missing: Missing::Title
+            }
         );
         match plan_for("create an incident for API errors", &[], None, None) {
             Plan::Run(Command::Declare(d)) => assert_eq!(d.title, "API errors"),
@@ -504,6 +544,10 @@ mod tests {
         assert_eq!(from, time::macros::datetime!(2026-11-28 05:00 UTC));
         assert_eq!(to, time::macros::datetime!(2026-11-29 05:00 UTC));
         let (from, _) = window(TimeRange::ThisMonth, now, "nowhere/unknown");
-        assert_eq!(from, time::macros::datetime!(2026-11-01 00:00 UTC), "unknown zones count in UTC");
+        assert_eq!(
+            from,
+            time::macros::datetime!(2026-11-01 00:00 UTC),
+            "unknown zones count in UTC"
+        );
     }
 }

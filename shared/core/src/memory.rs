@@ -141,7 +141,12 @@ pub struct MemoryMemo {
 }
 
 impl crate::conversation::Memo for MemoryMemo {
-    fn put<'a>(&'a self, key: &'a str, value: &'a str, expires_at: Option<i64>) -> crate::chat::BoxFuture<'a, Result<(), StoreError>> {
+    fn put<'a>(
+        &'a self,
+        key: &'a str,
+        value: &'a str,
+        expires_at: Option<i64>,
+    ) -> crate::chat::BoxFuture<'a, Result<(), StoreError>> {
         let mut items = self.items.lock().unwrap_or_else(|p| p.into_inner());
         items.insert(key.to_string(), (value.to_string(), expires_at));
         Box::pin(async { Ok(()) })

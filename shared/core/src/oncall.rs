@@ -68,7 +68,9 @@ pub fn valid_identity(identity: &str) -> bool {
             && platform.chars().all(|c| c.is_ascii_lowercase())
             && !id.is_empty()
             && id.len() <= 64
-            && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            && id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
     })
 }
 
@@ -94,12 +96,16 @@ impl Rotation {
         if !(1..=8760).contains(&self.shift_hours) {
             return Err(RotationError::BadShift);
         }
-        let tz = jiff::tz::TimeZone::get(&self.timezone).map_err(|_| RotationError::BadTimezone(self.timezone.clone()))?;
+        let tz =
+            jiff::tz::TimeZone::get(&self.timezone).map_err(|_| RotationError::BadTimezone(self.timezone.clone()))?;
         let handoff: jiff::civil::Time = self
             .handoff
             .parse()
             .map_err(|_| RotationError::BadHandoff(self.handoff.clone()))?;
-        let start: jiff::civil::Date = self.start.parse().map_err(|_| RotationError::BadStart(self.start.clone()))?;
+        let start: jiff::civil::Date = self
+            .start
+            .parse()
+            .map_err(|_| RotationError::BadStart(self.start.clone()))?;
         Ok(Parsed { tz, handoff, start })
     }
 
@@ -139,7 +145,10 @@ impl Rotation {
             }
             let days = (date - p.start).get_days();
             let shift = i64::from(days).div_euclid(days_per_shift);
-            let shift_start = p.start.checked_add(jiff::Span::new().days(shift * days_per_shift)).ok()?;
+            let shift_start = p
+                .start
+                .checked_add(jiff::Span::new().days(shift * days_per_shift))
+                .ok()?;
             let next = shift_start.checked_add(jiff::Span::new().days(days_per_shift)).ok()?;
             (shift, handoff_on(next)?)
         } else {
@@ -147,7 +156,10 @@ impl Rotation {
             let shift = (at - first).div_euclid(length);
             (shift, first + (shift + 1) * length)
         };
-        let who = self.participants.get(usize::try_from(index.rem_euclid(n)).ok()?)?.clone();
+        let who = self
+            .participants
+            .get(usize::try_from(index.rem_euclid(n)).ok()?)?
+            .clone();
         // An override starting before the shift ends cuts it short.
         let until = self
             .overrides
@@ -212,11 +224,19 @@ mod tests {
         assert_eq!(r.on_call(at("2026-10-19T06:59:59Z")), None, "before the first handoff");
         let ann = r.on_call(at("2026-10-19T07:00:00Z")).expect("on call");
         assert_eq!(ann.user, "slack:UANN");
-        assert_eq!(ann.until, at("2026-10-26T08:00:00Z"), "next Monday 09:00, now CET (UTC+1)");
+        assert_eq!(
+            ann.until,
+            at("2026-10-26T08:00:00Z"),
+            "next Monday 09:00, now CET (UTC+1)"
+        );
         assert_eq!(r.on_call(at("2026-10-26T07:59:59Z")).expect("x").user, "slack:UANN");
         assert_eq!(r.on_call(at("2026-10-26T08:00:00Z")).expect("x").user, "slack:UBOB");
         assert_eq!(r.on_call(at("2026-11-02T08:00:00Z")).expect("x").user, "slack:UCEC");
-        assert_eq!(r.on_call(at("2026-11-09T08:00:00Z")).expect("x").user, "slack:UANN", "round again");
+        assert_eq!(
+            r.on_call(at("2026-11-09T08:00:00Z")).expect("x").user,
+            "slack:UANN",
+            "round again"
+        );
     }
 
     #[test]
@@ -228,8 +248,16 @@ mod tests {
         let sat = r.on_call(at("2026-10-24T07:00:00Z")).expect("x");
         assert_eq!(sat.user, "slack:UANN");
         assert_eq!(sat.until, at("2026-10-25T08:00:00Z"));
-        assert_eq!(r.on_call(at("2026-10-25T07:30:00Z")).expect("x").user, "slack:UANN", "08:30 local");
-        assert_eq!(r.on_call(at("2026-10-25T08:00:00Z")).expect("x").user, "slack:UBOB", "09:00 local");
+        assert_eq!(
+            r.on_call(at("2026-10-25T07:30:00Z")).expect("x").user,
+            "slack:UANN",
+            "08:30 local"
+        );
+        assert_eq!(
+            r.on_call(at("2026-10-25T08:00:00Z")).expect("x").user,
+            "slack:UBOB",
+            "09:00 local"
+        );
     }
 
     #[test]
@@ -240,7 +268,10 @@ mod tests {
         r.start = "2026-12-01".into();
         assert_eq!(r.on_call(at("2026-12-01T20:59:00Z")).expect("x").user, "slack:UANN");
         let bob = r.on_call(at("2026-12-01T21:00:00Z")).expect("x");
-        assert_eq!((bob.user.as_str(), bob.until), ("slack:UBOB", at("2026-12-02T09:00:00Z")));
+        assert_eq!(
+            (bob.user.as_str(), bob.until),
+            ("slack:UBOB", at("2026-12-02T09:00:00Z"))
+        );
     }
 
     #[test]
@@ -248,18 +279,47 @@ mod tests {
         let mut r = weekly();
         let from = at("2026-10-20T12:00:00Z");
         let to = at("2026-10-21T12:00:00Z");
-        r.add_override(Override { user: "slack:UDAN".into(), from, to }, from - 10).expect("ok");
+        r.add_override(
+            Override {
+                user: "slack:UDAN".into(),
+                from,
+                to,
+            },
+            from - 10,
+        )
+        .expect("ok");
         let before = r.on_call(from - 1).expect("x");
-        assert_eq!((before.user.as_str(), before.until, before.overridden), ("slack:UANN", from, false));
+        assert_eq!(
+            (before.user.as_str(), before.until, before.overridden),
+            ("slack:UANN", from, false)
+        );
         let during = r.on_call(from).expect("x");
-        assert_eq!((during.user.as_str(), during.until, during.overridden), ("slack:UDAN", to, true));
+        assert_eq!(
+            (during.user.as_str(), during.until, during.overridden),
+            ("slack:UDAN", to, true)
+        );
         assert_eq!(r.on_call(to).expect("x").user, "slack:UANN");
         assert_eq!(
-            r.add_override(Override { user: "slack:UDAN".into(), from: to, to: from }, 0),
+            r.add_override(
+                Override {
+                    user: "slack:UDAN".into(),
+                    from: to,
+                    to: from
+                },
+                0
+            ),
             Err(RotationError::BadOverride)
         );
         // Expired overrides are dropped when a new one is added.
-        r.add_override(Override { user: "slack:UEVE".into(), from: to + 10, to: to + 20 }, to + 1).expect("ok");
+        r.add_override(
+            Override {
+                user: "slack:UEVE".into(),
+                from: to + 10,
+                to: to + 20,
+            },
+            to + 1,
+        )
+        .expect("ok");
         assert_eq!(r.overrides.len(), 1);
     }
 
@@ -278,6 +338,9 @@ mod tests {
         r.shift_hours = 0;
         assert_eq!(r.validate(), Err(RotationError::BadShift));
         assert!(weekly().validate().is_ok());
-        assert_eq!(local_time(at("2026-10-26T08:00:00Z"), "Europe/Berlin"), "Mon 2026-10-26 09:00 CET");
+        assert_eq!(
+            local_time(at("2026-10-26T08:00:00Z"), "Europe/Berlin"),
+            "Mon 2026-10-26 09:00 CET"
+        );
     }
 }

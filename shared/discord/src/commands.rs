@@ -97,8 +97,15 @@ mod tests {
     fn the_definition_keeps_discords_limits() {
         let def = definition();
         let subs = def["options"].as_array().expect("subcommands");
-        assert_eq!(subs.len(), im_core::Verb::ALL.len() + 1, "a subcommand per verb, and ask");
-        assert!(subs.iter().any(|s| s["name"] == "ask" && s["options"][0]["required"] == true));
+        assert_eq!(
+            subs.len(),
+            im_core::Verb::ALL.len() + 1,
+            "a subcommand per verb, and ask"
+        );
+        assert!(
+            subs.iter()
+                .any(|s| s["name"] == "ask" && s["options"][0]["required"] == true)
+        );
         assert!(subs.len() <= 25);
         for s in subs {
             let name = s["name"].as_str().unwrap_or("");

@@ -353,7 +353,11 @@ mod tests {
         match parse(&body, "guild") {
             Ok(Inbound::Mention { text, ctx }) => {
                 assert_eq!(text, vec![Segment::Text("who is on call for payments?".into())]);
-                assert_eq!(ctx.reply_to.as_deref(), Some("tok"), "answered through the interaction's token");
+                assert_eq!(
+                    ctx.reply_to.as_deref(),
+                    Some("tok"),
+                    "answered through the interaction's token"
+                );
             }
             _ => panic!("a mention"),
         }

@@ -129,9 +129,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 return Doc::text("Incidents could not be read right now; please try again.");
             }
         };
-        let remembered = recall(ctx_key.clone())
-            .await
-            .and_then(|v| IncidentId::parse(&v).ok());
+        let remembered = recall(ctx_key.clone()).await.and_then(|v| IncidentId::parse(&v).ok());
         let around = Surroundings {
             active: &active,
             remembered: remembered.as_ref(),
@@ -197,7 +195,11 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         let (from, to) = window(r, now, timezone);
                         (from, to, r.phrase())
                     }
-                    None => (now - time::Duration::days(30), now + time::Duration::seconds(1), "in the last 30 days"),
+                    None => (
+                        now - time::Duration::days(30),
+                        now + time::Duration::seconds(1),
+                        "in the last 30 days",
+                    ),
                 };
                 match self.service.store().declared_between(from, to).await {
                     Ok(found) => {
@@ -212,8 +214,14 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                             .collect::<Vec<_>>()
                             .join(" ");
                         let noun = if matching.len() == 1 { "incident" } else { "incidents" };
-                        let what = if what.is_empty() { noun.to_string() } else { format!("{what} {noun}") };
-                        let mut text = Text::new().bold(format!("{} {what}", matching.len())).plain(format!(" declared {phrase}"));
+                        let what = if what.is_empty() {
+                            noun.to_string()
+                        } else {
+                            format!("{what} {noun}")
+                        };
+                        let mut text = Text::new()
+                            .bold(format!("{} {what}", matching.len()))
+                            .plain(format!(" declared {phrase}"));
                         if !matching.is_empty() {
                             let ids: Vec<String> = matching.iter().take(10).map(|i| i.id.to_string()).collect();
                             text = text.plain(format!(": {}", ids.join(", ")));
@@ -231,7 +239,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                     }
                 }
             }
-            Plan::OnCall { service } => self.on_call_answer(provider, service.as_deref(), now.unix_timestamp()).await,
+            Plan::OnCall { service } => {
+                self.on_call_answer(provider, service.as_deref(), now.unix_timestamp())
+                    .await
+            }
             Plan::Ask { question, choices } => {
                 hold("incident").await;
                 question_doc(&question, &choices)

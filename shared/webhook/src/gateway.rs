@@ -615,7 +615,11 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         if let Err(e) = self.work.enqueue(&work).await {
             warn!(error = %e, "queueing the mention; answering it here");
-            let inv = call.invocation(ctx, sentence.clone(), Some(format!("{}:mention:{}", call.platform(), work.id)));
+            let inv = call.invocation(
+                ctx,
+                sentence.clone(),
+                Some(format!("{}:mention:{}", call.platform(), work.id)),
+            );
             let handled = tokio::time::timeout(
                 call.remaining(),
                 Box::pin(self.converse(call.provider, &inv, &sentence, None)),

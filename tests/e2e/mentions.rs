@@ -1,0 +1,134 @@
+//! Plain language end to end, on Slack (`app_mention` through the Events API) and Discord
+//! (`/im ask`): context ("show me INC-…" then "ack it"), a question with choices whose click
+//! completes the request, context expiring after 30 minutes, confirmations, chatter, counts and
+//! on-call — through the same gateway, worker, use cases and timeline as slash commands.
+
+use std::sync::Arc;
+
+use im_core::action::{ActionKey, ActionRef};
+use im_core::conversation::Memo;
+use im_core::{IncidentId, Status};
+use im_tests::discord_under_test::DiscordUnderTest;
+use im_tests::slack_under_test::SlackUnderTest;
+use im_tests::world::{ROUTING, UnderTest, World};
+
+async fn conversation(p: Arc<dyn UnderTest>) {
+    let w = World::new(p.clone(), serde_json::from_str(ROUTING).expect("routing"));
+    let first = w.declare("U0ALICE", "--sev SEV-3 --service checkout Cart errors").await;
+    let second = w
+        .declare("U0ALICE", "--sev SEV-3 --service checkout Coupon failures")
+        .await;
+    let third = w
+        .declare("U0ALICE", "--sev SEV-2 --service payments Card declines")
+        .await;
+
+    // Context: "show me INC-…" then "ack it"; the timeline keeps the sentence.
+    let shown = w
+        .ask("U0BOB", "C_ORIGIN", &format!("show me the status of {third}"), 1)
+        .await;
+    assert!(shown.iter().any(|t| t.contains(&third)), "{shown:?}");
+    w.ask("U0BOB", "C_ORIGIN", "ack it", 2).await;
+    assert_eq!(w.incident(&third).await.status, Status::Acknowledged);
+    let entry = w
+        .timeline(&third)
+        .await
+        .into_iter()
+        .rev()
+        .find(|e| e.event_type == "chatops.acknowledge")
+        .expect("ack entry");
+    assert_eq!(entry.data["command"], "ack it", "the original sentence: {entry:?}");
+    // "escalate to SEV-1" uses the same context.
+    w.ask("U0BOB", "C_ORIGIN", "escalate to SEV-1", 3).await;
+    assert_eq!(w.incident(&third).await.severity, im_core::Severity::Sev1);
+    // Another person has no context: "ack it" asks which incident, and changes nothing.
+    let asked = w.ask("U0CAROL", "C_ORIGIN", "ack it", 4).await;
+    assert!(asked.iter().any(|t| t.contains("Which incident")), "{asked:?}");
+
+    // Two open checkout incidents: a question with both; the click resolves the chosen one.
+    let asked = w.ask("U0BOB", "C_ORIGIN", "resolve the checkout incident", 5).await;
+    assert!(asked.iter().any(|t| t.contains("Which checkout incident")), "{asked:?}");
+    assert_eq!(w.incident(&first).await.status, Status::Open);
+    assert_eq!(w.incident(&second).await.status, Status::Open);
+    let choice = ActionRef::new(ActionKey::Answer, IncidentId::parse(&second).expect("id"), None);
+    w.click("U0BOB", "C_ORIGIN", "1764237600.777777", &choice).await;
+    w.run_work().await;
+    assert_eq!(
+        w.incident(&second).await.status,
+        Status::Resolved,
+        "the click completed the resolve"
+    );
+    assert_eq!(
+        w.incident(&first).await.status,
+        Status::Open,
+        "the other one is untouched"
+    );
+    let resolved = w
+        .timeline(&second)
+        .await
+        .into_iter()
+        .rev()
+        .find(|e| e.event_type == "chatops.resolve")
+        .expect("entry");
+    assert_eq!(resolved.data["command"], "resolve the checkout incident");
+    // The question was answered: clicking again completes nothing.
+    let again = ActionRef::new(ActionKey::Answer, IncidentId::parse(&first).expect("id"), None);
+    w.click("U0BOB", "C_ORIGIN", "1764237600.777777", &again).await;
+    assert_eq!(w.incident(&first).await.status, Status::Open);
+
+    // The resolve made the checkout incident the context; 31 minutes later it has expired.
+    w.advance(time::Duration::minutes(31));
+    let asked = w.ask("U0BOB", "C_ORIGIN", "close it", 6).await;
+    assert!(asked.iter().any(|t| t.contains("Which incident")), "{asked:?}");
+    assert_eq!(w.incident(&second).await.status, Status::Resolved, "nothing closed");
+
+    // Said indirectly: confirmed with a button first.
+    let asked = w.ask("U0BOB", "C_ORIGIN", &format!("{first} is fixed"), 7).await;
+    assert!(
+        asked.iter().any(|t| t.contains(&format!("resolve {first}?"))),
+        "{asked:?}"
+    );
+    assert_eq!(w.incident(&first).await.status, Status::Open);
+    let yes = ActionRef::new(ActionKey::Answer, IncidentId::parse(&first).expect("id"), None);
+    w.click("U0BOB", "C_ORIGIN", "1764237600.777778", &yes).await;
+    w.run_work().await;
+    assert_eq!(w.incident(&first).await.status, Status::Resolved);
+
+    // Chatter never acts; it gets a short help.
+    let entries = w.timeline(&third).await.len();
+    let answer = w.ask("U0BOB", "C_ORIGIN", "thanks, you're great", 8).await;
+    assert!(
+        answer.iter().any(|t| t.contains("I only act on incident requests")),
+        "{answer:?}"
+    );
+    assert_eq!(w.timeline(&third).await.len(), entries);
+    assert_eq!(
+        w.timeline(&first).await.last().map(|e| e.event_type.clone()).as_deref(),
+        Some("chatops.resolve")
+    );
+
+    // Counts read incidents by declaration time.
+    let counted = w.ask("U0BOB", "C_ORIGIN", "how many SEV-3 incidents today?", 9).await;
+    assert!(counted.iter().any(|t| t.contains("2 SEV-3 incidents")), "{counted:?}");
+
+    // On-call from a rotation.
+    let rotation = serde_json::json!({
+        "service": "payments", "participants": [format!("{}:U0DAN", p.name())], "handoff": "09:00",
+        "shift_hours": 24, "timezone": "Europe/Berlin", "start": "2026-01-01"
+    });
+    w.memo
+        .put("oncall:payments", &rotation.to_string(), None)
+        .await
+        .expect("rotation");
+    let oncall = w.ask("U0BOB", "C_ORIGIN", "who is on call for payments?", 10).await;
+    assert!(oncall.iter().any(|t| t.contains("On call for payments")), "{oncall:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_mentions_keep_context_ask_and_complete() {
+    conversation(SlackUnderTest::start().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_ask_keeps_context_asks_and_completes() {
+    conversation(DiscordUnderTest::start().await).await;
+}
