@@ -71,6 +71,9 @@ pub enum Top {
         #[arg(long, value_delimiter = ',')]
         services: Option<Vec<String>>,
     },
+    /// On-call rotations: who "who is on call for …" names, per service.
+    #[command(subcommand)]
+    Oncall(Oncall),
     /// Print a shell completion script.
     ///
     /// Example: im completions bash > /etc/bash_completion.d/im
@@ -86,6 +89,59 @@ pub enum Top {
         provider: String,
         /// An API Gateway event, e.g. events/slack/slash-help.json.
         file: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Oncall {
+    /// Set (or replace) a service's rotation; overrides are kept.
+    ///
+    /// Example: im oncall set payments --participants slack:U0ANN,slack:U0BOB --handoff 09:00 --shift-hours 168 --timezone Europe/Berlin --start 2026-11-30
+    #[command(verbatim_doc_comment)]
+    Set {
+        service: String,
+        /// Chat identities in order (slack:U123, discord:80351110224678912).
+        #[arg(long, value_delimiter = ',', required = true)]
+        participants: Vec<String>,
+        /// Local handoff time.
+        #[arg(long, default_value = "09:00")]
+        handoff: String,
+        /// Shift length in hours (168 weekly, 24 daily).
+        #[arg(long, default_value_t = 168)]
+        shift_hours: u32,
+        /// IANA time zone of the handoff.
+        #[arg(long, default_value = "UTC")]
+        timezone: String,
+        /// Local date of the first handoff (default: today in that zone).
+        #[arg(long)]
+        start: Option<String>,
+    },
+    /// Who is on call for a service now (or at --at), and the rotation.
+    ///
+    /// Example: im oncall show payments --at 2026-12-24T20:00:00Z
+    #[command(verbatim_doc_comment)]
+    Show {
+        service: String,
+        /// An RFC 3339 instant.
+        #[arg(long)]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put someone on call instead of the rotation for a period.
+    ///
+    /// Example: im oncall override payments --user slack:U0DAN --from 2026-12-24T18:00:00Z --to 2026-12-26T09:00:00Z
+    #[command(verbatim_doc_comment)]
+    Override {
+        service: String,
+        #[arg(long)]
+        user: String,
+        /// RFC 3339 start.
+        #[arg(long)]
+        from: String,
+        /// RFC 3339 end.
+        #[arg(long)]
+        to: String,
     },
 }
 

@@ -114,6 +114,7 @@ pub async fn run(cli: Cli) -> Outcome {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Top::Oncall(command) => oncall(config(env_file)?, command).await,
         Top::Nlu { text, services } => {
             let services = match services {
                 Some(list) => list,
@@ -126,6 +127,128 @@ pub async fn run(cli: Cli) -> Outcome {
         Top::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "im", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// `im oncall set|show|override`: rotations kept where the functions read them.
+async fn oncall(config: Config, command: cli::Oncall) -> Outcome {
+    use im_core::conversation::Memo;
+    use im_core::oncall::{Override, Rotation, local_time, rotation_key};
+    let memo = im_aws::deliveries::DeliveryStore::new(Arc::new(AwsClients::new(config)));
+    let instant = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
+            .map(|t| t.unix_timestamp())
+            .map_err(|_| Failure(format!("`{s}` is not an RFC 3339 time like 2026-12-24T18:00:00Z")))
+    };
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let load = |service: String| {
+        let memo = &memo;
+        async move {
+            match memo.get(&rotation_key(&service), now).await? {
+                Some(v) => Ok::<Rotation, Failure>(serde_json::from_str(&v)?),
+                None => Err(Failure(format!(
+                    "{service} has no rotation yet; set one with `im oncall set {service} --participants slack:U123,…`"
+                ))),
+            }
+        }
+    };
+    match command {
+        cli::Oncall::Set {
+            service,
+            participants,
+            handoff,
+            shift_hours,
+            timezone,
+            start,
+        } => {
+            let start = match start {
+                Some(s) => s,
+                None => jiff::tz::TimeZone::get(&timezone)
+                    .map(|tz| jiff::Timestamp::now().to_zoned_datetime(tz).date().to_string())
+                    .map_err(|_| Failure(format!("`{timezone}` is not a known time zone")))?,
+            };
+            let overrides = load(service.clone()).await.map(|r| r.overrides).unwrap_or_default();
+            let rotation = Rotation {
+                service: service.clone(),
+                participants,
+                handoff,
+                shift_hours,
+                timezone,
+                start,
+                overrides,
+            };
+            rotation.validate()?;
+            memo.put(&rotation_key(&service), &serde_json::to_string(&rotation)?, None)
+                .await?;
+            println!(
+                "✓ Rotation for {service} set: {} people, {}-hour shifts, handoff {} {}.",
+                rotation.participants.len(),
+                rotation.shift_hours,
+                rotation.handoff,
+                rotation.timezone
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Oncall::Show { service, at, json } => {
+            let rotation = load(service.clone()).await?;
+            let at = match at {
+                Some(s) => instant(&s)?,
+                None => now,
+            };
+            let on = rotation.on_call(at);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"rotation": rotation, "on_call": on}))?
+                );
+            } else {
+                match on {
+                    Some(o) => println!(
+                        "On call for {service}: {}{} until {}",
+                        o.user,
+                        if o.overridden { " (override)" } else { "" },
+                        local_time(o.until, &rotation.timezone)
+                    ),
+                    None => println!(
+                        "The {service} rotation starts on {} at {} {}.",
+                        rotation.start, rotation.handoff, rotation.timezone
+                    ),
+                }
+                println!(
+                    "Rotation: {} · {}-hour shifts · handoff {} {}",
+                    rotation.participants.join(", "),
+                    rotation.shift_hours,
+                    rotation.handoff,
+                    rotation.timezone
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        cli::Oncall::Override {
+            service,
+            user,
+            from,
+            to,
+        } => {
+            let mut rotation = load(service.clone()).await?;
+            let (from, to) = (instant(&from)?, instant(&to)?);
+            rotation.add_override(
+                Override {
+                    user: user.clone(),
+                    from,
+                    to,
+                },
+                now,
+            )?;
+            memo.put(&rotation_key(&service), &serde_json::to_string(&rotation)?, None)
+                .await?;
+            println!(
+                "✓ {user} is on call for {service} from {} to {}.",
+                local_time(from, &rotation.timezone),
+                local_time(to, &rotation.timezone)
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -353,3 +353,70 @@ async fn the_interactive_add_hides_secrets_on_a_real_terminal() {
     let _ = std::fs::remove_file(&env);
     p.stack.teardown().await;
 }
+
+/// `im oncall set|show|override` against the emulator, through the real binary: the rotation
+/// hands over at 09:00 Berlin, an override wins for its period, bad input is refused with why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oncall_rotations_are_set_shown_and_overridden() {
+    let p = Pipeline::start(true).await;
+    let mut im = Im {
+        binary: im_tests::repo_root().join("target/debug/im"),
+        env_file: env_file(&p),
+        outputs: Vec::new(),
+    };
+    let (code, out) = im.run(&["oncall", "show", "payments"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("has no rotation yet"), "{out}");
+    let (code, out) = im.run(&[
+        "oncall",
+        "set",
+        "payments",
+        "--participants",
+        "slack:U0ANN,slack:U0BOB",
+        "--handoff",
+        "09:00",
+        "--shift-hours",
+        "168",
+        "--timezone",
+        "Europe/Berlin",
+        "--start",
+        "2026-10-19",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, out) = im.run(&["oncall", "show", "payments", "--at", "2026-10-26T07:59:00Z"]);
+    assert!(
+        out.contains("On call for payments: slack:U0ANN until Mon 2026-10-26 09:00 CET"),
+        "{out}"
+    );
+    let (_, out) = im.run(&["oncall", "show", "payments", "--at", "2026-10-26T08:00:00Z"]);
+    assert!(out.contains("On call for payments: slack:U0BOB"), "{out}");
+    let (code, out) = im.run(&[
+        "oncall",
+        "override",
+        "payments",
+        "--user",
+        "slack:U0DAN",
+        "--from",
+        "2099-12-24T18:00:00Z",
+        "--to",
+        "2099-12-26T08:00:00Z",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (_, out) = im.run(&["oncall", "show", "payments", "--at", "2099-12-25T12:00:00Z"]);
+    assert!(out.contains("slack:U0DAN (override)"), "{out}");
+    let (code, out) = im.run(&["oncall", "set", "payments", "--participants", "U0ANN"]);
+    assert_ne!(code, 0);
+    assert!(out.contains("is not a chat identity"), "{out}");
+    let (code, out) = im.run(&[
+        "oncall",
+        "set",
+        "payments",
+        "--participants",
+        "slack:U1",
+        "--timezone",
+        "Mars/Base",
+    ]);
+    assert_ne!(code, 0);
+    assert!(out.contains("not a known time zone"), "{out}");
+    p.stack.teardown().await;
+}

@@ -135,7 +135,7 @@ impl Rotation {
         if at < first {
             return None;
         }
-        let (index, until) = if self.shift_hours % 24 == 0 {
+        let (index, until) = if self.shift_hours.is_multiple_of(24) {
             // Whole days: count calendar days in the zone, so 09:00 stays 09:00 across DST.
             let days_per_shift = i64::from(self.shift_hours / 24);
             let local = jiff::Timestamp::from_second(at).ok()?.to_zoned_datetime(p.tz.clone());
