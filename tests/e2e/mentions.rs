@@ -132,3 +132,31 @@ async fn slack_mentions_keep_context_ask_and_complete() {
 async fn discord_ask_keeps_context_asks_and_completes() {
     conversation(DiscordUnderTest::start().await).await;
 }
+
+/// Join War Room invites the service's current on-call person (Slack: the channel's members).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_war_room_invites_the_services_on_call_person() {
+    let slack = SlackUnderTest::start().await;
+    let w = World::new(slack.clone(), serde_json::from_str(ROUTING).expect("routing"));
+    let rotation = serde_json::json!({
+        "service": "checkout", "participants": ["slack:U0DAN"], "handoff": "09:00",
+        "shift_hours": 168, "timezone": "UTC", "start": "2026-01-05"
+    });
+    w.memo
+        .put("oncall:checkout", &rotation.to_string(), None)
+        .await
+        .expect("rotation");
+    let id = w.declare("U0ALICE", "--sev SEV-3 --service checkout Cart errors").await;
+    w.drain().await;
+    let ts = slack.top_level("C_MINOR")[0].id.clone();
+    let join = ActionRef::new(ActionKey::WarRoom, IncidentId::parse(&id).expect("id"), None);
+    w.click("U0BOB", "C_MINOR", &ts, &join).await;
+    w.drain().await;
+    let room = w.incident(&id).await.war_room.expect("a room");
+    assert_eq!(slack.fake.members(&room.channel), ["U0BOB", "U0DAN"]);
+    assert!(
+        slack.follow_ups().iter().any(|t| t.contains("The on-call person")),
+        "{:?}",
+        slack.follow_ups()
+    );
+}

@@ -361,3 +361,43 @@ async fn echo_on_the_emulator() {
     assert!(posted[0].actions.contains(&"im:ack".to_string()));
     stack.teardown().await;
 }
+
+/// Slack retries an event it got no answer for. A retry while the original may still be
+/// running is acknowledged and not acted on; once the original's lease ran out (it crashed
+/// before finishing), the next retry acts, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retried_mention_whose_original_never_finished_acts_once() {
+    use im_core::Clock;
+    use im_core::work::Inbox;
+    let slack = SlackUnderTest::start().await;
+    let w = World::new(slack.clone(), json!({}));
+    let id = w.declare("U0ALICE", "--sev SEV-3 Queue stuck").await;
+    // The original began and its process died: no answer, no finish.
+    let began = w.clock.now().unix_timestamp() * 1000;
+    w.inbox.begin("slack:acme:EvCrash", began, 60_000).await.expect("begin");
+    slack.fake.with_message("C_ORIGIN", "1764237600.910001", "…");
+    let retry = |n| {
+        slack.mention_event(
+            "EvCrash",
+            "U0BOB",
+            "C_ORIGIN",
+            "1764237600.910001",
+            &format!("ack {id}"),
+            Some(n),
+        )
+    };
+    assert_eq!(w.send(&retry(1)).await.status, 200);
+    w.run_work().await;
+    assert_eq!(
+        w.incident(&id).await.status,
+        Status::Open,
+        "the original may still be running"
+    );
+    w.advance(time::Duration::seconds(61));
+    assert_eq!(w.send(&retry(2)).await.status, 200);
+    assert_eq!(w.send(&retry(3)).await.status, 200);
+    w.run_work().await;
+    assert_eq!(w.incident(&id).await.status, Status::Acknowledged);
+    assert_eq!(w.count(&id, "chatops.acknowledge").await, 1);
+    assert_eq!(slack.thread("C_ORIGIN", "1764237600.910001").len(), 1, "answered once");
+}

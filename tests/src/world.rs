@@ -157,6 +157,8 @@ pub struct World {
     /// Conversation context, questions and rotations the gateway keeps.
     pub memo: Arc<im_core::memory::MemoryMemo>,
     pub clock: Arc<ShiftedClock>,
+    /// Requests by the platform's id (retries).
+    pub inbox: Arc<MemoryInbox>,
     deliverer: Arc<Deliverer>,
     ledger: Arc<MemoryLedger>,
     /// The usage counters the gateway recorded.
@@ -223,6 +225,7 @@ impl World {
         let shifted = Arc::new(ShiftedClock::default());
         let clock: Arc<dyn Clock> = shifted.clone();
         let memo = Arc::new(im_core::memory::MemoryMemo::default());
+        let inbox = Arc::new(MemoryInbox::default());
         let work = Arc::new(MemoryWork::default());
         let usage = Arc::new(im_core::memory::MemoryUsage::default());
         let gateway = Arc::new(Gateway::new(Parts {
@@ -230,7 +233,7 @@ impl World {
             providers: providers.clone(),
             platforms,
             deliverer: deliverer.clone(),
-            inbox: Arc::new(MemoryInbox::default()),
+            inbox: inbox.clone(),
             work: work.clone(),
             clock,
             usage: Arc::new(im_core::usage::LogRecorder(usage.clone())),
@@ -245,6 +248,7 @@ impl World {
             work,
             memo,
             clock: shifted,
+            inbox,
             deliverer,
             ledger,
             usage,

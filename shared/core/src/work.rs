@@ -108,7 +108,8 @@ fn chat_failure(what: &str, platform: &str, e: &ChatError) -> Reply {
 /// Creates (or reuses) the incident's war room `inc-<id>-<slug>` on the provider, brings the
 /// person in, posts the incident's message there and pins it, and records the room on the
 /// incident. Idempotent per `work_id`: a retry reuses the channel an earlier attempt created.
-/// A platform without channel administration gets the core's answer instead.
+/// A platform without channel administration gets the core's answer instead. `on_call` (the
+/// service's on-call person on this provider) is invited to a room when it is opened.
 pub async fn join_war_room<S: IncidentStore, P: EventPublisher, C: Clock>(
     service: &IncidentService<S, P, C>,
     deliverer: &Deliverer,
@@ -116,6 +117,7 @@ pub async fn join_war_room<S: IncidentStore, P: EventPublisher, C: Clock>(
     inv: &Invocation,
     id: &IncidentId,
     work_id: &str,
+    on_call: Option<&UserRef>,
 ) -> Reply {
     let platform = target.provider.platform.as_str();
     let Some(rooms) = target.messenger.rooms() else {
@@ -185,6 +187,13 @@ pub async fn join_war_room<S: IncidentStore, P: EventPublisher, C: Clock>(
     if let Err(e) = rooms.invite(&channel, user).await {
         return chat_failure("inviting you to the war room", platform, &e);
     }
+    let mut also = String::new();
+    if let Some(person) = on_call.filter(|p| p.id != user.id) {
+        match rooms.invite(&channel, person).await {
+            Ok(()) => also = format!(" The on-call person ({}) was invited.", person.display()),
+            Err(e) => tracing::warn!(error = %e, "inviting the on-call person"),
+        }
+    }
     post_summary(deliverer, target, &incident, &channel, work_id).await;
     let room = WarRoom {
         provider: provider.clone(),
@@ -192,7 +201,7 @@ pub async fn join_war_room<S: IncidentStore, P: EventPublisher, C: Clock>(
         name: name.clone(),
     };
     match service.set_war_room(inv, id, room).await.reply {
-        Reply::Card { .. } => told(format!("War room #{name} is open, and you are in it.")),
+        Reply::Card { .. } => told(format!("War room #{name} is open, and you are in it.{also}")),
         refusal @ Reply::Refused { .. } => {
             // Someone opened one on this provider at the same moment through another record:
             // use theirs. Any other refusal (closed meanwhile) is the answer.

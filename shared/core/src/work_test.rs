@@ -82,6 +82,7 @@ fn join(w: &World, user: &str, work: &str) -> Reply {
         &inv(user),
         &id,
         work,
+        None,
     ))
 }
 
@@ -299,4 +300,47 @@ fn an_incident_closed_while_the_room_was_made_is_refused_not_sent_to_another_pla
         w.chat.sent().iter().any(|s| matches!(s, Sent::Archive { .. })),
         "the channel made is archived"
     );
+}
+
+#[test]
+fn the_services_on_call_person_is_invited_when_the_room_opens() {
+    let w = world(true);
+    let id = IncidentId::new(2026, 1);
+    let dan = UserRef::new("U0DAN", None).on("acme");
+    let reply = block_on(join_war_room(
+        &w.service,
+        &w.deliverer,
+        &w.target,
+        &inv("U1"),
+        &id,
+        "click-1",
+        Some(&dan),
+    ));
+    assert!(
+        reply.text().ends_with("The on-call person (U0DAN) was invited."),
+        "{}",
+        reply.text()
+    );
+    let invited: Vec<String> = w
+        .chat
+        .sent()
+        .into_iter()
+        .filter_map(|s| match s {
+            Sent::Invite { user, .. } => Some(user),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(invited, ["U1", "U0DAN"]);
+    // The on-call person opening the room is invited once.
+    let w = world(true);
+    let own = block_on(join_war_room(
+        &w.service,
+        &w.deliverer,
+        &w.target,
+        &inv("U0DAN"),
+        &id,
+        "click-1",
+        Some(&dan),
+    ));
+    assert!(own.text().ends_with("you are in it."), "{}", own.text());
 }

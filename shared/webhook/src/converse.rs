@@ -260,6 +260,19 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         }
     }
 
+    /// The on-call person of the incident's service, when they are on this provider's
+    /// platform (a war room invites them).
+    pub(crate) async fn on_call_for(&self, id: &IncidentId, provider: &Provider) -> Option<UserRef> {
+        let incident = self.service.store().get(id).await.ok().flatten()?;
+        let service = incident.service?;
+        let now = self.clock.now().unix_timestamp();
+        let value = self.memo.get(&rotation_key(&service), now).await.ok().flatten()?;
+        let rotation: Rotation = serde_json::from_str(&value).ok()?;
+        let identity = rotation.on_call(now)?.user;
+        let (platform, id) = identity.split_once(':')?;
+        (platform == provider.platform.as_str()).then(|| UserRef::new(id, None).on(&provider.name))
+    }
+
     async fn on_call_answer(&self, provider: &Provider, service: Option<&str>, now: i64) -> Doc {
         let services: Vec<String> = match service {
             Some(s) => vec![s.to_string()],

@@ -62,9 +62,18 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         let doc = match &work.task {
             Task::WarRoom { incident } => {
-                join_war_room(&self.service, &self.deliverer, &target, &inv, incident, &work.id)
-                    .await
-                    .doc(self.clock.now())
+                let on_call = self.on_call_for(incident, provider).await;
+                join_war_room(
+                    &self.service,
+                    &self.deliverer,
+                    &target,
+                    &inv,
+                    incident,
+                    &work.id,
+                    on_call.as_ref(),
+                )
+                .await
+                .doc(self.clock.now())
             }
             Task::Mention { text } => {
                 let doc = self.converse(provider, &inv, text, None).await;
