@@ -174,6 +174,10 @@ def discord_events():
     discord_event("modal-status-update", interaction(5, {"custom_id": "im:status_update|INC-2025-001", "components": [
         {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Failover to the EU region done"}]}]},
         interaction_id="1180000000000000007"))
+    discord_event("command-ask-status", interaction(2, im_command("ask", [
+        opt("question", "show me the status of INC-2025-001")]), interaction_id="1180000000000000012"))
+    discord_event("command-ask-ack-it", interaction(2, im_command("ask", [opt("question", "ack it")]),
+                                                    interaction_id="1180000000000000013"))
     discord_event("direct-message", interaction(2, im_command("help"), guild=None, interaction_id="1180000000000000008"))
     other = hashlib.sha256(b"not the application's key").digest()
     discord_event("bad-signature", interaction(2, im_command("help"), interaction_id="1180000000000000009"), seed=other)
@@ -240,6 +244,18 @@ def main():
     unknown = json.dumps({"type": "event_callback", "event_id": "Ev0PV52K21", "team_id": "T0001",
                           "event_time": FIXTURE_TIME, "event": {"type": "reaction_added", "user": "U024BE7LH"}}).encode()
     event("event-unhandled", unknown, content_type="application/json", base64_body=False)
+
+    # A mention of the bot (Events API `app_mention`), first try and Slack's retry of it.
+    def mention(event_id, text, ts):
+        return json.dumps({"type": "event_callback", "event_id": event_id, "team_id": "T0001",
+                           "api_app_id": "A123456", "event_time": FIXTURE_TIME,
+                           "event": {"type": "app_mention", "user": "U024BE7LH", "text": "<@U0BOT> " + text,
+                                     "ts": ts, "channel": "C2147483705", "event_ts": ts}}).encode()
+    event("event-app-mention-status", mention("Ev0MENTION01", "show me the status of INC-2025-001",
+                                              "1764237600.000301"), content_type="application/json",
+          base64_body=False)
+    event("event-app-mention-ack-it", mention("Ev0MENTION02", "ack it", "1764237600.000302"),
+          content_type="application/json", base64_body=False)
 
     # A click on the Acknowledge button of an incident card (interactivity request).
     click = {"type": "block_actions", "user": {"id": "U024BE7LH", "username": "alice", "team_id": "T0001"},

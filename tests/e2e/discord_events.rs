@@ -13,6 +13,8 @@ use serde_json::{Value, json};
 struct Harness {
     stack: TestStack,
     router: axum::Router,
+    gateway: Arc<im_webhook::aws::AwsGateway>,
+    fake: FakeDiscord,
 }
 
 async fn harness() -> Harness {
@@ -35,8 +37,10 @@ async fn harness() -> Harness {
     let platforms = im_platforms::registry(stack.clients.config());
     let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
     Harness {
-        router: discord_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway)),
+        router: discord_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway.clone())),
         stack,
+        gateway,
+        fake,
     }
 }
 
@@ -108,5 +112,30 @@ async fn every_discord_fixture_gets_its_answer() {
     // The generic endpoint serves the same provider by name.
     let (status, generic) = h.send("chatops-webhook/discord-help.json").await;
     assert_eq!((status, &generic["type"]), (200, &json!(4)), "{generic}");
+    h.stack.teardown().await;
+}
+
+/// `/im ask` against the emulator: a deferred answer at once, the worker (from SQS) understands
+/// the question, keeps the incident shown as context in DynamoDB, and "ack it" acts on it; the
+/// answers are the interaction's follow-ups.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ask_is_understood_by_the_worker_with_context_in_dynamodb() {
+    let h = harness().await;
+    let (status, _) = h.send("discord/command-declare.json").await;
+    assert_eq!(status, 200);
+    let (status, deferred) = h.send("discord/command-ask-status.json").await;
+    assert_eq!((status, &deferred["type"]), (200, &json!(5)), "deferred: {deferred}");
+    assert_eq!(h.stack.run_queued_work(&h.gateway).await, 1);
+    let answers = h.fake.follow_ups();
+    assert!(
+        answers
+            .last()
+            .is_some_and(|(_, body)| body.to_string().replace('\\', "").contains("INC-2025-001")),
+        "{answers:?}"
+    );
+    let (status, _) = h.send("discord/command-ask-ack-it.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(h.stack.run_queued_work(&h.gateway).await, 1);
+    assert_eq!(h.incident().await.expect("exists").status, Status::Acknowledged);
     h.stack.teardown().await;
 }

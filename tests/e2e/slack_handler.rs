@@ -284,3 +284,83 @@ fn the_interaction_worker_event_carries_work() {
     );
     assert_eq!(work.requester.user.provider.as_deref(), Some("demo"));
 }
+
+/// A mention through the Events API against the emulator: acknowledged at once, understood by
+/// the worker from the SQS queue, context kept in DynamoDB ("show me INC-…" then "ack it"), the
+/// answer in the mention's thread, and Slack's retry of an event not acted on twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mentions_are_understood_by_the_worker_with_context_in_dynamodb() {
+    let mut stack = TestStack::new().await;
+    let slack = im_tests::fake_slack::FakeSlack::start().await;
+    slack.with_token("xoxb-test").with_channels(&["C2147483705"]);
+    slack.with_message("C2147483705", "1764237600.000301", "…");
+    slack.with_message("C2147483705", "1764237600.000302", "…");
+    stack.config.delivery.slack_api_url = slack.api_url.clone();
+    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
+    stack
+        .directory()
+        .add(
+            "demo",
+            "slack",
+            json!({"signing_secret": FIXTURE_SECRET, "bot_token": "xoxb-test", "default_channel": "C2147483705"}),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
+    let platforms = im_platforms::registry(stack.clients.config());
+    let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
+    let h = Harness {
+        router: slack_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway.clone())),
+        stack,
+    };
+    let (status, _, _) = h.send("slash-declare").await;
+    assert_eq!(status, 200);
+    let (status, body, _) = h.send("event-app-mention-status").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (200, ""),
+        "acknowledged at once, nothing in the answer"
+    );
+    // Slack's retry of the same event while it is being handled: acknowledged, not queued again.
+    let (status, _, _) = h.send("event-app-mention-status").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        h.stack.run_queued_work(&gateway).await,
+        1,
+        "one piece of work for the event"
+    );
+    let thread = slack.thread("C2147483705", "1764237600.000301");
+    assert_eq!(thread.len(), 1, "{thread:?}");
+    assert!(thread[0].text.contains("INC-2025-001"), "{thread:?}");
+    let (status, _, _) = h.send("event-app-mention-ack-it").await;
+    assert_eq!(status, 200);
+    assert_eq!(h.stack.run_queued_work(&gateway).await, 1);
+    let id = im_core::IncidentId::new(2025, 1);
+    let incident = h
+        .stack
+        .store()
+        .get(&id)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .expect("declared");
+    assert_eq!(
+        incident.status,
+        im_core::Status::Acknowledged,
+        "\"it\" was the incident just shown"
+    );
+    let timeline = h
+        .stack
+        .store()
+        .timeline(&id, 10)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        timeline
+            .iter()
+            .any(|e| e.event_type == "chatops.acknowledge" && e.data["command"] == "ack it"),
+        "{timeline:?}"
+    );
+    assert_eq!(slack.thread("C2147483705", "1764237600.000302").len(), 1);
+    h.stack.teardown().await;
+}

@@ -129,6 +129,27 @@ impl TestStack {
         out
     }
 
+    /// Receives what waits on the interaction-work queue and runs it through `gateway`'s
+    /// worker (as the Lambda's SQS trigger would), deleting what succeeded. How many ran.
+    pub async fn run_queued_work(&self, gateway: &im_webhook::aws::AwsGateway) -> usize {
+        let url = self.provisioned.queue_urls["InteractionWorkQueue"].clone();
+        let queue = im_aws::sqs::Queue::new(self.clients.clone(), im_aws::config::QueueRef::Url(url));
+        let messages = queue
+            .receive(10, std::time::Duration::from_secs(1), None)
+            .await
+            .unwrap_or_else(|e| panic!("receiving work: {e}"));
+        let receipts: Vec<(String, String)> = messages.iter().map(|m| (m.id.clone(), m.receipt.clone())).collect();
+        let failed = gateway.handle_work_batch(messages).await;
+        assert!(failed.is_empty(), "work failed: {failed:?}");
+        for (_, receipt) in &receipts {
+            queue
+                .delete(receipt)
+                .await
+                .unwrap_or_else(|e| panic!("deleting work: {e}"));
+        }
+        receipts.len()
+    }
+
     pub async fn teardown(self) {
         let _ = provision::teardown(&self.clients, &self.provisioned).await;
     }

@@ -80,7 +80,19 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 // A mention is answered in its thread where it has one (Slack), else through
                 // the interaction's follow-up (Discord `/im ask`).
                 if let Some(message) = &work.requester.message {
-                    match target.messenger.reply(message, &doc).await {
+                    // Slack paces posts per channel (about one a second): a reply right after
+                    // another waits its turn, a few seconds at most, rather than being lost.
+                    let mut sent = target.messenger.reply(message, &doc).await;
+                    for _ in 0..3 {
+                        match &sent {
+                            Err(ChatError::RateLimited { wait, .. }) if *wait <= std::time::Duration::from_secs(5) => {
+                                tokio::time::sleep(*wait).await;
+                                sent = target.messenger.reply(message, &doc).await;
+                            }
+                            _ => break,
+                        }
+                    }
+                    match sent {
                         Ok(_) => info!(work = %work.id, "mention answered in its thread"),
                         Err(e) => warn!(work = %work.id, error = %e, "answering the mention"),
                     }
