@@ -210,9 +210,10 @@ pub struct Parse {
     pub entities: Entities,
     /// 0–1: how directly the sentence said it.
     pub confidence: f32,
-    /// The question to ask when a piece is missing and nothing else supplies it.
+    /// The question to ask: for a missing piece nothing else supplies, or to confirm a state
+    /// change said indirectly.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub question: Option<&'static str>,
+    pub question: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub missing: Vec<Missing>,
     /// "assign to me".
@@ -1033,11 +1034,19 @@ pub fn understand(text: &str, services: &[String]) -> Parse {
         Intent::Oncall if entities.service.is_none() => missing.push(Missing::Service),
         _ => {}
     }
+    let confirm = (intent.changes() && decision.confidence < CONFIRM_BELOW).then(|| {
+        let what = entities
+            .incident_id
+            .clone()
+            .or_else(|| entities.service.as_ref().map(|s| format!("the {s} incident")))
+            .unwrap_or_else(|| "it".into());
+        format!("Do you want me to {} {what}?", intent.name())
+    });
     Parse {
         intent,
         entities,
         confidence: decision.confidence,
-        question: missing.first().map(|m| m.question()),
+        question: missing.first().map(|m| m.question().to_string()).or(confirm),
         missing,
         to_self,
         because: decision.because,
@@ -1124,6 +1133,7 @@ mod tests {
         let p = parse("INC-2024-002 is fixed");
         assert_eq!(p.intent, Intent::Resolve);
         assert!(p.needs_confirmation());
+        assert_eq!(p.question.as_deref(), Some("Do you want me to resolve INC-2024-002?"));
         let p = parse("resolve INC-2024-002");
         assert!(!p.needs_confirmation());
         assert!(
@@ -1136,7 +1146,7 @@ mod tests {
     fn missing_pieces_become_one_question() {
         let p = parse("resolve it");
         assert_eq!(p.missing, vec![Missing::Incident]);
-        assert_eq!(p.question, Some(Missing::Incident.question()));
+        assert_eq!(p.question.as_deref(), Some(Missing::Incident.question()));
         assert_eq!(parse("create an incident").missing, vec![Missing::Title]);
         assert_eq!(parse("who is on call").missing, vec![Missing::Service]);
         let me = parse("assign INC-2024-001 to me");
