@@ -18,37 +18,15 @@ const EXAMPLES: [&str; 8] = [
     "escalate to SEV-1",
 ];
 
-fn services() -> Vec<String> {
-    [
-        "payments",
-        "checkout",
-        "database",
-        "search",
-        "api",
-        "auth",
-        "billing",
-        "notifications",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
-}
-
 fn corpus() -> Vec<String> {
-    let text = std::fs::read_to_string(im_tests::repo_root().join("tests/nlu/corpus.jsonl")).expect("corpus");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            serde_json::from_str::<serde_json::Value>(l).expect("json")["text"]
-                .as_str()
-                .expect("text")
-                .to_string()
-        })
+    im_tests::nlu_lines("corpus.jsonl")
+        .iter()
+        .map(|l| l["text"].as_str().expect("text").to_string())
         .collect()
 }
 
 fn bench(c: &mut Criterion) {
-    let services = services();
+    let services = im_tests::nlu_services();
     let mut group = c.benchmark_group("nlu");
     for example in EXAMPLES {
         group.bench_function(example, |b| {

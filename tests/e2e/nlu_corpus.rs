@@ -22,16 +22,6 @@ const INTENTS: [&str; 13] = [
     "oncall",
     "help",
 ];
-const SERVICES: [&str; 8] = [
-    "payments",
-    "checkout",
-    "database",
-    "search",
-    "api",
-    "auth",
-    "billing",
-    "notifications",
-];
 const TIME_RANGES: [&str; 7] = [
     "today",
     "yesterday",
@@ -43,15 +33,12 @@ const TIME_RANGES: [&str; 7] = [
 ];
 
 fn corpus() -> Vec<Value> {
-    let text = std::fs::read_to_string(im_tests::repo_root().join("tests/nlu/corpus.jsonl")).expect("corpus");
-    text.lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect()
+    im_tests::nlu_lines("corpus.jsonl")
 }
 
 #[test]
 fn the_corpus_covers_every_intent_and_its_entities_are_canonical() {
+    let services = im_tests::nlu_services();
     let lines = corpus();
     assert!(lines.len() >= 200, "{} utterances", lines.len());
     let mut per_intent: BTreeMap<String, usize> = BTreeMap::new();
@@ -72,7 +59,7 @@ fn the_corpus_covers_every_intent_and_its_entities_are_canonical() {
                     "{text}: {v} is not a canonical id"
                 ),
                 "severity" => assert!(["SEV-1", "SEV-2", "SEV-3", "SEV-4"].contains(&v), "{text}: {v}"),
-                "service" => assert!(SERVICES.contains(&v), "{text}: unknown service {v}"),
+                "service" => assert!(services.iter().any(|s| s == v), "{text}: unknown service {v}"),
                 "time_range" => assert!(TIME_RANGES.contains(&v), "{text}: {v}"),
                 "user" => assert!(v.starts_with('U') && v.len() > 3, "{text}: {v}"),
                 "text" => assert!(!v.trim().is_empty()),
@@ -123,13 +110,8 @@ fn the_parser_on_held_out_sentences() {
 /// entity exact).
 fn score(file: &str) -> f64 {
     use im_core::nlu::{Intent, understand};
-    let services: Vec<String> = SERVICES.iter().map(|s| s.to_string()).collect();
-    let text = std::fs::read_to_string(im_tests::repo_root().join("tests/nlu").join(file)).expect("file");
-    let lines: Vec<Value> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
-        .collect();
+    let services = im_tests::nlu_services();
+    let lines = im_tests::nlu_lines(file);
     let mut per_intent: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut wrong = Vec::new();
     let mut chatter_acting = Vec::new();

@@ -16,8 +16,17 @@ struct Harness {
 }
 
 async fn harness_with_secret(secret: &str) -> Harness {
+    harness_with(secret, None).await.0
+}
+
+/// The stack, provider `demo` (with `secret`), the gateway at the fixtures' time; Slack's API at
+/// `slack_api` when given (a fake), else unreachable.
+async fn harness_with(secret: &str, slack_api: Option<&str>) -> (Harness, Arc<im_webhook::aws::AwsGateway>) {
     let mut stack = TestStack::new().await;
     stack.config.secrets_min_refresh = std::time::Duration::ZERO;
+    if let Some(url) = slack_api {
+        stack.config.delivery.slack_api_url = url.to_string();
+    }
     stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
     stack
         .directory()
@@ -32,10 +41,11 @@ async fn harness_with_secret(secret: &str) -> Harness {
     let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
     let platforms = im_platforms::registry(stack.clients.config());
     let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
-    Harness {
-        router: slack_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway)),
+    let harness = Harness {
+        router: slack_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway.clone())),
         stack,
-    }
+    };
+    (harness, gateway)
 }
 
 async fn harness() -> Harness {
@@ -290,30 +300,11 @@ fn the_interaction_worker_event_carries_work() {
 /// answer in the mention's thread, and Slack's retry of an event not acted on twice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mentions_are_understood_by_the_worker_with_context_in_dynamodb() {
-    let mut stack = TestStack::new().await;
     let slack = im_tests::fake_slack::FakeSlack::start().await;
     slack.with_token("xoxb-test").with_channels(&["C2147483705"]);
     slack.with_message("C2147483705", "1764237600.000301", "…");
     slack.with_message("C2147483705", "1764237600.000302", "…");
-    stack.config.delivery.slack_api_url = slack.api_url.clone();
-    stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
-    stack
-        .directory()
-        .add(
-            "demo",
-            "slack",
-            json!({"signing_secret": FIXTURE_SECRET, "bot_token": "xoxb-test", "default_channel": "C2147483705"}),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
-    let platforms = im_platforms::registry(stack.clients.config());
-    let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
-    let h = Harness {
-        router: slack_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway.clone())),
-        stack,
-    };
+    let (h, gateway) = harness_with(FIXTURE_SECRET, Some(&slack.api_url)).await;
     let (status, _, _) = h.send("slash-declare").await;
     assert_eq!(status, 200);
     let (status, body, _) = h.send("event-app-mention-status").await;

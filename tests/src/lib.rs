@@ -155,6 +155,33 @@ impl TestStack {
     }
 }
 
+/// The services the mention corpus (`tests/nlu/`) is written for.
+pub fn nlu_services() -> Vec<String> {
+    [
+        "payments",
+        "checkout",
+        "database",
+        "search",
+        "api",
+        "auth",
+        "billing",
+        "notifications",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect()
+}
+
+/// The lines of a mention evaluation file (`tests/nlu/<file>`): `{"text", "intent", "entities"}`.
+pub fn nlu_lines(file: &str) -> Vec<serde_json::Value> {
+    let path = repo_root().join("tests/nlu").join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{l}: {e}")))
+        .collect()
+}
+
 /// Signing secret and time of the signed fixtures in `events/slack/` (see `events/generate.py`).
 pub const FIXTURE_SECRET: &str = "fixture-signing-secret-8f742231b10e";
 pub const FIXTURE_TIME: i64 = 1_764_237_600;

@@ -138,6 +138,26 @@ impl Call<'_> {
         self.adapter.deadline().saturating_sub(self.started.elapsed())
     }
 
+    /// Slow work for the interaction worker, keyed by the request's id (stable across retries).
+    fn work(&self, ctx: &Context, task: Task, command_line: String) -> Work {
+        Work {
+            id: ctx
+                .request_id
+                .clone()
+                .unwrap_or_else(|| ulid::Ulid::generate().to_string()),
+            provider: self.provider.name.clone(),
+            platform: self.platform().to_string(),
+            requester: Requester {
+                user: ctx.user.clone(),
+                channel: ctx.channel.clone(),
+                reply_to: ctx.reply_to.clone(),
+                message: ctx.message.clone(),
+            },
+            task,
+            command_line,
+        }
+    }
+
     fn invocation(&self, ctx: &Context, command_line: String, key: Option<String>) -> Invocation {
         Invocation {
             actor: Actor {
@@ -597,22 +617,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             return call.adapter.answer(call.exchange(ctx), Answer::Empty).await;
         };
         let sentence = crate::converse::sentence(&strip_im(text));
-        let work = Work {
-            id: ctx
-                .request_id
-                .clone()
-                .unwrap_or_else(|| ulid::Ulid::generate().to_string()),
-            provider: call.provider.name.clone(),
-            platform: call.platform().to_string(),
-            requester: Requester {
-                user: ctx.user.clone(),
-                channel: ctx.channel.clone(),
-                reply_to: ctx.reply_to.clone(),
-                message: ctx.message.clone(),
-            },
-            task: Task::Mention { text: sentence.clone() },
-            command_line: sentence.clone(),
-        };
+        let work = call.work(ctx, Task::Mention { text: sentence.clone() }, sentence.clone());
         if let Err(e) = self.work.enqueue(&work).await {
             warn!(error = %e, "queueing the mention; answering it here");
             let inv = call.invocation(
@@ -728,22 +733,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 None => tell(private(format!("{id} was not found."))),
             },
             Resolved::WarRoom(id) => {
-                let work = Work {
-                    id: ctx
-                        .request_id
-                        .clone()
-                        .unwrap_or_else(|| ulid::Ulid::generate().to_string()),
-                    provider: call.provider.name.clone(),
-                    platform: call.platform().to_string(),
-                    requester: Requester {
-                        user: ctx.user.clone(),
-                        channel: ctx.channel.clone(),
-                        reply_to: ctx.reply_to.clone(),
-                        message: ctx.message.clone(),
-                    },
-                    task: Task::WarRoom { incident: id },
-                    command_line: action.command_line(),
-                };
+                let work = call.work(ctx, Task::WarRoom { incident: id }, action.command_line());
                 match self.work.enqueue(&work).await {
                     Ok(()) => Answer::Deferred,
                     Err(e) => {
