@@ -106,9 +106,28 @@ async fn conversation(p: Arc<dyn UnderTest>) {
         Some("chatops.resolve")
     );
 
+    // A create without a title asks for one; the next mention completes it.
+    let asked = w.ask("U0BOB", "C_ORIGIN", "create an incident", 11).await;
+    assert!(
+        asked.iter().any(|t| t.contains("What is the incident about?")),
+        "{asked:?}"
+    );
+    let declared = w.ask("U0BOB", "C_ORIGIN", "Checkout totals are wrong", 12).await;
+    let new_id = declared
+        .iter()
+        .find_map(|t| im_tests::world::incident_id(t))
+        .expect("declared");
+    assert_eq!(w.incident(&new_id).await.title, "Checkout totals are wrong");
+    assert_eq!(w.incident(&new_id).await.service.as_deref(), Some("checkout"));
+
+    // A viewer asking for a change is refused like the slash command, and nothing changes.
+    let refused = w.ask("U0VIEWER", "C_ORIGIN", &format!("close {third}"), 13).await;
+    assert!(refused.iter().any(|t| t.contains("responder")), "{refused:?}");
+    assert_eq!(w.incident(&third).await.status, Status::Acknowledged);
+
     // Counts read incidents by declaration time.
     let counted = w.ask("U0BOB", "C_ORIGIN", "how many SEV-3 incidents today?", 9).await;
-    assert!(counted.iter().any(|t| t.contains("2 SEV-3 incidents")), "{counted:?}");
+    assert!(counted.iter().any(|t| t.contains("3 SEV-3 incidents")), "{counted:?}");
 
     // On-call from a rotation.
     let rotation = serde_json::json!({

@@ -90,20 +90,20 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             .await
             .and_then(|v| serde_json::from_str(&v).ok());
         // The sentence to act on: the question's sentence when this answers it.
-        let (sentence, confirmed) = match (&answer, &pending) {
-            (Some(_), Some(p)) => (p.text.clone(), true),
+        let (sentence, confirmed, joined) = match (&answer, &pending) {
+            (Some(_), Some(p)) => (p.text.clone(), true, true),
             (Some(_), None) => {
                 return Doc::text("That question has expired or was asked of someone else; please mention me again.");
             }
             (None, Some(p)) if p.asked != "incident" && p.asked != "confirm" => {
                 let fresh = understand(text, services);
                 if fresh.intent == Intent::None {
-                    (join(p, text), false)
+                    (join(p, text), false, true)
                 } else {
-                    (text.to_string(), false)
+                    (text.to_string(), false, false)
                 }
             }
-            _ => (text.to_string(), false),
+            _ => (text.to_string(), false, false),
         };
         if pending.is_some()
             && let Err(e) = self.memo.delete(&ask_key).await
@@ -137,10 +137,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             provider: &provider.name,
             confirmed,
         };
-        // A sentence that is already a command (`ack INC-2026-001`, `declare SEV-2 … --service
-        // api`) runs exactly as typed; everything else is understood.
-        let typed = answer
-            .is_none()
+        // A sentence that is already a complete command (`ack INC-2026-001`, `declare SEV-2 …
+        // --service api`) runs exactly as typed; everything else is understood, and what is
+        // missing is asked for ("create an incident" asks for a title, not declares "an incident").
+        let typed = (!joined && parse.missing.is_empty())
             .then(|| im_core::command::parse(&sentence).ok())
             .flatten()
             .filter(|c| !matches!(c, Command::Custom { .. }));
