@@ -75,7 +75,11 @@ async fn conversation(p: Arc<dyn UnderTest>) {
     w.click("U0BOB", "C_ORIGIN", "1764237600.777777", &again).await;
     assert_eq!(w.incident(&first).await.status, Status::Open);
 
-    // The resolve made the checkout incident the context; 31 minutes later it has expired.
+    // The resolve made that incident the context: 29 minutes later "it" still means it (and
+    // reading it renews the context); 31 minutes after that it has expired.
+    w.advance(time::Duration::minutes(29));
+    let shown = w.ask("U0BOB", "C_ORIGIN", "give me the timeline", 14).await;
+    assert!(shown.iter().any(|t| t.contains(&second)), "{shown:?}");
     w.advance(time::Duration::minutes(31));
     let asked = w.ask("U0BOB", "C_ORIGIN", "close it", 6).await;
     assert!(asked.iter().any(|t| t.contains("Which incident")), "{asked:?}");

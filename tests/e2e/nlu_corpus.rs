@@ -109,57 +109,20 @@ fn the_parser_on_held_out_sentences() {
 /// a chatter line would change an incident; returns the overall accuracy (intent and every
 /// entity exact).
 fn score(file: &str) -> f64 {
-    use im_core::nlu::{Intent, understand};
-    let services = im_tests::nlu_services();
-    let lines = im_tests::nlu_lines(file);
-    let mut per_intent: BTreeMap<String, (usize, usize)> = BTreeMap::new();
-    let mut wrong = Vec::new();
-    let mut chatter_acting = Vec::new();
-    for line in &lines {
-        let text = line["text"].as_str().expect("text");
-        let expected_intent = line["intent"].as_str().expect("intent");
-        let parse = understand(text, &services);
-        let got = serde_json::to_value(&parse.entities).expect("entities");
-        let right = parse.intent.name() == expected_intent && got == line["entities"];
-        let tally = per_intent.entry(expected_intent.to_string()).or_default();
-        tally.1 += 1;
-        if right {
-            tally.0 += 1;
-        } else {
-            wrong.push(format!(
-                "{text:?}: expected {expected_intent} {}, got {} {got} ({})",
-                line["entities"],
-                parse.intent.name(),
-                parse.because
-            ));
-        }
-        if expected_intent == "none" && parse.intent.changes() {
-            chatter_acting.push(text.to_string());
-        }
-        assert!(Intent::from_name(parse.intent.name()).is_some());
-    }
-    let right: usize = per_intent.values().map(|t| t.0).sum();
-    println!("mention understanding ({file}), per intent (right / lines):");
-    for (intent, (ok, all)) in &per_intent {
-        println!(
-            "  {intent:<12} {ok:>3} / {all:<3} {:>5.1} %",
-            100.0 * *ok as f64 / *all as f64
-        );
-    }
-    let accuracy = right as f64 / lines.len() as f64;
+    let path = im_tests::repo_root().join("tests/nlu").join(file);
+    let text = std::fs::read_to_string(&path).expect("evaluation file");
+    let e = im_core::nlu::evaluate(&text, &im_tests::nlu_services());
     println!(
-        "  overall      {right:>3} / {:<3} {:>5.1} %",
-        lines.len(),
-        100.0 * accuracy
+        "mention understanding ({file}), per intent (right / lines):\n{}",
+        e.report()
     );
-    for w in &wrong {
-        println!("  wrong: {w}");
-    }
+    assert!(e.unreadable.is_empty(), "{:?}", e.unreadable);
     assert!(
-        chatter_acting.is_empty(),
-        "chatter that would change an incident: {chatter_acting:?}"
+        e.chatter_acting.is_empty(),
+        "chatter that would change an incident: {:?}",
+        e.chatter_acting
     );
-    accuracy
+    e.accuracy()
 }
 
 /// `im nlu` prints the parse as one JSON object, through the real binary.

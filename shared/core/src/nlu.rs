@@ -1053,6 +1053,86 @@ pub fn understand(text: &str, services: &[String]) -> Parse {
     }
 }
 
+/// How the parser does on an evaluation file (JSON lines `{"text", "intent", "entities"}`):
+/// a line is right when the intent and every entity match exactly.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Evaluation {
+    /// Per expected intent: (right, lines).
+    pub per_intent: std::collections::BTreeMap<String, (usize, usize)>,
+    /// What went wrong, one line each.
+    pub misses: Vec<String>,
+    /// Chatter lines that came out as a state change (must be none).
+    pub chatter_acting: Vec<String>,
+    /// Lines that could not be read.
+    pub unreadable: Vec<String>,
+}
+
+impl Evaluation {
+    pub fn lines(&self) -> usize {
+        self.per_intent.values().map(|t| t.1).sum()
+    }
+
+    pub fn accuracy(&self) -> f64 {
+        let right: usize = self.per_intent.values().map(|t| t.0).sum();
+        right as f64 / self.lines().max(1) as f64
+    }
+
+    /// Accuracy per intent and the misses, as a person reads them.
+    pub fn report(&self) -> String {
+        let mut out = String::new();
+        for (intent, (ok, all)) in &self.per_intent {
+            out.push_str(&format!(
+                "  {intent:<12} {ok:>3} / {all:<3} {:>5.1} %\n",
+                100.0 * *ok as f64 / *all as f64
+            ));
+        }
+        let right: usize = self.per_intent.values().map(|t| t.0).sum();
+        out.push_str(&format!(
+            "  overall      {right:>3} / {:<3} {:>5.1} %\n",
+            self.lines(),
+            100.0 * self.accuracy()
+        ));
+        for miss in &self.misses {
+            out.push_str(&format!("  wrong: {miss}\n"));
+        }
+        out
+    }
+}
+
+/// Runs [`understand`] over every line of `jsonl`.
+pub fn evaluate(jsonl: &str, services: &[String]) -> Evaluation {
+    let mut e = Evaluation::default();
+    for line in jsonl.lines().filter(|l| !l.trim().is_empty()) {
+        let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+            e.unreadable.push(line.to_string());
+            continue;
+        };
+        let (Some(text), Some(expected)) = (v["text"].as_str(), v["intent"].as_str()) else {
+            e.unreadable.push(line.to_string());
+            continue;
+        };
+        let parse = understand(text, services);
+        let got = serde_json::to_value(&parse.entities).unwrap_or_default();
+        let right = parse.intent.name() == expected && got == v["entities"];
+        let tally = e.per_intent.entry(expected.to_string()).or_default();
+        tally.1 += 1;
+        if right {
+            tally.0 += 1;
+        } else {
+            e.misses.push(format!(
+                "{text:?}: expected {expected} {}, got {} {got} ({})",
+                v["entities"],
+                parse.intent.name(),
+                parse.because
+            ));
+        }
+        if expected == "none" && parse.intent.changes() {
+            e.chatter_acting.push(text.to_string());
+        }
+    }
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1189,6 +1269,49 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_corpus_is_understood_and_its_chatter_never_acts() {
+        let services: Vec<String> = [
+            "payments",
+            "checkout",
+            "database",
+            "search",
+            "api",
+            "auth",
+            "billing",
+            "notifications",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (file, floor) in [
+            (include_str!("../../../tests/nlu/corpus.jsonl"), 0.95),
+            (include_str!("../../../tests/nlu/heldout.jsonl"), 0.8),
+        ] {
+            let e = evaluate(file, &services);
+            assert!(e.unreadable.is_empty(), "{:?}", e.unreadable);
+            assert!(e.chatter_acting.is_empty(), "{:?}", e.chatter_acting);
+            assert!(e.lines() >= 45 && e.accuracy() >= floor, "{}", e.report());
+        }
+    }
+
+    #[test]
+    fn an_evaluation_counts_right_wrong_and_acting_chatter() {
+        let file = r#"{"text": "ack INC-2024-001", "intent": "acknowledge", "entities": {"incident_id": "INC-2024-001"}}
+{"text": "ack INC-2024-001", "intent": "acknowledge", "entities": {}}
+{"text": "close it", "intent": "none", "entities": {}}
+not json"#;
+        let e = evaluate(file, &[]);
+        assert_eq!(e.per_intent["acknowledge"], (1, 2));
+        assert_eq!(e.per_intent["none"], (0, 1));
+        assert_eq!(e.lines(), 3);
+        assert!((e.accuracy() - 1.0 / 3.0).abs() < 1e-9);
+        assert_eq!(e.chatter_acting, ["close it"]);
+        assert_eq!(e.misses.len(), 2);
+        assert_eq!(e.unreadable, ["not json"]);
+        assert!(e.report().contains("overall        1 / 3"), "{}", e.report());
     }
 
     #[test]
