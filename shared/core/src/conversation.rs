@@ -15,7 +15,7 @@ use crate::chat::BoxFuture;
 use crate::command::{Assignee, Command, Declare, MAX_TITLE};
 use crate::incident::{Incident, IncidentId, Severity, UserRef};
 use crate::message::{Block, Doc, Element, Style, Text, truncate};
-use crate::nlu::{Intent, Missing, Parse, TimeRange};
+use crate::nlu::{Intent, Missing, Parse, TimeRange, confirm_question};
 use crate::ports::StoreError;
 
 /// How long "it" keeps meaning the incident last talked about.
@@ -170,19 +170,6 @@ fn target(parse: &Parse, around: &Surroundings<'_>) -> Target {
     }
 }
 
-fn verb_phrase(intent: Intent) -> &'static str {
-    match intent {
-        Intent::Create => "declare an incident",
-        Intent::Acknowledge => "acknowledge",
-        Intent::Resolve => "resolve",
-        Intent::Close => "close",
-        Intent::Escalate => "escalate",
-        Intent::Assign => "assign",
-        Intent::Update => "add this update to",
-        _ => "look at",
-    }
-}
-
 /// What the mention comes to, given what is around it.
 pub fn plan(parse: &Parse, around: &Surroundings<'_>) -> Plan {
     let e = &parse.entities;
@@ -209,14 +196,15 @@ pub fn plan(parse: &Parse, around: &Surroundings<'_>) -> Plan {
         .iter()
         .copied()
         .find(|m| matches!(m, Missing::Title | Missing::Note | Missing::Assignee));
+    let confirm = parse.needs_confirmation() && !around.confirmed;
     if parse.intent == Intent::Create {
         if let Some(missing) = text_missing {
             return Plan::AskText { missing };
         }
         let title = e.text.clone().unwrap_or_default();
-        if parse.needs_confirmation() && !around.confirmed {
+        if confirm {
             return Plan::Confirm {
-                question: format!("Declare an incident “{}”?", truncate(&title, 80)),
+                question: confirm_question(Intent::Create, &truncate(&title, 80)),
                 incident: None,
             };
         }
@@ -235,9 +223,9 @@ pub fn plan(parse: &Parse, around: &Surroundings<'_>) -> Plan {
     if let Some(missing) = text_missing {
         return Plan::AskText { missing };
     }
-    if parse.needs_confirmation() && !around.confirmed {
+    if confirm {
         return Plan::Confirm {
-            question: format!("Do you want me to {} {id}?", verb_phrase(parse.intent)),
+            question: confirm_question(parse.intent, id.as_str()),
             incident: Some(id),
         };
     }
@@ -529,6 +517,244 @@ mod tests {
             Plan::Run(Command::Declare(d)) => assert_eq!(d.title, "API errors"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn each_intent_comes_to_its_plan() {
+        let id = IncidentId::new(2026, 1);
+        let active = [with_service(1, "payments")];
+        let at = |text: &str| plan_for(text, &active, Some(&id), Some("C9"));
+        assert_eq!(at("thanks!"), Plan::Help { chatter: true });
+        assert_eq!(at("help"), Plan::Help { chatter: false });
+        assert_eq!(at("what's open?"), Plan::Run(Command::List));
+        assert_eq!(
+            at("how many sev1 incidents for payments this week"),
+            Plan::Count {
+                severity: Some(Severity::Sev1),
+                service: Some("payments".into()),
+                range: Some(TimeRange::ThisWeek)
+            }
+        );
+        assert_eq!(
+            at("who is on call for payments"),
+            Plan::OnCall {
+                service: Some("payments".into())
+            }
+        );
+        assert_eq!(at("close it"), Plan::Run(Command::Close { id: id.clone() }));
+        assert_eq!(
+            at("update it: failover done"),
+            Plan::Run(Command::Update {
+                id: id.clone(),
+                note: "failover done".into()
+            })
+        );
+        assert_eq!(
+            at("give me the timeline"),
+            Plan::Run(Command::Timeline { id: id.clone() })
+        );
+        assert_eq!(
+            at("show me the payments incident"),
+            Plan::Run(Command::Status { id: id.clone() })
+        );
+        assert_eq!(
+            at("assign it to <@U0BOB>"),
+            Plan::Run(Command::Assign {
+                id: id.clone(),
+                assignee: Assignee::User(UserRef::new("U0BOB", None).on("acme"))
+            })
+        );
+        assert_eq!(
+            at("assign it to me"),
+            Plan::Run(Command::Assign {
+                id: id.clone(),
+                assignee: Assignee::Me
+            })
+        );
+        assert_eq!(at("update it"), Plan::AskText { missing: Missing::Note });
+        assert_eq!(
+            at("assign it"),
+            Plan::AskText {
+                missing: Missing::Assignee
+            }
+        );
+    }
+
+    #[test]
+    fn escalate_without_a_severity_goes_one_step_up() {
+        let mut top = with_service(2, "checkout");
+        top.severity = Severity::Sev1;
+        let active = [with_service(1, "payments"), top];
+        let one = IncidentId::new(2026, 1);
+        let two = IncidentId::new(2026, 2);
+        assert_eq!(
+            plan_for("escalate it", &active, Some(&one), None),
+            Plan::Run(Command::Escalate {
+                id: one,
+                severity: Severity::Sev1
+            })
+        );
+        assert_eq!(
+            plan_for("escalate it", &active, Some(&two), None),
+            Plan::Tell("INC-2026-002 is already SEV-1.".into())
+        );
+        assert_eq!(
+            plan_for("escalate INC-2026-009", &active, None, None),
+            Plan::Tell("INC-2026-009 is not open.".into())
+        );
+    }
+
+    #[test]
+    fn the_channel_an_incident_lives_in_means_it() {
+        let mut elsewhere = with_service(1, "payments");
+        elsewhere.origin.channel = Some("C_OTHER".into());
+        let here = with_service(2, "checkout");
+        let mut other_room = with_service(3, "search");
+        other_room.war_room = Some(WarRoom {
+            provider: "acme".into(),
+            channel: "C_ROOM3".into(),
+            name: "inc-3".into(),
+        });
+        other_room.origin.channel = Some("C_OTHER".into());
+        let active = [elsewhere, here, other_room];
+        // Only INC-2 was declared in C_ORIGIN: "it" there is INC-2.
+        assert_eq!(
+            plan_for("ack it", &active, None, Some("C_ORIGIN")),
+            Plan::Run(Command::Ack {
+                id: IncidentId::new(2026, 2),
+                note: None
+            })
+        );
+        // A channel nothing lives in asks.
+        assert!(matches!(
+            plan_for("ack it", &active, None, Some("C_NONE")),
+            Plan::Ask { .. }
+        ));
+        // Another provider's channel of the same name is not this one.
+        let around = Surroundings {
+            active: &active,
+            remembered: None,
+            channel: Some("C_ORIGIN"),
+            provider: "beta",
+            confirmed: false,
+        };
+        assert!(matches!(
+            plan(&understand("ack it", &services()), &around),
+            Plan::Ask { .. }
+        ));
+    }
+
+    #[test]
+    fn a_low_confidence_create_is_confirmed_first() {
+        let mut parse = understand("create an incident for checkout errors", &services());
+        parse.confidence = 0.7;
+        let mut around = Surroundings {
+            active: &[],
+            remembered: None,
+            channel: None,
+            provider: "acme",
+            confirmed: false,
+        };
+        assert_eq!(
+            plan(&parse, &around),
+            Plan::Confirm {
+                question: "Do you want me to declare an incident “checkout errors”?".into(),
+                incident: None
+            }
+        );
+        around.confirmed = true;
+        assert!(matches!(plan(&parse, &around), Plan::Run(Command::Declare(_))));
+    }
+
+    #[test]
+    fn commands_name_the_incident_to_remember() {
+        let id = IncidentId::new(2026, 4);
+        for command in [
+            Command::Ack {
+                id: id.clone(),
+                note: None,
+            },
+            Command::Close { id: id.clone() },
+            Command::Status { id: id.clone() },
+            Command::Timeline { id: id.clone() },
+        ] {
+            assert_eq!(incident_of(&command), Some(&id), "{command:?}");
+        }
+        assert_eq!(incident_of(&Command::List), None);
+    }
+
+    #[test]
+    fn questions_carry_answer_buttons_for_their_choices() {
+        let choices = [with_service(1, "db"), with_service(2, "db")];
+        let doc = question_doc("Which db incident do you mean?", &choices);
+        let buttons: Vec<(ActionKey, String, IncidentId)> = doc
+            .blocks
+            .iter()
+            .flat_map(|b| match b {
+                Block::Buttons(elements) => elements.clone(),
+                _ => Vec::new(),
+            })
+            .filter_map(|e| match e {
+                Element::Button {
+                    action,
+                    label,
+                    incident,
+                    ..
+                } => Some((action, label, incident)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(buttons.len(), 2);
+        assert!(buttons.iter().all(|(a, _, _)| *a == ActionKey::Answer));
+        assert_eq!(buttons[0].1, "INC-2026-001 · Database connection timeout");
+        assert_eq!(buttons[1].2, IncidentId::new(2026, 2));
+        assert_eq!(doc.summary.plain_text(), "Which db incident do you mean?");
+        let yes = confirm_doc("Do you want me to resolve INC-2026-001?", None);
+        assert!(
+            yes.blocks
+                .iter()
+                .any(|b| matches!(b, Block::Buttons(e) if matches!(&e[0],
+            Element::Button { action: ActionKey::Answer, incident, .. } if *incident == no_incident())))
+        );
+        let chatter = help_doc(true, "/im").summary.plain_text();
+        let help = help_doc(false, "/im").summary.plain_text();
+        assert!(chatter.starts_with("I only act on incident requests"));
+        assert!(help.starts_with("Ask me in plain words"));
+        assert!(
+            help_doc(false, "/inc")
+                .blocks
+                .iter()
+                .any(|b| matches!(b, Block::Context(t) if t.plain_text() == "Every command: /inc help"))
+        );
+    }
+
+    #[test]
+    fn rolling_windows_end_now_and_reach_back_exactly() {
+        let now = time::macros::datetime!(2026-12-02 10:00 UTC);
+        let (from, to) = window(TimeRange::Last7Days, now, "UTC");
+        assert_eq!(
+            (from, to),
+            (now - time::Duration::days(7), now + time::Duration::seconds(1))
+        );
+        let (from, _) = window(TimeRange::Last24Hours, now, "Asia/Tokyo");
+        assert_eq!(from, now - time::Duration::hours(24), "rolling windows ignore the zone");
+        let (from, _) = window(TimeRange::Today, now, "Asia/Tokyo");
+        assert_eq!(from, time::macros::datetime!(2026-12-01 15:00 UTC), "Tokyo's midnight");
+    }
+
+    #[test]
+    fn keys_are_per_provider_channel_and_person() {
+        let keys = [
+            context_key("acme", Some("C1"), "U1"),
+            context_key("beta", Some("C1"), "U1"),
+            context_key("acme", Some("C2"), "U1"),
+            context_key("acme", Some("C1"), "U2"),
+            context_key("acme", None, "U1"),
+            question_key("acme", Some("C1"), "U1"),
+        ];
+        let distinct: std::collections::BTreeSet<&String> = keys.iter().collect();
+        assert_eq!(distinct.len(), keys.len(), "{keys:?}");
+        assert!(keys[0].contains("acme") && keys[0].contains("C1") && keys[0].contains("U1"));
     }
 
     #[test]

@@ -864,19 +864,32 @@ fn decide(s: &Sentence<'_>) -> Decision {
             );
         }
     }
-    // Update: a note word, then a note after a delimiter, an id or "that".
+    // Update: a note word, then a note after a delimiter, an id or "that"; or "update it" /
+    // "update INC-…" leading the sentence with no note yet (the note is asked for).
     if let Some(p) = s.pos(&["update", "note", "log", "progress", "fyi"])
         && !s.toks.get(p.wrapping_sub(1)).is_some_and(|t| t.is("the"))
-        && let Some((start, _)) = s.text_after(p + 1, false)
     {
-        let crossed = s.toks[p + 1..start].iter().any(|t| t.is_delim() || t.is("that"));
-        if crossed || s.id().is_some() {
-            return d(
-                Intent::Update,
-                typo(&["update"], 0.95),
-                "a note word followed by a note",
-                Some(p),
-            );
+        match s.text_after(p + 1, false) {
+            Some((start, _)) => {
+                let crossed = s.toks[p + 1..start].iter().any(|t| t.is_delim() || t.is("that"));
+                if crossed || s.id().is_some() {
+                    return d(
+                        Intent::Update,
+                        typo(&["update"], 0.95),
+                        "a note word followed by a note",
+                        Some(p),
+                    );
+                }
+            }
+            None if s.words().next().is_some_and(|(i, _)| i == p) && s.target() => {
+                return d(
+                    Intent::Update,
+                    0.9,
+                    "\"update\" with an incident and no note yet",
+                    Some(p),
+                );
+            }
+            None => {}
         }
     }
     // Assign: a person and an ownership word, or "assign … to me".
@@ -985,6 +998,16 @@ fn decide(s: &Sentence<'_>) -> Decision {
     d(Intent::None, 0.9, "no request recognised", None)
 }
 
+/// "Do you want me to resolve INC-2024-002?": the confirmation of a state change said
+/// indirectly.
+pub fn confirm_question(intent: Intent, what: &str) -> String {
+    match intent {
+        Intent::Create => format!("Do you want me to declare an incident “{what}”?"),
+        Intent::Update => format!("Do you want me to add this update to {what}?"),
+        other => format!("Do you want me to {} {what}?", other.name()),
+    }
+}
+
 /// Understands one sentence, given the services the system knows.
 pub fn understand(text: &str, services: &[String]) -> Parse {
     let s = Sentence {
@@ -1040,7 +1063,7 @@ pub fn understand(text: &str, services: &[String]) -> Parse {
             .clone()
             .or_else(|| entities.service.as_ref().map(|s| format!("the {s} incident")))
             .unwrap_or_else(|| "it".into());
-        format!("Do you want me to {} {what}?", intent.name())
+        confirm_question(intent, &what)
     });
     Parse {
         intent,
@@ -1228,6 +1251,8 @@ mod tests {
         assert_eq!(p.missing, vec![Missing::Incident]);
         assert_eq!(p.question.as_deref(), Some(Missing::Incident.question()));
         assert_eq!(parse("create an incident").missing, vec![Missing::Title]);
+        let update = parse("update INC-2024-001");
+        assert_eq!((update.intent, update.missing), (Intent::Update, vec![Missing::Note]));
         assert_eq!(parse("who is on call").missing, vec![Missing::Service]);
         let me = parse("assign INC-2024-001 to me");
         assert!(me.to_self && me.missing.is_empty());
