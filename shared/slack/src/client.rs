@@ -282,7 +282,8 @@ impl Messenger for SlackClient {
         Box::pin(async move {
             let body = with(
                 self.renderer().message(doc),
-                json!({"channel": target.channel, "thread_ts": target.id}),
+                json!({"channel": target.channel,
+                       "thread_ts": target.extra.get("thread_ts").unwrap_or(&target.id)}),
             );
             self.post_message(body).await
         })

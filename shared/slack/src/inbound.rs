@@ -83,9 +83,15 @@ pub fn interaction(payload: &Value, provider: &str) -> Result<Inbound, ParseErro
                 // Not one of ours (or not about an incident): nothing runs.
                 Err(e) => return Ok(Inbound::Ignored(e.to_string())),
             };
+            // A clicked message inside a thread (the bot's question under a mention) knows its
+            // thread, so an answer goes to the same thread rather than starting one under it.
+            let thread = text(payload, &["message", "thread_ts"]);
             let ctx = Context {
                 message: match (&channel, ts) {
-                    (Some(c), Some(ts)) => Some(MessageRef::new(c.clone(), ts)),
+                    (Some(c), Some(ts)) => Some(match thread.filter(|t| *t != ts) {
+                        Some(thread) => MessageRef::new(c.clone(), ts).with("thread_ts", thread),
+                        None => MessageRef::new(c.clone(), ts),
+                    }),
                     _ => None,
                 },
                 channel,
@@ -177,6 +183,25 @@ mod tests {
     use im_core::action::ActionKey;
     use im_core::command::Segment;
     use serde_json::json;
+
+    #[test]
+    fn a_click_inside_a_thread_knows_its_thread() {
+        let click = json!({
+            "type": "block_actions", "user": {"id": "U1"}, "team": {"id": "T1"}, "channel": {"id": "C1"},
+            "message": {"ts": "1700000000.000200", "thread_ts": "1700000000.000100"},
+            "actions": [{"action_id": "im:answer", "type": "button", "value": "INC-2026-002"}]
+        });
+        let Ok(Inbound::Action { ctx, action }) = interaction(&click, "acme") else {
+            panic!("an action");
+        };
+        assert_eq!(action.key, im_core::action::ActionKey::Answer);
+        let message = ctx.message.expect("the clicked message");
+        assert_eq!(message.id, "1700000000.000200", "the clicked message itself");
+        assert_eq!(
+            message.extra.get("thread_ts").map(String::as_str),
+            Some("1700000000.000100")
+        );
+    }
 
     #[test]
     fn buttons_menus_and_modals() {
