@@ -242,7 +242,11 @@ pub fn plan(parse: &Parse, around: &Surroundings<'_>) -> Plan {
         Intent::Assign => Command::Assign {
             id,
             assignee: match &e.user {
-                Some(user) => Assignee::User(UserRef::new(user.clone(), None).on(around.provider)),
+                // A mention is a person of this workspace; a plain name is shown as written.
+                Some(user) if parse.user_is_mention => {
+                    Assignee::User(UserRef::new(user.clone(), None).on(around.provider))
+                }
+                Some(name) => Assignee::User(UserRef::new(name.clone(), Some(name.clone()))),
                 None => Assignee::Me,
             },
         },
@@ -569,6 +573,13 @@ mod tests {
             Plan::Run(Command::Assign {
                 id: id.clone(),
                 assignee: Assignee::Me
+            })
+        );
+        assert_eq!(
+            at("assign it to Bob"),
+            Plan::Run(Command::Assign {
+                id: id.clone(),
+                assignee: Assignee::User(UserRef::new("Bob", Some("Bob".into())))
             })
         );
         assert_eq!(at("update it"), Plan::AskText { missing: Missing::Note });

@@ -219,6 +219,9 @@ pub struct Parse {
     /// "assign to me".
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub to_self: bool,
+    /// `user` is a platform mention (an id of this workspace), not a name typed in plain words.
+    #[serde(skip)]
+    pub user_is_mention: bool,
     /// Which rule decided, for people debugging a parse.
     pub because: String,
 }
@@ -650,6 +653,20 @@ impl<'a> Sentence<'a> {
         })
     }
 
+    /// "… to bob": a person named in plain words after "to" (not "me").
+    fn name_after_to(&self) -> Option<String> {
+        self.toks.windows(2).find_map(|w| {
+            (w[0].is("to")
+                && w[1].kind == Kind::Word
+                && !["me", "the", "a", "an", "it", "sev"].contains(&w[1].word.as_str())
+                && w[1]
+                    .word
+                    .chars()
+                    .all(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '-')))
+            .then(|| self.text[w[1].start..w[1].end].to_string())
+        })
+    }
+
     fn hash_number(&self) -> Option<u64> {
         self.toks.iter().find_map(|t| match t.kind {
             Kind::Number(n) if t.word.starts_with('#') => Some(n),
@@ -1038,7 +1055,9 @@ pub fn understand(text: &str, services: &[String]) -> Parse {
         entities.incident_number = s.hash_number();
         entities.severity = s.severity();
         entities.service = s.service_in(0..head_end);
-        entities.user = s.user();
+        entities.user = s
+            .user()
+            .or_else(|| (intent == Intent::Assign).then(|| s.name_after_to()).flatten());
         if matches!(intent, Intent::List | Intent::Count) {
             entities.time_range = s.time_range();
         }
@@ -1072,6 +1091,7 @@ pub fn understand(text: &str, services: &[String]) -> Parse {
         question: missing.first().map(|m| m.question().to_string()).or(confirm),
         missing,
         to_self,
+        user_is_mention: s.user().is_some(),
         because: decision.because,
     }
 }
@@ -1217,6 +1237,17 @@ mod tests {
             Some("Ann Lee")
         );
         assert_eq!(parse("ack #3").entities.incident_number, Some(3));
+        assert_eq!(
+            parse("assign it to Bob").entities.user.as_deref(),
+            Some("Bob"),
+            "a name"
+        );
+        assert_eq!(parse("assign it to me").entities.user, None);
+        assert_eq!(
+            parse("escalate it to sev1").entities.user,
+            None,
+            "only assignments name people"
+        );
     }
 
     #[test]
