@@ -278,6 +278,38 @@ pub fn incident_of(command: &Command) -> Option<&IncidentId> {
     }
 }
 
+/// "**2 SEV-1 incidents** declared this week: INC-…, INC-…" (at most ten ids named).
+pub fn count_doc(found: &[Incident], severity: Option<Severity>, service: Option<&str>, phrase: &str) -> Doc {
+    let matching: Vec<&Incident> = found
+        .iter()
+        .filter(|i| severity.is_none_or(|s| i.severity == s))
+        .filter(|i| service.is_none_or(|s| i.service.as_deref() == Some(s)))
+        .collect();
+    let noun = if matching.len() == 1 { "incident" } else { "incidents" };
+    let what: Vec<&str> = [severity.map(Severity::as_str), service]
+        .into_iter()
+        .flatten()
+        .collect();
+    let what = if what.is_empty() {
+        noun.to_string()
+    } else {
+        format!("{} {noun}", what.join(" "))
+    };
+    let mut text = Text::new()
+        .bold(format!("{} {what}", matching.len()))
+        .plain(format!(" {phrase}"));
+    if !matching.is_empty() {
+        let ids: Vec<String> = matching.iter().take(10).map(|i| i.id.to_string()).collect();
+        text = text.plain(format!(": {}", ids.join(", ")));
+        if matching.len() > 10 {
+            text = text.plain(format!(" and {} more", matching.len() - 10));
+        }
+    }
+    let mut doc = Doc::new(text.clone());
+    doc.push(Block::Paragraph(text));
+    doc
+}
+
 /// A question with one button per choice (`im:answer`, carrying the chosen incident).
 pub fn question_doc(question: &str, choices: &[Incident]) -> Doc {
     let mut doc = Doc::new(question.to_string());
@@ -751,6 +783,32 @@ mod tests {
         assert_eq!(from, now - time::Duration::hours(24), "rolling windows ignore the zone");
         let (from, _) = window(TimeRange::Today, now, "Asia/Tokyo");
         assert_eq!(from, time::macros::datetime!(2026-12-01 15:00 UTC), "Tokyo's midnight");
+    }
+
+    #[test]
+    fn counts_say_how_many_of_what_and_name_them() {
+        let mut found: Vec<Incident> = (1..=12).map(|n| with_service(n, "payments")).collect();
+        found[0].severity = Severity::Sev1;
+        found[1].service = Some("checkout".into());
+        let say = |sev, svc, phrase| count_doc(&found, sev, svc, phrase).summary.plain_text();
+        assert_eq!(
+            say(Some(Severity::Sev1), None, "declared today"),
+            "1 SEV-1 incident declared today: INC-2026-001"
+        );
+        assert_eq!(
+            say(None, Some("checkout"), "open now"),
+            "1 checkout incident open now: INC-2026-002"
+        );
+        assert_eq!(
+            say(Some(Severity::Sev4), Some("payments"), "open now"),
+            "0 SEV-4 payments incidents open now"
+        );
+        let all = say(None, None, "declared this week");
+        assert!(
+            all.starts_with("12 incidents declared this week: INC-2026-001, "),
+            "{all}"
+        );
+        assert!(all.ends_with("INC-2026-010 and 2 more"), "{all}");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use im_core::command::Segment;
 use im_core::conversation::{
-    self, CONTEXT_TTL_SECONDS, Pending, Plan, Surroundings, confirm_doc, context_key, help_doc, incident_of,
+    self, CONTEXT_TTL_SECONDS, Pending, Plan, Surroundings, confirm_doc, context_key, count_doc, help_doc, incident_of,
     question_doc, question_key, window,
 };
 use im_core::incident::{IncidentId, UserRef};
@@ -189,50 +189,20 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 service,
                 range,
             } => {
-                let timezone = provider.config.timezone.as_deref().unwrap_or("UTC");
-                let (from, to, phrase) = match range {
-                    Some(r) => {
-                        let (from, to) = window(r, now, timezone);
-                        (from, to, r.phrase())
-                    }
-                    None => (
-                        now - time::Duration::days(30),
-                        now + time::Duration::seconds(1),
-                        "in the last 30 days",
-                    ),
+                // Without a range: what is open now. With one: what was declared in it, in any
+                // status, read by declaration time.
+                let Some(range) = range else {
+                    return count_doc(&active, severity, service.as_deref(), "open now");
                 };
+                let timezone = provider.config.timezone.as_deref().unwrap_or("UTC");
+                let (from, to) = window(range, now, timezone);
                 match self.service.store().declared_between(from, to).await {
-                    Ok(found) => {
-                        let matching: Vec<_> = found
-                            .iter()
-                            .filter(|i| severity.is_none_or(|s| i.severity == s))
-                            .filter(|i| service.as_ref().is_none_or(|s| i.service.as_ref() == Some(s)))
-                            .collect();
-                        let what = [severity.map(|s| s.as_str().to_string()), service.clone()]
-                            .into_iter()
-                            .flatten()
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        let noun = if matching.len() == 1 { "incident" } else { "incidents" };
-                        let what = if what.is_empty() {
-                            noun.to_string()
-                        } else {
-                            format!("{what} {noun}")
-                        };
-                        let mut text = Text::new()
-                            .bold(format!("{} {what}", matching.len()))
-                            .plain(format!(" declared {phrase}"));
-                        if !matching.is_empty() {
-                            let ids: Vec<String> = matching.iter().take(10).map(|i| i.id.to_string()).collect();
-                            text = text.plain(format!(": {}", ids.join(", ")));
-                            if matching.len() > 10 {
-                                text = text.plain(" …");
-                            }
-                        }
-                        let mut doc = Doc::new(text.clone());
-                        doc.push(Block::Paragraph(text));
-                        doc
-                    }
+                    Ok(found) => count_doc(
+                        &found,
+                        severity,
+                        service.as_deref(),
+                        &format!("declared {}", range.phrase()),
+                    ),
                     Err(e) => {
                         warn!(error = %e, "counting incidents");
                         Doc::text("Incidents could not be counted right now; please try again.")
