@@ -812,6 +812,11 @@ mod tests {
     }
 
     #[test]
+    fn context_lasts_the_documented_thirty_minutes() {
+        assert_eq!(CONTEXT_TTL_SECONDS, 1800, "README: 30-minute TTL");
+    }
+
+    #[test]
     fn keys_are_per_provider_channel_and_person() {
         let keys = [
             context_key("acme", Some("C1"), "U1"),

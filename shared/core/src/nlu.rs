@@ -127,18 +127,6 @@ pub enum TimeRange {
 }
 
 impl TimeRange {
-    pub fn name(self) -> &'static str {
-        match self {
-            TimeRange::Today => "today",
-            TimeRange::Yesterday => "yesterday",
-            TimeRange::ThisWeek => "this_week",
-            TimeRange::ThisMonth => "this_month",
-            TimeRange::Last7Days => "last_7_days",
-            TimeRange::Last24Hours => "last_24_hours",
-            TimeRange::SinceMonday => "since_monday",
-        }
-    }
-
     /// How a reply says it ("this week").
     pub fn phrase(self) -> &'static str {
         match self {
@@ -1274,6 +1262,48 @@ mod tests {
             !parse("show me INC-2024-002").needs_confirmation(),
             "reads never confirm"
         );
+    }
+
+    #[test]
+    fn time_ranges_read_back_as_people_say_them() {
+        let phrases: Vec<&str> = [
+            "today",
+            "yesterday",
+            "this week",
+            "this month",
+            "in the last 7 days",
+            "in the last 24 hours",
+            "since monday",
+        ]
+        .iter()
+        .map(|t| {
+            let p = parse(&format!("how many incidents {t}"));
+            p.entities.time_range.expect(t).phrase()
+        })
+        .collect();
+        assert_eq!(
+            phrases,
+            [
+                "today",
+                "yesterday",
+                "this week",
+                "this month",
+                "in the last 7 days",
+                "in the last 24 hours",
+                "since Monday"
+            ]
+        );
+    }
+
+    #[test]
+    fn confirmation_is_below_the_threshold_only() {
+        let mut p = parse("resolve INC-2024-002");
+        p.confidence = CONFIRM_BELOW;
+        assert!(!p.needs_confirmation(), "at the threshold it acts");
+        p.confidence = CONFIRM_BELOW - 0.01;
+        assert!(p.needs_confirmation());
+        p.intent = Intent::Status;
+        assert!(!p.needs_confirmation(), "reads never confirm");
     }
 
     #[test]
