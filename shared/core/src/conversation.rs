@@ -809,6 +809,11 @@ mod tests {
             "{all}"
         );
         assert!(all.ends_with("INC-2026-010 and 2 more"), "{all}");
+        let ten = count_doc(&found[2..], None, None, "open now").summary.plain_text();
+        assert!(
+            ten.starts_with("10 incidents open now") && ten.ends_with("INC-2026-012"),
+            "{ten}"
+        );
     }
 
     #[test]
@@ -825,6 +830,8 @@ mod tests {
             context_key("acme", Some("C1"), "U2"),
             context_key("acme", None, "U1"),
             question_key("acme", Some("C1"), "U1"),
+            question_key("acme", Some("C1"), "U2"),
+            question_key("beta", Some("C2"), "U1"),
         ];
         let distinct: std::collections::BTreeSet<&String> = keys.iter().collect();
         assert_eq!(distinct.len(), keys.len(), "{keys:?}");

@@ -1197,6 +1197,8 @@ mod tests {
         assert_eq!(correct("escalte"), Some("escalate"));
         assert_eq!(correct("mixed"), None, "first letter differs from fixed");
         assert_eq!(correct("last"), None, "too short to guess");
+        assert_eq!(correct("clos"), None, "four letters are too short to guess");
+        assert_eq!(correct("creat"), Some("create"), "five letters are enough");
         assert_eq!(correct("lsit"), Some("list"), "a listed alias");
         assert_eq!(correct("resolve"), None, "already a trigger word");
     }
