@@ -1322,6 +1322,54 @@ mod tests {
         assert!(parse("show me INC-2024-001").missing.is_empty());
     }
 
+    /// (kind, word, the original text it covers) for every token.
+    fn tokens(text: &str) -> Vec<(String, String, String)> {
+        tokenize(text)
+            .into_iter()
+            .map(|t| {
+                (
+                    format!("{:?}", t.kind),
+                    t.word.clone(),
+                    text[t.start..t.end].to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_tokenizer_knows_markup_ids_severities_and_where_each_token_stands() {
+        let text = "@incident-bot <@U1|ann> <@!42> <at>Ann Lee</at> <!here> #3 it's on-call sev 2 P1s 😅 2% INC-2024-7 done- x";
+        let t = |k: &str, w: &str, span: &str| (k.to_string(), w.to_string(), span.to_string());
+        assert_eq!(
+            tokens(text),
+            vec![
+                t("User(\"U1\")", "", "<@U1|ann>"),
+                t("User(\"42\")", "", "<@!42>"),
+                t("User(\"Ann Lee\")", "", "<at>Ann Lee</at>"),
+                t("Number(3)", "#3", "#3"),
+                t("Word", "its", "it's"),
+                t("Word", "oncall", "on-call"),
+                t("Sev(Sev2)", "sev", "sev 2"),
+                t("Sev(Sev1)", "p1s", "P1s"),
+                t("Number(2)", "2", "2"),
+                t("Id(\"INC-2024-007\")", "inc-2024-7", "INC-2024-7"),
+                t("Word", "done", "done"),
+                t("Punct('-')", "-", "-"),
+                t("Word", "x", "x"),
+            ]
+        );
+        // Markup that does not close is a plain @name (not a person), a role mention is nobody.
+        assert_eq!(tokens("<@U1 ack"), vec![t("Word", "ack", "ack")]);
+        assert!(tokens("<@&99> ack").iter().all(|(k, _, _)| !k.starts_with("User")));
+        assert_eq!(
+            tokens("-x")[0],
+            t("Punct('-')", "-", "-"),
+            "a leading hyphen is punctuation"
+        );
+        assert_eq!(tokens("sev 5")[0].0, "Word", "no SEV-5");
+        assert_eq!(tokens("#3 sev")[0].0, "Number(3)", "a # number is not a severity");
+    }
+
     #[test]
     fn any_text_is_understood_without_panicking() {
         let pieces = [
