@@ -1241,6 +1241,60 @@ mod tests {
     }
 
     #[test]
+    fn services_match_plurals_singulars_and_one_typo() {
+        let known: Vec<String> = ["payments", "search", "auth", "database"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let of = |w: &str| service_of(w, &known);
+        assert_eq!(of("payments").as_deref(), Some("payments"));
+        assert_eq!(of("payment").as_deref(), Some("payments"), "singular");
+        assert_eq!(of("databases").as_deref(), Some("database"), "plural");
+        assert_eq!(of("searches").as_deref(), Some("search"), "plural in -es");
+        assert_eq!(of("paymnts").as_deref(), Some("payments"), "one typo");
+        assert_eq!(of("auth").as_deref(), Some("auth"));
+        assert_eq!(of("aut"), None, "too short to guess");
+        assert_eq!(of("xatabase"), None, "typos keep the first letter");
+        assert_eq!(of("datbase").as_deref(), Some("database"));
+        assert_eq!(of("billing"), None);
+    }
+
+    #[test]
+    fn typos_and_indirect_phrasing_lower_the_confidence() {
+        assert_eq!(parse("resolve INC-2024-001").confidence, 0.95);
+        assert_eq!(parse("reslove INC-2024-001").confidence, 0.85, "a typo'd verb");
+        assert_eq!(parse("INC-2024-001 is fixed").confidence, 0.7);
+    }
+
+    #[test]
+    fn what_counts_as_something_to_act_on() {
+        assert_eq!(parse("close the payments one").intent, Intent::Close);
+        assert_eq!(
+            parse("resolve the checkout outage").entities.service.as_deref(),
+            Some("checkout")
+        );
+        assert_eq!(
+            parse("close payments").intent,
+            Intent::None,
+            "a service alone is no incident"
+        );
+        assert_eq!(parse("close this").intent, Intent::Close);
+        assert_eq!(parse("close that one").intent, Intent::Close);
+        assert_eq!(parse("escalate this to sev1").intent, Intent::Escalate);
+        assert_eq!(parse("close this year").intent, Intent::None);
+        assert_eq!(parse("close that deal").intent, Intent::None);
+    }
+
+    #[test]
+    fn a_note_keeps_its_own_words() {
+        let p = parse("log on INC-2024-001 that we paged the team that owns DNS");
+        assert_eq!(p.entities.text.as_deref(), Some("we paged the team that owns DNS"));
+        let p = parse("update INC-2024-001: checkout and payments recovered");
+        assert_eq!(p.entities.text.as_deref(), Some("checkout and payments recovered"));
+        assert_eq!(p.entities.service, None, "services in the note are the note's");
+    }
+
+    #[test]
     fn chatter_with_a_verb_is_not_an_instruction() {
         for text in [
             "I resolved to drink more water",
