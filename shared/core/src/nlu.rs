@@ -388,31 +388,27 @@ fn tokenize(text: &str) -> Vec<Tok> {
         {
             let id = inner[..close].trim_start_matches('!');
             let id = id.split('|').next().unwrap_or("");
+            let end = i + "<@".len() + close + ">".len();
             if !id.is_empty() && !id.starts_with('&') {
-                push(
-                    &mut out,
-                    Kind::User(id.to_string()),
-                    String::new(),
-                    i,
-                    i + 2 + close + 1,
-                );
+                push(&mut out, Kind::User(id.to_string()), String::new(), i, end);
             }
-            i += 2 + close + 1;
+            i = end;
             continue;
         }
         if rest.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("<at>"))
             && let Some(close) = rest.to_ascii_lowercase().find("</at>")
         {
             let name = rest[4..close].trim().to_string();
-            push(&mut out, Kind::User(name), String::new(), i, i + close + 5);
-            i += close + 5;
+            let end = i + close + "</at>".len();
+            push(&mut out, Kind::User(name), String::new(), i, end);
+            i = end;
             continue;
         }
         // Other markup (`<!here>`, `<#C1|general>`, links) is not words.
         if c == '<'
             && let Some(close) = rest.find('>')
         {
-            i += close + 1;
+            i += rest[..=close].len();
             continue;
         }
         // `@incident-bot`: the bot's own name in plain text.
@@ -442,15 +438,16 @@ fn tokenize(text: &str) -> Vec<Tok> {
         if c.is_alphanumeric() {
             let mut end = i;
             for (off, ch) in rest.char_indices() {
-                let inner = ch.is_alphanumeric() || ch == '_' || ((ch == '-' || ch == '\'' || ch == '’') && off > 0);
+                // The first character is alphanumeric: hyphens and apostrophes only join words.
+                let inner = ch.is_alphanumeric() || matches!(ch, '_' | '-' | '\'' | '’');
                 if !inner {
                     break;
                 }
                 end = i + off + ch.len_utf8();
             }
             // No trailing hyphen or apostrophe.
-            while end > i && matches!(text[..end].chars().last(), Some('-' | '\'' | '’')) {
-                end -= text[..end].chars().last().map_or(1, char::len_utf8);
+            while let Some(last @ ('-' | '\'' | '’')) = text[i..end].chars().last() {
+                end -= last.len_utf8();
             }
             let raw = &text[i..end];
             let lower: String = raw
@@ -1419,6 +1416,20 @@ mod tests {
             tokens("-x")[0],
             t("Punct('-')", "-", "-"),
             "a leading hyphen is punctuation"
+        );
+        assert_eq!(
+            tokens("@incident.bot_2-x ack"),
+            vec![t("Word", "ack", "ack")],
+            "the bot's name, dots and all"
+        );
+        assert_eq!(tokens("<#C1|general> ack <https://x|y>"), vec![t("Word", "ack", "ack")]);
+        assert_eq!(
+            tokens("it’s--"),
+            vec![
+                t("Word", "its", "it’s"),
+                t("Punct('-')", "-", "-"),
+                t("Punct('-')", "-", "-")
+            ]
         );
         assert_eq!(tokens("sev 5")[0].0, "Word", "no SEV-5");
         assert_eq!(tokens("#3 sev")[0].0, "Number(3)", "a # number is not a severity");
