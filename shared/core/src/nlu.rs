@@ -1487,14 +1487,17 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        for (file, floor) in [
-            (include_str!("../../../tests/nlu/corpus.jsonl"), 0.95),
-            (include_str!("../../../tests/nlu/heldout.jsonl"), 0.8),
+        // The issue asks for 95 %; this guards what the rules do today, line by line: every
+        // corpus line, and the held-out set's one known miss. A change that loses a line fails
+        // here and is either fixed or, deliberately, written down.
+        for (file, known_misses) in [
+            (include_str!("../../../tests/nlu/corpus.jsonl"), 0),
+            (include_str!("../../../tests/nlu/heldout.jsonl"), 1),
         ] {
             let e = evaluate(file, &services);
             assert!(e.unreadable.is_empty(), "{:?}", e.unreadable);
             assert!(e.chatter_acting.is_empty(), "{:?}", e.chatter_acting);
-            assert!(e.lines() >= 45 && e.accuracy() >= floor, "{}", e.report());
+            assert!(e.lines() >= 45 && e.misses.len() <= known_misses, "{}", e.report());
         }
     }
 
