@@ -324,6 +324,99 @@ mod tests {
     }
 
     #[test]
+    fn identities_are_platform_colon_id() {
+        assert!(valid_identity("slack:U123"));
+        assert!(valid_identity("discord:80351110224678912"));
+        for bad in [
+            "U123",
+            "Slack:U1",
+            "slack1:U1",
+            ":U1",
+            "slack:",
+            "slack:U 1",
+            "slack:<@U1>",
+        ] {
+            assert!(!valid_identity(bad), "{bad}");
+        }
+        assert!(valid_identity(&format!("slack:{}", "U".repeat(64))));
+        assert!(!valid_identity(&format!("slack:{}", "U".repeat(65))));
+        assert_eq!(
+            rotation_key("payments"),
+            "oncall:payments",
+            "README: MEMO#oncall:<service>"
+        );
+    }
+
+    #[test]
+    fn later_shifts_end_at_their_own_handoff() {
+        let r = weekly();
+        let cec = r.on_call(at("2026-11-05T12:00:00Z")).expect("x");
+        assert_eq!(
+            (cec.user.as_str(), cec.until),
+            ("slack:UCEC", at("2026-11-09T08:00:00Z"))
+        );
+    }
+
+    #[test]
+    fn only_an_override_within_the_shift_cuts_it_short() {
+        let mut r = weekly();
+        let next_month = at("2026-11-20T00:00:00Z");
+        r.add_override(
+            Override {
+                user: "slack:UDAN".into(),
+                from: next_month,
+                to: next_month + 3600,
+            },
+            0,
+        )
+        .expect("ok");
+        let ann = r.on_call(at("2026-10-20T12:00:00Z")).expect("x");
+        assert_eq!(
+            ann.until,
+            at("2026-10-26T08:00:00Z"),
+            "next month's override leaves this shift alone"
+        );
+    }
+
+    #[test]
+    fn an_override_that_ended_is_dropped_one_still_running_is_kept() {
+        let mut r = weekly();
+        r.add_override(
+            Override {
+                user: "slack:UDAN".into(),
+                from: 100,
+                to: 200,
+            },
+            0,
+        )
+        .expect("ok");
+        r.add_override(
+            Override {
+                user: "slack:UEVE".into(),
+                from: 150,
+                to: 400,
+            },
+            0,
+        )
+        .expect("ok");
+        r.add_override(
+            Override {
+                user: "slack:UFAY".into(),
+                from: 500,
+                to: 600,
+            },
+            200,
+        )
+        .expect("ok");
+        let users: Vec<&str> = r.overrides.iter().map(|o| o.user.as_str()).collect();
+        assert_eq!(
+            users,
+            ["slack:UEVE", "slack:UFAY"],
+            "the one that ended at 200 is gone at 200"
+        );
+    }
+
+    #[test]
     fn bad_rotations_are_refused_with_the_reason() {
         let mut r = weekly();
         r.timezone = "Mars/Olympus".into();
