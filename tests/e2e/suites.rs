@@ -249,10 +249,11 @@ pub async fn war_room(p: Arc<dyn UnderTest>, has_rooms: bool) {
     }
 }
 
-/// Routing: severity channels, management for SEV-1, escalation reaches new channels and edits
-/// the old one, resolution reaches the declaring channel; every change threads its line.
+/// Routing: severity channels, a service's channel beside its severity's, management for SEV-1,
+/// escalation reaches new channels and edits the old one, resolution reaches the declaring
+/// channel; every change threads its line.
 pub async fn routing(p: Arc<dyn UnderTest>) {
-    let w = World::new(p.clone(), json!({}));
+    let w = World::new(p.clone(), json!({"service_channels": {"payments": "C_INFO"}}));
     let critical = w.declare("U0ALICE", "--sev SEV-1 Payments down").await;
     w.drain().await;
     for channel in ["C_CRIT", "C_EXEC"] {
@@ -292,6 +293,12 @@ pub async fn routing(p: Arc<dyn UnderTest>) {
             .iter()
             .any(|l| l.contains("Index rebuilt"))
     );
+    let paid = w.declare("U0ALICE", "--sev SEV-3 --service payments Refunds stuck").await;
+    w.drain().await;
+    let service = p.top_level("C_INFO");
+    assert_eq!(service.len(), 1, "the payments channel gets its incident");
+    assert!(service[0].text.contains(&paid));
+    assert_eq!(p.top_level("C_MINOR").len(), 2, "and the severity channel too");
     assert!(w.dead_letters.lock().expect("lock").is_empty());
 }
 

@@ -4,8 +4,10 @@
 //! Routing rules, per provider (keys exactly as configured):
 //! - the severity's channel: `notification_channels["SEV-n"]`, else `notification_channels["default"]`,
 //!   else `default_channel`;
+//! - an incident of a service also goes to `service_channels[service]`;
 //! - SEV-1 also goes to `escalation_channels["management"]`;
-//! - an SLA breach goes to `escalation_channels["sla_breach"]`, and to `management` for SEV-1/2;
+//! - an SLA breach goes to `escalation_channels["sla_breach"]` and to `management`, whatever the
+//!   severity;
 //! - resolution and every later change also go to the incident's own channel (its war room on this
 //!   provider, else the channel it was declared in, if declared here), as does anything once a war
 //!   room exists;
@@ -26,6 +28,7 @@ use crate::timeline::{EventKind, IncidentEvent};
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Severity,
+    Service,
     Management,
     SlaBreach,
     Home,
@@ -76,6 +79,9 @@ pub fn route_incident(
         .or_else(|| config.notification_channels.get("default"))
         .or(config.default_channel.as_ref());
     push(&mut routes, severity_channel, Scope::Severity);
+    if let Some(service) = &incident.service {
+        push(&mut routes, config.service_channels.get(service), Scope::Service);
+    }
     if incident.severity == Severity::Sev1 {
         push(
             &mut routes,
@@ -89,13 +95,11 @@ pub fn route_incident(
             config.escalation_channels.get("sla_breach"),
             Scope::SlaBreach,
         );
-        if incident.severity <= Severity::Sev2 {
-            push(
-                &mut routes,
-                config.escalation_channels.get("management"),
-                Scope::Management,
-            );
-        }
+        push(
+            &mut routes,
+            config.escalation_channels.get("management"),
+            Scope::Management,
+        );
     }
     let resolved_or_later = matches!(kind, EventKind::IncidentResolved | EventKind::IncidentClosed)
         || matches!(incident.status, Status::Resolved | Status::Closed);
@@ -265,6 +269,32 @@ mod tests {
     }
 
     #[test]
+    fn a_services_channel_gets_its_incidents_beside_the_severitys() {
+        let mut c = config();
+        c.service_channels.insert("payments".into(), "C_PAY".into());
+        c.service_channels.insert("search".into(), "C_MINOR".into());
+        let mut e = event(Severity::Sev3, EventKind::IncidentCreated, Status::Open);
+        e.incident.service = Some("payments".into());
+        let routes = route("acme", &c, &e, &[]);
+        assert_eq!(channels(&routes), ["C_MINOR", "C_PAY"]);
+        assert_eq!(routes[1].scope, Scope::Service);
+        e.incident.service = Some("search".into());
+        assert_eq!(
+            channels(&route("acme", &c, &e, &[])),
+            ["C_MINOR"],
+            "one message per channel"
+        );
+        e.incident.service = Some("checkout".into());
+        assert_eq!(
+            channels(&route("acme", &c, &e, &[])),
+            ["C_MINOR"],
+            "no channel for checkout"
+        );
+        e.incident.service = None;
+        assert_eq!(channels(&route("acme", &c, &e, &[])), ["C_MINOR"]);
+    }
+
+    #[test]
     fn sla_breaches_and_resolution() {
         let c = config();
         let breach2 = event(Severity::Sev2, EventKind::SlaBreach, Status::Open);
@@ -273,7 +303,11 @@ mod tests {
             ["C_MAJOR", "C_SLA", "C_EXEC"]
         );
         let breach3 = event(Severity::Sev3, EventKind::SlaBreach, Status::Open);
-        assert_eq!(channels(&route("acme", &c, &breach3, &[])), ["C_MINOR", "C_SLA"]);
+        assert_eq!(
+            channels(&route("acme", &c, &breach3, &[])),
+            ["C_MINOR", "C_SLA", "C_EXEC"],
+            "a breach always reaches management"
+        );
         let resolved = event(Severity::Sev3, EventKind::IncidentResolved, Status::Resolved);
         assert_eq!(channels(&route("acme", &c, &resolved, &[])), ["C_MINOR", "C_ORIGIN"]);
         assert_eq!(

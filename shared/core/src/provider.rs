@@ -296,6 +296,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "templates",
     "archive_war_room_on_close",
     "timezone",
+    "service_channels",
 ];
 
 /// Secret key → value, split out of a configuration.
@@ -319,6 +320,9 @@ pub struct ProviderConfig {
     /// Services offered in menus.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub services: Vec<String>,
+    /// Service → channel: an incident of that service also goes there, beside its severity's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub service_channels: BTreeMap<String, String>,
     /// Severity of a declare that does not name one.
     #[serde(default = "ProviderConfig::default_severity")]
     pub default_severity: Severity,
@@ -347,6 +351,7 @@ impl Default for ProviderConfig {
             notification_channels: BTreeMap::new(),
             escalation_channels: BTreeMap::new(),
             services: Vec::new(),
+            service_channels: BTreeMap::new(),
             default_severity: Self::default_severity(),
             rbac: AccessPolicy::default(),
             templates: TemplateSet::default(),
@@ -454,6 +459,15 @@ impl ProviderConfig {
             if key != "sla_breach" && key != "management" {
                 return Err(ConfigError::BadEscalationKey(key.clone()));
             }
+        }
+        if let Some(bad) = config
+            .service_channels
+            .keys()
+            .find(|s| !crate::command::valid_service(s))
+        {
+            return Err(ConfigError::Invalid(format!(
+                "service_channels key `{bad}` is not a service name (letters, digits, spaces and - _ . /)"
+            )));
         }
         config.templates.validate().map_err(ConfigError::Template)?;
         if let Some(tz) = &config.timezone
@@ -568,6 +582,26 @@ mod tests {
         );
         assert!(ProviderConfig::split(json!({"bot_token": 5})).is_err());
         assert!(ProviderConfig::split(json!([1])).is_err());
+    }
+
+    #[test]
+    fn time_zones_and_service_channels_are_checked_when_configured() {
+        let read = |v: Value| ProviderConfig::from_map(ProviderConfig::split(v).expect("object").0);
+        let config =
+            read(json!({"timezone": "Europe/Berlin", "service_channels": {"payments": "C_PAY"}})).expect("valid");
+        assert_eq!(config.timezone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(
+            config.service_channels.get("payments").map(String::as_str),
+            Some("C_PAY")
+        );
+        let err = read(json!({"timezone": "Mars/Base"})).expect_err("refused");
+        assert!(
+            err.to_string()
+                .contains("timezone `Mars/Base` is not a known time zone"),
+            "{err}"
+        );
+        let err = read(json!({"service_channels": {"pay<ments>": "C"}})).expect_err("refused");
+        assert!(err.to_string().contains("`pay<ments>` is not a service name"), "{err}");
     }
 
     #[test]
