@@ -530,6 +530,19 @@ async fn channels_status_and_routing_tell_an_operator_where_things_go() {
         routing["SEV-3"]["resolved"],
         json!(["C_MINOR (severity)", "<declared here> (home)"])
     );
+    assert_eq!(
+        routing["SEV-4"]["sla_breach"],
+        json!(["C_GENERAL (severity)", "C_SLA (sla_breach)", "C_EXEC (management)"]),
+        "a breach reaches management whatever the severity"
+    );
+    let mut with_services = (*acme).clone();
+    with_services.config.service_channels.insert("payments".into(), "C_PAY".into());
+    let routing = im::send::Sender::routing(&with_services);
+    assert_eq!(
+        routing["services"]["payments"],
+        json!(["C_MINOR (severity)", "C_PAY (service)"]),
+        "a payments incident at the default severity"
+    );
     p.stack.teardown().await;
 }
 

@@ -293,7 +293,9 @@ pub async fn routing(p: Arc<dyn UnderTest>) {
             .iter()
             .any(|l| l.contains("Index rebuilt"))
     );
-    let paid = w.declare("U0ALICE", "--sev SEV-3 --service payments Refunds stuck").await;
+    let paid = w
+        .declare("U0ALICE", "--sev SEV-3 --service payments Refunds stuck")
+        .await;
     w.drain().await;
     let service = p.top_level("C_INFO");
     assert_eq!(service.len(), 1, "the payments channel gets its incident");

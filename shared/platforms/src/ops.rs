@@ -66,6 +66,21 @@ async fn post_ref(messenger: &dyn Messenger, channel: &str, doc: &Doc) -> Result
 
 /// An incident of `severity` declared through `provider` now (in `channel`), for asking the
 /// routing where changes of it would go.
+/// `C_CRIT (severity)`: where a route goes and why.
+fn described(routes: Vec<im_core::notify::Route>) -> Vec<String> {
+    routes
+        .into_iter()
+        .map(|r| {
+            let scope = serde_json::to_value(r.scope).ok();
+            format!(
+                "{} ({})",
+                r.channel,
+                scope.as_ref().and_then(|v| v.as_str()).unwrap_or_default()
+            )
+        })
+        .collect()
+}
+
 fn sample_incident(
     provider: &Provider,
     severity: Severity,
@@ -503,20 +518,14 @@ impl Sender {
         let mut out = serde_json::Map::new();
         for severity in [Severity::Sev1, Severity::Sev2, Severity::Sev3, Severity::Sev4] {
             let incident = sample_incident(provider, severity, now, Some("<declared here>"));
-            let channels = |kind| -> Vec<String> {
-                im_core::notify::route_incident(&provider.name, &provider.config, kind, &incident, &[])
-                    .into_iter()
-                    .map(|r| {
-                        format!(
-                            "{} ({})",
-                            r.channel,
-                            serde_json::to_value(r.scope)
-                                .ok()
-                                .and_then(|v| v.as_str().map(str::to_string))
-                                .unwrap_or_default()
-                        )
-                    })
-                    .collect()
+            let channels = |kind| {
+                described(im_core::notify::route_incident(
+                    &provider.name,
+                    &provider.config,
+                    kind,
+                    &incident,
+                    &[],
+                ))
             };
             out.insert(
                 severity.as_str().to_string(),
@@ -526,6 +535,25 @@ impl Sender {
                     "resolved": channels(EventKind::IncidentResolved),
                 }),
             );
+        }
+        // Where a declared incident of each service with its own channel goes, at the default
+        // severity.
+        let mut services = serde_json::Map::new();
+        for service in provider.config.service_channels.keys() {
+            let mut incident =
+                sample_incident(provider, provider.config.default_severity, now, Some("<declared here>"));
+            incident.service = Some(service.clone());
+            let routes = im_core::notify::route_incident(
+                &provider.name,
+                &provider.config,
+                EventKind::IncidentCreated,
+                &incident,
+                &[],
+            );
+            services.insert(service.clone(), serde_json::json!(described(routes)));
+        }
+        if !services.is_empty() {
+            out.insert("services".into(), serde_json::Value::Object(services));
         }
         serde_json::Value::Object(out)
     }
