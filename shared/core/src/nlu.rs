@@ -313,10 +313,10 @@ fn within_one_edit(a: &str, b: &str) -> bool {
     if la.abs_diff(lb) > 1 {
         return false;
     }
-    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
-    if prefix == la && prefix == lb {
+    if a == b {
         return true;
     }
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
     let (ra, rb) = (&a[prefix..], &b[prefix..]);
     match la.cmp(&lb) {
         std::cmp::Ordering::Equal => {
@@ -379,9 +379,8 @@ fn tokenize(text: &str) -> Vec<Tok> {
             end,
         });
     };
-    while i < text.len() {
+    while let Some(c) = text[i..].chars().next() {
         let rest = &text[i..];
-        let c = rest.chars().next().unwrap_or(' ');
         // Mention markup: Slack/Discord `<@U123>` `<@U123|name>` `<@!123>`, Teams `<at>Name</at>`.
         if let Some(inner) = rest.strip_prefix("<@")
             && let Some(close) = inner.find('>')
