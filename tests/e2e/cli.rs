@@ -536,7 +536,10 @@ async fn channels_status_and_routing_tell_an_operator_where_things_go() {
         "a breach reaches management whatever the severity"
     );
     let mut with_services = (*acme).clone();
-    with_services.config.service_channels.insert("payments".into(), "C_PAY".into());
+    with_services
+        .config
+        .service_channels
+        .insert("payments".into(), "C_PAY".into());
     let routing = im::send::Sender::routing(&with_services);
     assert_eq!(
         routing["services"]["payments"],

@@ -519,6 +519,17 @@ fn service_of(word: &str, services: &[String]) -> Option<String> {
         .cloned()
 }
 
+/// Where free text may start.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum After {
+    /// After the request's own words, delimiter or not ("resolve INC-7 failover worked").
+    Anywhere,
+    /// Only after a delimiter ("close INC-7, postmortem done"; not "close INC-7 after review").
+    Delimiter,
+    /// A note: like `Anywhere`, and past a delimiter every word is the note's.
+    Note,
+}
+
 struct Sentence<'a> {
     text: &'a str,
     toks: Vec<Tok>,
@@ -719,8 +730,8 @@ impl<'a> Sentence<'a> {
     }
 
     /// Free text from the first token after `from` that is not structure, to the end: `None`
-    /// when there is none, or when `after_delimiter` and no delimiter came first.
-    fn text_after(&self, from: usize, after_delimiter: bool) -> Option<(usize, String)> {
+    /// when there is none, or (`After::Delimiter`) when no delimiter came first.
+    fn text_after(&self, from: usize, mode: After) -> Option<(usize, String)> {
         let mut crossed = false;
         for (i, t) in self.toks.iter().enumerate().skip(from) {
             if t.is_delim() || (t.is("that") && !crossed) {
@@ -732,10 +743,13 @@ impl<'a> Sentence<'a> {
                 Kind::Number(_) => t.word.starts_with('#'),
                 _ => true,
             };
-            if structural && !(crossed && service_of(&t.word, self.services).is_some()) {
+            // Past the delimiter a note is the person's own words, whatever they are; a service
+            // named there is part of the text.
+            let literal = crossed && (mode == After::Note || service_of(&t.word, self.services).is_some());
+            if structural && !literal {
                 continue;
             }
-            if after_delimiter && !crossed {
+            if mode == After::Delimiter && !crossed {
                 return None;
             }
             return self.clean(i, self.toks.len()).map(|s| (i, s));
@@ -762,15 +776,16 @@ impl<'a> Sentence<'a> {
         } else {
             self.toks[to - 1].end
         };
-        let text = self.text[self.toks[from].start..end]
-            .trim_end_matches(|c: char| c.is_whitespace() || matches!(c, '.' | ',' | '!' | '?' | ';' | ':'));
-        Some(text.trim().to_string()).filter(|t| !t.is_empty())
+        // Trailing punctuation and pleasantries were cut as tokens above; what follows the last
+        // token (emoji, `%`) is kept.
+        Some(self.text[self.toks[from].start..end].trim().to_string()).filter(|t| !t.is_empty())
     }
 
     /// A create's title: after the head noun ("incident", "sev1"), past "for", delimiters and
     /// severities; a trailing ", P1" is not part of it.
     fn title(&self, head: usize) -> Option<String> {
-        let mut i = head + 1;
+        // The head itself is "incident" or a severity: skipped like what follows it.
+        let mut i = head;
         while let Some(t) = self.toks.get(i) {
             let skip = t.is_delim()
                 || matches!(t.kind, Kind::Sev(_))
@@ -781,7 +796,9 @@ impl<'a> Sentence<'a> {
             i += 1;
         }
         let mut to = self.toks.len();
-        while to > i && (self.toks[to - 1].is_delim() || matches!(self.toks[to - 1].kind, Kind::Sev(_))) {
+        while let Some(last) = self.toks[i..to].last()
+            && (last.is_delim() || matches!(last.kind, Kind::Sev(_)))
+        {
             to -= 1;
         }
         self.clean(i, to)
@@ -845,8 +862,6 @@ fn decide(s: &Sentence<'_>) -> Decision {
             if filler {
                 article |= n.word != "off";
                 j += 1;
-            } else if matches!(n.kind, Kind::Sev(_)) && s.toks.get(j + 1).is_some_and(|m| m.is("incident")) {
-                j += 1;
             } else {
                 break;
             }
@@ -870,9 +885,10 @@ fn decide(s: &Sentence<'_>) -> Decision {
     if let Some(p) = s.pos(&["update", "note", "log", "progress", "fyi"])
         && !s.toks.get(p.wrapping_sub(1)).is_some_and(|t| t.is("the"))
     {
-        match s.text_after(p + 1, false) {
+        // The note word itself is structure, so the note is looked for from it.
+        match s.text_after(p, After::Note) {
             Some((start, _)) => {
-                let crossed = s.toks[p + 1..start].iter().any(|t| t.is_delim() || t.is("that"));
+                let crossed = s.toks[p..start].iter().any(|t| t.is_delim() || t.is("that"));
                 if crossed || s.id().is_some() {
                     return d(
                         Intent::Update,
@@ -1024,14 +1040,23 @@ pub fn understand(text: &str, services: &[String]) -> Parse {
         // Free text, and where the request's own words end.
         let (text, head_end) = match intent {
             Intent::Create => (decision.trigger.and_then(|h| s.title(h)), s.toks.len()),
-            Intent::Update | Intent::Resolve => match decision.trigger.and_then(|t| s.text_after(t + 1, false)) {
-                Some((start, text)) => (Some(text), start),
-                None => (None, s.toks.len()),
-            },
-            Intent::Close | Intent::Acknowledge => match decision.trigger.and_then(|t| s.text_after(t + 1, true)) {
-                Some((start, text)) => (Some(text), start),
-                None => (None, s.toks.len()),
-            },
+            Intent::Update | Intent::Resolve => {
+                let mode = if intent == Intent::Update {
+                    After::Note
+                } else {
+                    After::Anywhere
+                };
+                match decision.trigger.and_then(|t| s.text_after(t + 1, mode)) {
+                    Some((start, text)) => (Some(text), start),
+                    None => (None, s.toks.len()),
+                }
+            }
+            Intent::Close | Intent::Acknowledge => {
+                match decision.trigger.and_then(|t| s.text_after(t + 1, After::Delimiter)) {
+                    Some((start, text)) => (Some(text), start),
+                    None => (None, s.toks.len()),
+                }
+            }
             _ => (None, s.toks.len()),
         };
         entities.text = text;
@@ -1288,6 +1313,59 @@ mod tests {
         let p = parse("update INC-2024-001: checkout and payments recovered");
         assert_eq!(p.entities.text.as_deref(), Some("checkout and payments recovered"));
         assert_eq!(p.entities.service, None, "services in the note are the note's");
+    }
+
+    #[test]
+    fn notes_lose_trailing_pleasantries_and_keep_a_leading_that() {
+        let note = |t: &str| parse(t).entities.text;
+        assert_eq!(
+            note("update INC-2024-001: cache flushed thanks").as_deref(),
+            Some("cache flushed")
+        );
+        assert_eq!(
+            note("update INC-2024-001: cache flushed, thank you!").as_deref(),
+            Some("cache flushed")
+        );
+        assert_eq!(
+            note("update INC-2024-001: that fixed it").as_deref(),
+            Some("that fixed it")
+        );
+        assert_eq!(
+            note("update INC-2024-001: queue at 2% 🎉").as_deref(),
+            Some("queue at 2% 🎉")
+        );
+        assert_eq!(
+            note("declare a major incident for the db, sev2 P1").as_deref(),
+            Some("the db")
+        );
+        assert_eq!(
+            parse("declare a major incident for the db").entities.severity,
+            Some(Severity::Sev2)
+        );
+    }
+
+    #[test]
+    fn near_misses_of_the_rules_are_not_taken() {
+        let intent = |t: &str| parse(t).intent;
+        assert_eq!(
+            intent("I need incident reports by friday"),
+            Intent::None,
+            "need without an article"
+        );
+        assert_eq!(intent("there is a new incident process"), Intent::None);
+        assert_eq!(intent("new incident: db down"), Intent::Create);
+        assert_eq!(
+            intent("any update on INC-2024-005?"),
+            Intent::Status,
+            "asks, does not note"
+        );
+        assert_eq!(intent("what is the severity of INC-2024-001?"), Intent::Status);
+        assert_eq!(intent("it is a sev2 now"), Intent::None, "no make, no escalation");
+        assert_eq!(intent("INC-2024-001 went down"), Intent::Status, "down without shut");
+        assert_eq!(intent("shut down the coffee machine"), Intent::None);
+        assert_eq!(intent("what is this?"), Intent::None);
+        assert!(parse("resolve the database incident").missing.is_empty());
+        assert!(parse("ack #3").missing.is_empty());
     }
 
     #[test]
