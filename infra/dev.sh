@@ -26,7 +26,8 @@ if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo"'
   "$im" --env-file "$env_file" chatops add slack demo --config "{
     \"signing_secret\": \"$secret\", \"bot_token\": \"xoxb-local-demo\", \"default_channel\": \"C0DEMO\",
     \"team_id\": \"T0001\", \"api_app_id\": \"A123456\",
-    \"notification_channels\": {\"SEV-1\": \"C0CRITICAL\", \"default\": \"C0DEMO\"}}"
+    \"notification_channels\": {\"SEV-1\": \"C0CRITICAL\", \"default\": \"C0DEMO\"},
+    \"services\": [\"checkout\", \"payments\", \"database\", \"search\", \"api\"]}"
 fi
 if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo-discord"'; then
   # The public half of the local key pair (im_discord::verify::local_signing_key): Discord itself
@@ -40,7 +41,7 @@ if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo-d
   "$im" --env-file "$env_file" chatops add discord demo-discord --config '{
     "public_key": "4abf97a7212f92e651b1cbc3c4ba6d41dcc6276e8b4d2a95fd9e09917b48df09",
     "application_id": "900100", "guild_id": "700100", "bot_token": "discord-local-demo",
-    "default_channel": "800100"}'
+    "default_channel": "800100", "services": ["checkout", "payments", "database", "search", "api"]}'
   kill "$sink" 2>/dev/null || true
 fi
 
@@ -56,6 +57,10 @@ cat <<MSG
   Dead letters:   ./im chatops dlq list
   Or run every command once:
     ./im chatops test-commands --provider demo --url http://$addr
+  How a mention would be understood:
+    ./im nlu "resolve the checkout incident"
+  An on-call rotation to ask about:
+    ./im oncall set payments --participants slack:U0DEMO --timezone Europe/Berlin
 
 MSG
 "$im" --env-file "$env_file" serve --addr "$addr" --platform-sink

@@ -163,14 +163,15 @@ async fn oncall(config: Config, command: cli::Oncall) -> Outcome {
             timezone,
             start,
         } => {
-            let start = match start {
-                Some(s) => s,
-                None => jiff::tz::TimeZone::get(&timezone)
-                    .map(|tz| jiff::Timestamp::now().to_zoned_datetime(tz).date().to_string())
-                    .map_err(|_| Failure(format!("`{timezone}` is not a known time zone")))?,
-            };
+            // By default the rotation is running now: its first handoff is today's, or
+            // yesterday's when today's is still ahead.
+            let today = jiff::tz::TimeZone::get(&timezone)
+                .map(|tz| jiff::Timestamp::now().to_zoned_datetime(tz).date())
+                .map_err(|_| Failure(format!("`{timezone}` is not a known time zone")))?;
+            let explicit = start.is_some();
+            let start = start.unwrap_or_else(|| today.to_string());
             let overrides = load(service.clone()).await.map(|r| r.overrides).unwrap_or_default();
-            let rotation = Rotation {
+            let mut rotation = Rotation {
                 service: service.clone(),
                 participants,
                 handoff,
@@ -180,14 +181,21 @@ async fn oncall(config: Config, command: cli::Oncall) -> Outcome {
                 overrides,
             };
             rotation.validate()?;
+            if !explicit
+                && rotation.on_call(now).is_none_or(|o| o.overridden)
+                && let Ok(yesterday) = today.yesterday()
+            {
+                rotation.start = yesterday.to_string();
+            }
             memo.put(&rotation_key(&service), &serde_json::to_string(&rotation)?, None)
                 .await?;
+            let people = match rotation.participants.len() {
+                1 => "1 person".to_string(),
+                n => format!("{n} people"),
+            };
             println!(
-                "✓ Rotation for {service} set: {} people, {}-hour shifts, handoff {} {}.",
-                rotation.participants.len(),
-                rotation.shift_hours,
-                rotation.handoff,
-                rotation.timezone
+                "✓ Rotation for {service} set: {people}, {}-hour shifts, handoff {} {}, from {}.",
+                rotation.shift_hours, rotation.handoff, rotation.timezone, rotation.start
             );
             Ok(ExitCode::SUCCESS)
         }
