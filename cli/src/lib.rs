@@ -120,7 +120,9 @@ pub async fn run(cli: Cli) -> Outcome {
                 Some(list) => list,
                 None => known_services(env_file).await,
             };
-            let parse = im_core::nlu::understand(&text.join(" "), &services);
+            // Read as Slack delivers a mention (its markup for people), as the corpus is written.
+            let said = im_slack::text::segments(&text.join(" "), "cli");
+            let parse = im_core::nlu::understand(&said, &services);
             println!("{}", serde_json::to_string(&parse)?);
             Ok(ExitCode::SUCCESS)
         }

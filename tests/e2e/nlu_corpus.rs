@@ -111,7 +111,9 @@ fn the_parser_on_held_out_sentences() {
 fn score(file: &str) -> f64 {
     let path = im_tests::repo_root().join("tests/nlu").join(file);
     let text = std::fs::read_to_string(&path).expect("evaluation file");
-    let e = im_core::nlu::evaluate(&text, &im_tests::nlu_services());
+    let e = im_core::nlu::evaluate(&text, &im_tests::nlu_services(), |t| {
+        im_slack::text::segments(t, "acme")
+    });
     println!(
         "mention understanding ({file}), per intent (right / lines):\n{}",
         e.report()

@@ -308,7 +308,8 @@ pub fn quote(text: &str) -> String {
 /// platform marked up (a user or channel mention). Adapters undo their own markup and escaping
 /// (Slack's `<@U123|alice>` and `&lt;`, Discord's `<@123>`, Teams' `<at>…</at>`); the grammar
 /// only ever sees these.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Segment {
     Text(String),
     User(UserRef),

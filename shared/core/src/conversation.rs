@@ -55,7 +55,8 @@ pub fn question_key(provider: &str, channel: Option<&str>, user: &str) -> String
 /// A request waiting for its answer: the sentence, re-understood when the answer comes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
-    pub text: String,
+    /// The sentence as its platform's adapter read it.
+    pub segments: Vec<crate::command::Segment>,
     /// What the question asked for.
     pub asked: String,
 }
@@ -399,9 +400,13 @@ pub fn window(range: TimeRange, now: OffsetDateTime, timezone: &str) -> (OffsetD
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::command::Segment;
     use crate::incident::{Status, WarRoom};
     use crate::memory::incident;
-    use crate::nlu::understand;
+
+    fn understand(text: &str, services: &[String]) -> Parse {
+        crate::nlu::understand(&[Segment::Text(text.into())], services)
+    }
 
     fn services() -> Vec<String> {
         ["payments", "database", "checkout"]
@@ -593,8 +598,19 @@ mod tests {
             at("show me the payments incident"),
             Plan::Run(Command::Status { id: id.clone() })
         );
+        let bob = [
+            Segment::Text("assign it to ".into()),
+            Segment::User(UserRef::new("U0BOB", Some("bob".into())).on("acme")),
+        ];
+        let around = Surroundings {
+            active: &active,
+            remembered: Some(&id),
+            channel: Some("C9"),
+            provider: "acme",
+            confirmed: false,
+        };
         assert_eq!(
-            at("assign it to <@U0BOB>"),
+            plan(&crate::nlu::understand(&bob, &services()), &around),
             Plan::Run(Command::Assign {
                 id: id.clone(),
                 assignee: Assignee::User(UserRef::new("U0BOB", None).on("acme"))

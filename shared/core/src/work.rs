@@ -58,8 +58,8 @@ pub struct Requester {
 pub enum Task {
     /// Create (or join) the incident's war room.
     WarRoom { incident: IncidentId },
-    /// Understand and answer a mention (the sentence, people as `<@id>`).
-    Mention { text: String },
+    /// Understand and answer a mention (as its platform's adapter read it).
+    Mention { segments: Vec<crate::command::Segment> },
 }
 
 /// One piece of slow work, as sent on the `interaction-work` queue.

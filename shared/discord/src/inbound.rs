@@ -210,6 +210,40 @@ fn command_text(sub: Option<&Opt<'_>>, resolved: &Resolved<'_>, provider: &str) 
     vec![Segment::Text(line)]
 }
 
+/// A typed question as segments: Discord's user mentions (`<@123>`, `<@!123>`) become people
+/// of this server; everything else (role mentions included) stays text.
+fn question(text: &str, provider: &str) -> Vec<Segment> {
+    let mut out = Vec::new();
+    let mut plain = String::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("<@") {
+        let after = &rest[open + 2..];
+        let person = after
+            .find('>')
+            .map(|close| (close, after[..close].trim_start_matches('!')))
+            .filter(|(_, id)| !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit()));
+        match person {
+            Some((close, id)) => {
+                plain.push_str(&rest[..open]);
+                if !plain.is_empty() {
+                    out.push(Segment::Text(std::mem::take(&mut plain)));
+                }
+                out.push(Segment::User(UserRef::new(id, None).on(provider)));
+                rest = &after[close + 1..];
+            }
+            None => {
+                plain.push_str(&rest[..open + 2]);
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    if !plain.is_empty() {
+        out.push(Segment::Text(plain));
+    }
+    out
+}
+
 /// The value of a text input in a modal submission.
 fn input(rows: &[InputRow<'_>], id: &str) -> Option<String> {
     rows.iter()
@@ -260,12 +294,14 @@ pub fn parse(body: &[u8], provider: &str) -> Result<Inbound, ParseError> {
         // `/im ask <question>`: Discord sends plain messages only over its Gateway, so plain
         // language comes in as a subcommand and takes the mention path.
         APPLICATION_COMMAND if data.options.first().is_some_and(|s| s.name == "ask") => Inbound::Mention {
-            text: vec![Segment::Text(
-                data.options
+            text: question(
+                &data
+                    .options
                     .first()
                     .and_then(|s| option(&s.options, "question"))
                     .unwrap_or_default(),
-            )],
+                provider,
+            ),
             ctx,
         },
         APPLICATION_COMMAND => Inbound::Command {
@@ -361,6 +397,27 @@ mod tests {
             }
             _ => panic!("a mention"),
         }
+    }
+
+    #[test]
+    fn a_question_names_people_by_their_mentions() {
+        let text = |t: &str| Segment::Text(t.into());
+        assert_eq!(
+            question("assign it to <@!42> and <@&7>", "guild"),
+            vec![
+                text("assign it to "),
+                Segment::User(UserRef::new("42", None).on("guild")),
+                text(" and <@&7>"),
+            ]
+        );
+        assert_eq!(
+            question("<@5>", "guild"),
+            vec![Segment::User(UserRef::new("5", None).on("guild"))]
+        );
+        assert_eq!(
+            im_core::command::plain_text(&question("ack <@ it", "guild")),
+            "ack <@ it"
+        );
     }
 
     #[test]

@@ -93,6 +93,36 @@ pub fn strip_leading_mention(text: &str) -> &str {
 
 #[cfg(test)]
 mod tests {
+    /// The mention corpus read as Slack delivers it (mention markup through [`segments`]): the
+    /// issue asks for 95 %; this guards what the rules do today, line by line: every corpus line,
+    /// and the held-out set's one known miss. A change that loses a line fails here and is
+    /// either fixed or, deliberately, written down. Chatter never yields a state change.
+    #[test]
+    fn the_mention_corpus_is_understood_and_its_chatter_never_acts() {
+        let services: Vec<String> = [
+            "payments",
+            "checkout",
+            "database",
+            "search",
+            "api",
+            "auth",
+            "billing",
+            "notifications",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        for (file, known_misses) in [
+            (include_str!("../../../tests/nlu/corpus.jsonl"), 0),
+            (include_str!("../../../tests/nlu/heldout.jsonl"), 1),
+        ] {
+            let e = im_core::nlu::evaluate(file, &services, |t| super::segments(t, "acme"));
+            assert!(e.unreadable.is_empty(), "{:?}", e.unreadable);
+            assert!(e.chatter_acting.is_empty(), "{:?}", e.chatter_acting);
+            assert!(e.lines() >= 45 && e.misses.len() <= known_misses, "{}", e.report());
+        }
+    }
+
     use super::*;
     use im_core::command::{Assignee, Command, Declare, parse_segments};
     use im_core::{IncidentId, Verb};

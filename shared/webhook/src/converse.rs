@@ -4,7 +4,7 @@
 //! the command. Questions and confirmations wait for the person's click (`im:answer`) or next
 //! mention for 30 minutes.
 
-use im_core::command::Segment;
+use im_core::command::{Segment, parse_segments, plain_text};
 use im_core::conversation::{
     self, CONTEXT_TTL_SECONDS, Pending, Plan, Surroundings, confirm_doc, context_key, count_doc, help_doc, incident_of,
     question_doc, question_key, window,
@@ -23,32 +23,16 @@ use tracing::warn;
 
 use crate::Gateway;
 
-/// A mention's segments as one sentence, people as `<@id>` (what the parser reads).
-pub fn sentence(segments: &[Segment]) -> String {
-    let mut out = String::new();
-    for s in segments {
-        match s {
-            Segment::Text(t) => out.push_str(t),
-            Segment::User(u) => {
-                out.push_str("<@");
-                out.push_str(&u.id);
-                out.push('>');
-            }
-            Segment::Channel { name, id } => {
-                out.push('#');
-                out.push_str(name.as_deref().unwrap_or(id));
-            }
-        }
-    }
-    out.trim().to_string()
-}
-
 /// How a question's answer joins the sentence that asked it.
-fn join(pending: &Pending, answer: &str) -> String {
-    match pending.asked.as_str() {
-        "title" | "note" => format!("{}: {answer}", pending.text),
-        _ => format!("{} {answer}", pending.text),
-    }
+fn join(pending: &Pending, answer: &[Segment]) -> Vec<Segment> {
+    let glue = match pending.asked.as_str() {
+        "title" | "note" => ": ",
+        _ => " ",
+    };
+    let mut joined = pending.segments.clone();
+    joined.push(Segment::Text(glue.into()));
+    joined.extend_from_slice(answer);
+    joined
 }
 
 fn missing_name(m: Missing) -> &'static str {
@@ -68,7 +52,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         &self,
         provider: &Provider,
         inv: &Invocation,
-        text: &str,
+        said: &[Segment],
         answer: Option<IncidentId>,
     ) -> Doc {
         let now = self.clock.now();
@@ -91,19 +75,19 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             .and_then(|v| serde_json::from_str(&v).ok());
         // The sentence to act on: the question's sentence when this answers it.
         let (sentence, confirmed, joined) = match (&answer, &pending) {
-            (Some(_), Some(p)) => (p.text.clone(), true, true),
+            (Some(_), Some(p)) => (p.segments.clone(), true, true),
             (Some(_), None) => {
                 return Doc::text("That question has expired or was asked of someone else; please mention me again.");
             }
             (None, Some(p)) if p.asked != "incident" && p.asked != "confirm" => {
-                let fresh = understand(text, services);
+                let fresh = understand(said, services);
                 if fresh.intent == Intent::None {
-                    (join(p, text), false, true)
+                    (join(p, said), false, true)
                 } else {
-                    (text.to_string(), false, false)
+                    (said.to_vec(), false, false)
                 }
             }
-            _ => (text.to_string(), false, false),
+            _ => (said.to_vec(), false, false),
         };
         if pending.is_some()
             && let Err(e) = self.memo.delete(&ask_key).await
@@ -141,7 +125,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         // --service api`) runs exactly as typed; everything else is understood, and what is
         // missing is asked for ("create an incident" asks for a title, not declares "an incident").
         let typed = (!joined && parse.missing.is_empty())
-            .then(|| im_core::command::parse(&sentence).ok())
+            .then(|| parse_segments(&sentence).ok())
             .flatten()
             .filter(|c| !matches!(c, Command::Custom { .. }));
         let plan = match typed {
@@ -150,7 +134,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         let hold = |asked: &'static str| {
             let pending = Pending {
-                text: sentence.clone(),
+                segments: sentence.clone(),
                 asked: asked.to_string(),
             };
             let key = ask_key.clone();
@@ -165,7 +149,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         match plan {
             Plan::Run(command) => {
                 let mut inv = inv.clone();
-                inv.command_line = sentence.clone();
+                inv.command_line = plain_text(&sentence);
                 let remember = incident_of(&command).cloned();
                 let settings = Settings {
                     policy: &provider.config.rbac,
@@ -293,25 +277,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn people_become_mention_markup_in_the_sentence() {
-        let segments = vec![
-            Segment::Text("assign it to ".into()),
-            Segment::User(UserRef::new("U0BOB", Some("bob".into()))),
-        ];
-        assert_eq!(sentence(&segments), "assign it to <@U0BOB>");
-    }
-
-    #[test]
     fn an_answer_completes_the_sentence_that_asked() {
+        let text = |t: &str| Segment::Text(t.into());
         let p = Pending {
-            text: "create an incident".into(),
+            segments: vec![text("create an incident")],
             asked: "title".into(),
         };
-        assert_eq!(join(&p, "API errors"), "create an incident: API errors");
+        assert_eq!(
+            plain_text(&join(&p, &[text("API errors")])),
+            "create an incident: API errors"
+        );
+        let bob = Segment::User(UserRef::new("U1", Some("bob".into())));
         let p = Pending {
-            text: "assign INC-2026-001 to".into(),
+            segments: vec![text("assign INC-2026-001 to")],
             asked: "assignee".into(),
         };
-        assert_eq!(join(&p, "<@U1>"), "assign INC-2026-001 to <@U1>");
+        assert_eq!(
+            join(&p, std::slice::from_ref(&bob)),
+            vec![text("assign INC-2026-001 to"), text(" "), bob]
+        );
     }
 }

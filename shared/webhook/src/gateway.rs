@@ -616,8 +616,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         let Ok(key) = self.first_time(call, ctx).await else {
             return call.adapter.answer(call.exchange(ctx), Answer::Empty).await;
         };
-        let sentence = crate::converse::sentence(&strip_im(text));
-        let work = call.work(ctx, Task::Mention { text: sentence.clone() }, sentence.clone());
+        let said = strip_im(text);
+        let sentence = plain_text(&said);
+        let work = call.work(ctx, Task::Mention { segments: said.clone() }, sentence.clone());
         if let Err(e) = self.work.enqueue(&work).await {
             warn!(error = %e, "queueing the mention; answering it here");
             let inv = call.invocation(
@@ -627,7 +628,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             );
             let handled = tokio::time::timeout(
                 call.remaining(),
-                Box::pin(self.converse(call.provider, &inv, &sentence, None)),
+                Box::pin(self.converse(call.provider, &inv, &said, None)),
             )
             .await;
             match handled {
@@ -747,7 +748,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             // An answer to the bot's question: the pending request, completed and run.
             Resolved::Answer(id) => {
                 let inv = call.invocation(ctx, action.command_line(), key);
-                let doc = self.converse(call.provider, &inv, "", Some(id)).await;
+                let doc = self.converse(call.provider, &inv, &[], Some(id)).await;
                 if call.adapter.edits_clicked_inline() {
                     Answer::Clicked {
                         updated: Some(doc),

@@ -75,8 +75,8 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 .await
                 .doc(self.clock.now())
             }
-            Task::Mention { text } => {
-                let doc = self.converse(provider, &inv, text, None).await;
+            Task::Mention { segments } => {
+                let doc = self.converse(provider, &inv, segments, None).await;
                 // A mention is answered in its thread where it has one (Slack), else through
                 // the interaction's follow-up (Discord `/im ask`).
                 if let Some(message) = &work.requester.message {
