@@ -27,7 +27,8 @@ if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo"'
     \"signing_secret\": \"$secret\", \"bot_token\": \"xoxb-local-demo\", \"default_channel\": \"C0DEMO\",
     \"team_id\": \"T0001\", \"api_app_id\": \"A123456\",
     \"notification_channels\": {\"SEV-1\": \"C0CRITICAL\", \"default\": \"C0DEMO\"},
-    \"services\": [\"checkout\", \"payments\", \"database\", \"search\", \"api\"]}"
+    \"services\": [\"checkout\", \"payments\", \"database\", \"search\", \"api\"],
+    \"rbac\": {\"default_role\": \"responder\"}}"
 fi
 if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo-discord"'; then
   # The public half of the local key pair (im_discord::verify::local_signing_key): Discord itself
@@ -41,7 +42,8 @@ if ! "$im" --env-file "$env_file" chatops list --json | grep -q '"name": "demo-d
   "$im" --env-file "$env_file" chatops add discord demo-discord --config '{
     "public_key": "4abf97a7212f92e651b1cbc3c4ba6d41dcc6276e8b4d2a95fd9e09917b48df09",
     "application_id": "900100", "guild_id": "700100", "bot_token": "discord-local-demo",
-    "default_channel": "800100", "services": ["checkout", "payments", "database", "search", "api"]}'
+    "default_channel": "800100", "services": ["checkout", "payments", "database", "search", "api"],
+    "rbac": {"default_role": "responder"}}'
   kill "$sink" 2>/dev/null || true
 fi
 

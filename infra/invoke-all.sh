@@ -48,11 +48,12 @@ secret=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')
 "$im" --env-file "$env_file" chatops add slack demo --config "{
   \"signing_secret\": \"$secret\", \"bot_token\": \"xoxb-local-demo\", \"default_channel\": \"C0DEMO\",
   \"team_id\": \"T0001\", \"api_app_id\": \"A123456\",
-  \"notification_channels\": {\"SEV-1\": \"C0CRITICAL\", \"SEV-2\": \"C_MAJOR\", \"default\": \"C0DEMO\"}}" >/dev/null
+  \"notification_channels\": {\"SEV-1\": \"C0CRITICAL\", \"SEV-2\": \"C_MAJOR\", \"default\": \"C0DEMO\"},
+  \"rbac\": {\"default_role\": \"responder\"}}" >/dev/null
 "$im" --env-file "$env_file" chatops add discord demo-discord --config '{
   "public_key": "4abf97a7212f92e651b1cbc3c4ba6d41dcc6276e8b4d2a95fd9e09917b48df09",
   "application_id": "900100", "guild_id": "700100", "bot_token": "discord-local-demo",
-  "default_channel": "800100"}' >/dev/null
+  "default_channel": "800100", "rbac": {"default_role": "responder"}}' >/dev/null
 
 cargo lambda watch -A 127.0.0.1 -P "$watch_port" --env-file "$env_file" >.local/invoke-watch.log 2>&1 &
 pids+=($!)

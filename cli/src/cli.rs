@@ -74,6 +74,22 @@ pub enum Top {
     /// On-call rotations: who "who is on call for …" names, per service.
     #[command(subcommand)]
     Oncall(Oncall),
+    /// Who may do what: roles of chat identities (<provider>:<user-id>), default roles, a
+    /// policy file, and what the gate would answer.
+    #[command(subcommand)]
+    Rbac(Rbac),
+    /// The audit partition of a day (UTC): refusals without an incident, access changes,
+    /// privacy requests.
+    ///
+    /// Example: im audit --date 2026-12-02 --json
+    #[command(verbatim_doc_comment)]
+    Audit {
+        /// A date, YYYY-MM-DD (default: today).
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a shell completion script.
     ///
     /// Example: im completions bash > /etc/bash_completion.d/im
@@ -143,6 +159,71 @@ pub enum Oncall {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Rbac {
+    /// Give a chat identity a role (and say which person or automation it is).
+    ///
+    /// Examples:
+    ///   im rbac set company-slack:U0123ABCD commander --person alice
+    ///   im rbac set ops-discord:80351110224678912 responder --person alice
+    ///   im rbac set company-slack:B0DEPLOY responder --automation deploy-bot
+    #[command(verbatim_doc_comment)]
+    Set {
+        /// <provider>:<user-id>
+        identity: String,
+        /// viewer, responder, commander or admin.
+        role: String,
+        /// The person behind the identity (links their identities across providers).
+        #[arg(long, conflicts_with = "automation")]
+        person: Option<String>,
+        /// A service account: the automation this identity is (no identity check, no declare limit).
+        #[arg(long)]
+        automation: Option<String>,
+    },
+    /// Remove an identity's mapping (it then has the provider's default role).
+    ///
+    /// Example: im rbac remove company-slack:U0123ABCD
+    #[command(verbatim_doc_comment)]
+    Remove { identity: String },
+    /// Every mapping and each provider's default role.
+    ///
+    /// Example: im rbac list --provider company-slack
+    #[command(verbatim_doc_comment)]
+    List {
+        #[arg(long)]
+        provider: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The role of people a provider has no mapping for.
+    ///
+    /// Example: im rbac default company-slack viewer
+    #[command(verbatim_doc_comment)]
+    Default { provider: String, role: String },
+    /// Whether an identity may run a command (here), as the webhooks would decide it: policy
+    /// endpoint, identity check with the platform, channel rules, origin provider.
+    ///
+    /// Example: im rbac check company-slack:U0123ABCD close --channel C0INCIDENTS --incident INC-2026-014
+    #[command(verbatim_doc_comment)]
+    Check {
+        identity: String,
+        /// A command (close, ack, declare …), `downgrade`, or `custom:<name>`.
+        command: String,
+        #[arg(long)]
+        channel: Option<String>,
+        #[arg(long)]
+        incident: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Apply a policy file kept in a repository: {"<provider>": {<rbac>}, …}, each replacing
+    /// that provider's policy as a whole (all checked before any is written).
+    ///
+    /// Example: im rbac apply infra/rbac.json
+    #[command(verbatim_doc_comment)]
+    Apply { file: PathBuf },
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ pub mod cli;
 pub mod config_input;
 pub mod dashboard;
 pub mod interact;
+pub mod rbac;
 /// Operator actions (shared with the REST API).
 pub mod send {
     pub use im_platforms::ops::*;
@@ -115,6 +116,8 @@ pub async fn run(cli: Cli) -> Outcome {
             Ok(ExitCode::SUCCESS)
         }
         Top::Oncall(command) => oncall(config(env_file)?, command).await,
+        Top::Rbac(command) => rbac::rbac(config(env_file)?, command).await,
+        Top::Audit { date, json } => rbac::audit(config(env_file)?, date.as_deref(), json).await,
         Top::Nlu { text, services } => {
             let services = match services {
                 Some(list) => list,
@@ -544,6 +547,15 @@ async fn dlq(clients: Arc<AwsClients>, command: cli::Dlq) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// What a new provider's people may do until they are mapped.
+fn roles_line(provider: &im_core::Provider) -> String {
+    let rbac = &provider.config.rbac;
+    format!(
+        "  Roles: people without a mapping are {}s (rbac.default_role); map people with `im rbac set {}:<user-id> <role>`",
+        rbac.default_role, provider.name
+    )
+}
+
 async fn chatops(config: Config, command: Chatops) -> Outcome {
     let clients = Arc::new(AwsClients::new(config));
     let directory = ProviderDirectory::new(clients.clone());
@@ -565,6 +577,7 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
                 added.platform, added.name, added.secret_name
             );
             println!("{}", notifications_line(&added, clients.config()));
+            println!("{}", roles_line(&added));
             if let Some(line) = gaps_line(&directory, &added).await? {
                 println!("{line}");
             }

@@ -41,6 +41,10 @@ async fn platform_sink(
     Path(method): Path<String>,
     body: String,
 ) -> axum::Json<Value> {
+    if method == "users.info" {
+        // Identity checks: everyone is an active member here.
+        return axum::Json(json!({"ok": true, "user": {"deleted": false, "is_bot": false}}));
+    }
     let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
     let n = counter.fetch_add(1, Ordering::Relaxed) + 1;
     let ts = format!("{}.{n:06}", time::OffsetDateTime::now_utc().unix_timestamp());
@@ -81,6 +85,10 @@ async fn discord_sink(
         (_, content) => first_line(content),
     };
     match (&method, parts.as_slice()) {
+        // Identity checks: everyone is a member here.
+        (&Method::GET, ["guilds", _, "members", user]) => {
+            return axum::Json(json!({"user": {"id": user, "bot": false}, "pending": false})).into_response();
+        }
         (&Method::POST, ["channels", channel, "messages"]) if body["message_reference"].is_object() => {
             println!("[discord] #{channel} (reply) {text}")
         }

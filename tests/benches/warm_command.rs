@@ -82,6 +82,12 @@ impl IncidentStore for NullStore {
     ) -> Result<Vec<Incident>, StoreError> {
         Ok(Vec::new())
     }
+    async fn audit(&self, _: Option<&IncidentId>, _: &TimelineEntry) -> Result<(), StoreError> {
+        Ok(())
+    }
+    async fn audit_day(&self, _: time::Date) -> Result<Vec<TimelineEntry>, StoreError> {
+        Ok(Vec::new())
+    }
 }
 
 struct NullPublisher;
@@ -182,6 +188,7 @@ fn gateway() -> Gateway<NullStore, NullPublisher> {
         usage: Arc::new(im_core::usage::LogRecorder(im_core::memory::MemoryUsage::default())),
         inbox: Arc::new(MemoryInbox::default()),
         memo: Arc::new(im_core::memory::MemoryMemo::default()),
+        roles: Arc::new(im_platforms::policy::HttpRoleSource::new()),
         work: Arc::new(MemoryWork::default()),
         clock,
     })

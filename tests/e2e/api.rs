@@ -503,3 +503,209 @@ async fn a_discord_provider_added_through_the_api_registers_its_commands() {
     );
     stack.teardown().await;
 }
+
+/// Who may do what, through the API over the emulator: mappings, default roles, the gate's
+/// verdict (with Slack's identity check through the fake), and the audit partition, which also
+/// holds the refusal of a real signed slash command handled with DynamoDB behind it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rbac_routes_map_people_and_refusals_reach_the_audit_partition() {
+    let p = Pipeline::start(false).await;
+    let app = api::with_bearer(api::router(Arc::new(api::Api::new(p.clients.clone()))), TOKEN.into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let c = Client {
+        http: im::http_client().expect("client"),
+        base,
+        spec: spec(),
+        seen: Mutex::new(Vec::new()),
+    };
+    let user_route = "/api/v1/rbac/users/{identity}";
+
+    let (status, row) = c
+        .call(
+            "PUT",
+            user_route,
+            "/api/v1/rbac/users/acme:U0ANN",
+            Some(json!({"role": "commander", "person": "ann"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{row}");
+    assert_eq!(
+        (row["identity"].as_str(), row["role"].as_str(), row["person"].as_str()),
+        (Some("acme:U0ANN"), Some("commander"), Some("ann"))
+    );
+    for (body, field) in [
+        (json!({"role": "boss"}), "role"),
+        (json!({}), "role"),
+        (
+            json!({"role": "responder", "person": "ann", "automation": "bot"}),
+            "automation",
+        ),
+    ] {
+        let (status, answer) = c
+            .call("PUT", user_route, "/api/v1/rbac/users/acme:U0X", Some(body.clone()))
+            .await;
+        assert_eq!(
+            (status, answer["field"].as_str()),
+            (422, Some(field)),
+            "{body} → {answer}"
+        );
+    }
+    let (status, answer) = c
+        .call(
+            "PUT",
+            user_route,
+            "/api/v1/rbac/users/acme",
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 422, "not an identity: {answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("<provider>:<user-id>"))
+    );
+    let (status, _) = c
+        .call(
+            "PUT",
+            user_route,
+            "/api/v1/rbac/users/nope:U1",
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    let (status, listed) = c.call("GET", "/api/v1/rbac", "/api/v1/rbac", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["default_roles"]["acme"], "responder");
+    assert!(
+        listed["mappings"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|r| r["identity"] == "acme:U0ANN"))
+    );
+
+    let default_route = "/api/v1/rbac/providers/{name}/default";
+    let (status, _) = c
+        .call(
+            "PUT",
+            default_route,
+            "/api/v1/rbac/providers/acme/default",
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    let check = "/api/v1/rbac/check";
+    let (status, verdict) = c
+        .call(
+            "POST",
+            check,
+            check,
+            Some(json!({"identity": "acme:U0BOB", "command": "ack"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(verdict["allowed"], false);
+    assert!(
+        verdict["reason"].as_str().is_some_and(|r| r.contains("responder role")),
+        "{verdict}"
+    );
+    let (_, verdict) = c
+        .call(
+            "POST",
+            check,
+            check,
+            Some(json!({"identity": "acme:U0ANN", "command": "close"})),
+        )
+        .await;
+    assert_eq!(
+        (verdict["allowed"].as_bool(), verdict["role"].as_str()),
+        (Some(true), Some("commander")),
+        "{verdict}"
+    );
+    assert!(
+        p.slack.calls("users.info").iter().any(|c| c["user"] == "U0ANN"),
+        "Slack was asked who U0ANN is"
+    );
+    let mut gone = im_tests::fake_slack::person("U0GONE");
+    gone["deleted"] = json!(true);
+    p.slack.with_person("U0GONE", gone);
+    c.call(
+        "PUT",
+        user_route,
+        "/api/v1/rbac/users/acme:U0GONE",
+        Some(json!({"role": "admin"})),
+    )
+    .await;
+    let (_, verdict) = c
+        .call(
+            "POST",
+            check,
+            check,
+            Some(json!({"identity": "acme:U0GONE", "command": "ack"})),
+        )
+        .await;
+    assert!(
+        verdict["reason"].as_str().is_some_and(|r| r.contains("deactivated")),
+        "{verdict}"
+    );
+
+    // A viewer's slash command, signed as Slack would, through the gateway on DynamoDB.
+    let webhook = p.webhook();
+    let (status, answer) = p
+        .post_signed(
+            &webhook,
+            &[
+                ("command", "/im"),
+                ("text", "declare Not mine to declare"),
+                ("user_id", "U0BOB"),
+                ("channel_id", "C_ORIGIN"),
+                ("team_id", "T0FAKE"),
+                ("trigger_id", "trig.rbac.1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(answer.to_string().contains("You need the responder role"), "{answer}");
+
+    let (status, removed) = c
+        .call("DELETE", user_route, "/api/v1/rbac/users/acme:U0ANN", None)
+        .await;
+    assert_eq!(status, 204, "{removed}");
+    let (status, _) = c
+        .call("DELETE", user_route, "/api/v1/rbac/users/acme:U0ANN", None)
+        .await;
+    assert_eq!(status, 404, "nothing left to remove");
+
+    let (status, audit) = c.call("GET", "/api/v1/audit", "/api/v1/audit", None).await;
+    assert_eq!(status, 200);
+    let entries = audit["entries"].as_array().cloned().unwrap_or_default();
+    let changes: Vec<&str> = entries
+        .iter()
+        .filter(|e| e["event_type"] == "chatops.rbac_changed")
+        .filter_map(|e| e["data"]["change"].as_str())
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "set acme:U0ANN to commander",
+            "default role viewer",
+            "set acme:U0GONE to admin",
+            "removed acme:U0ANN"
+        ],
+        "{audit}"
+    );
+    let denied: Vec<&Value> = entries.iter().filter(|e| e["event_type"] == "chatops.denied").collect();
+    assert_eq!(denied.len(), 1, "{audit}");
+    assert_eq!(denied[0]["actor"], "chatops:U0BOB");
+    assert_eq!(denied[0]["source"], "slack:acme");
+    assert_eq!(denied[0]["data"]["channel"], "C_ORIGIN");
+    let (status, bad) = c
+        .call("GET", "/api/v1/audit", "/api/v1/audit?date=yesterday", None)
+        .await;
+    assert_eq!((status, bad["field"].as_str()), (422, Some("date")));
+    p.stack.teardown().await;
+}

@@ -32,7 +32,7 @@ pub(crate) async fn setup() -> (TestStack, SlashTarget, String) {
         .add(
             "company-slack",
             "slack",
-            json!({"signing_secret": SECRET, "bot_token": "xoxb-x"}),
+            json!({"signing_secret": SECRET, "bot_token": "xoxb-x", "rbac": {"default_role": "responder"}}),
         )
         .await
         .expect("provider added");
@@ -577,6 +577,7 @@ async fn timeline_reads_recent_entries_across_incidents_by_day() {
     let policy = im_core::AccessPolicy::default();
     let settings = im_core::Settings {
         policy: &policy,
+        role: im_core::Role::Responder,
         default_severity: im_core::Severity::Sev3,
     };
     let command = im_core::parse("declare Yesterday's outage").expect("parsed");
@@ -837,7 +838,7 @@ async fn interact_test_waits_for_a_verified_click() {
             "local-discord",
             "discord",
             json!({"bot_token": "local-discord-token", "public_key": local_key, "application_id": "900100",
-                   "guild_id": "700100", "default_channel": "800"}),
+                   "guild_id": "700100", "default_channel": "800", "rbac": {"default_role": "responder"}}),
         )
         .await
         .expect("added");
@@ -902,7 +903,7 @@ async fn test_commands_walk_the_lifecycle_on_discord() {
             "local-discord",
             "discord",
             json!({"bot_token": "local-discord-token", "public_key": local_key, "application_id": "900100",
-                   "guild_id": "700100", "default_channel": "800"}),
+                   "guild_id": "700100", "default_channel": "800", "rbac": {"default_role": "responder"}}),
         )
         .await
         .expect("added");

@@ -20,6 +20,7 @@ struct Harness {
 async fn harness() -> Harness {
     let mut stack = TestStack::new().await;
     let fake = FakeDiscord::start().await;
+    fake.with_token("discord-fixture-token");
     stack.config.delivery.discord_api_url = fake.api_url.clone();
     stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
     stack
@@ -28,7 +29,8 @@ async fn harness() -> Harness {
             "demo-discord",
             "discord",
             json!({"public_key": im_tests::fixture_discord_public_key(), "application_id": "900100",
-                   "guild_id": "700100", "bot_token": "discord-fixture-token", "default_channel": "800100"}),
+                   "guild_id": "700100", "bot_token": "discord-fixture-token", "default_channel": "800100",
+                   "rbac": {"default_role": "responder"}}),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -137,5 +139,70 @@ async fn ask_is_understood_by_the_worker_with_context_in_dynamodb() {
     assert_eq!(status, 200);
     assert_eq!(h.stack.run_queued_work(&h.gateway).await, 1);
     assert_eq!(h.incident().await.expect("exists").status, Status::Acknowledged);
+    h.stack.teardown().await;
+}
+
+/// The gate on DynamoDB: a member who left the server is refused (Discord's members endpoint,
+/// through the fake), the refusal lands on the incident's timeline in the table, and the
+/// verification of a member is cached there (an outage of the endpoint then changes nothing).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gate_checks_membership_and_records_refusals_in_dynamodb() {
+    let h = harness().await;
+    let (status, _) = h.send("discord/command-declare.json").await;
+    assert_eq!(status, 200);
+    assert_eq!(h.fake.member_lookups(), ["300100"], "the declarer was looked up once");
+    let cached = im_core::conversation::Memo::get(
+        &im_aws::deliveries::DeliveryStore::new(h.stack.clients.clone()),
+        &im_core::access::identity_key("demo-discord", "300100"),
+        FIXTURE_TIME,
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cached.is_some_and(|v| v.contains("\"active\":true")),
+        "the verification is kept in the table"
+    );
+
+    // The endpoint down: the verification a moment ago stands.
+    h.fake.members_down(true);
+    let (status, clicked) = h.send("discord/component-ack.json").await;
+    assert_eq!(status, 200, "{clicked}");
+    assert_eq!(h.incident().await.expect("exists").status, Status::Acknowledged);
+
+    // Now the same person's role is taken away: the status update is refused and recorded.
+    h.stack
+        .directory()
+        .set_rbac("demo-discord", |policy| {
+            policy
+                .users
+                .insert("300100".into(), im_core::rbac::Member::role(im_core::Role::Viewer));
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    // (The functions read provider records through a short cache; a new gateway reads it now.)
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(
+        time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}")),
+    ));
+    let gateway = Arc::new(im_webhook::aws::gateway(
+        h.stack.clients.clone(),
+        clock,
+        im_platforms::registry(h.stack.clients.config()),
+    ));
+    let router = discord_webhook::router(gateway);
+    let (status, _, updated) =
+        im_tests::call(&router, lambda_event("discord/modal-status-update.json").map(Body::new)).await;
+    assert_eq!(status, 200);
+    assert!(updated.to_string().contains("You need the responder role"), "{updated}");
+    let timeline = h
+        .stack
+        .store()
+        .timeline(&IncidentId::new(2025, 1), 20)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let denied: Vec<_> = timeline.iter().filter(|e| e.event_type == "chatops.denied").collect();
+    assert_eq!(denied.len(), 1, "{timeline:?}");
+    assert_eq!(denied[0].actor, "chatops:300100");
+    assert_eq!(denied[0].source, "discord:demo-discord");
     h.stack.teardown().await;
 }

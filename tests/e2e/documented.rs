@@ -101,6 +101,10 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
     assert!(out.contains("✓ Added slack provider `company-slack`"), "{out}");
     assert!(out.contains("Notifications begin within 30 s"), "{out}");
     assert!(
+        out.contains("Roles: people without a mapping are viewers (rbac.default_role)"),
+        "a new provider says who may act: {out}"
+    );
+    assert!(
         out.contains("refused until signing_secret is added"),
         "the missing secret is said: {out}"
     );
@@ -198,6 +202,20 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("✓ C_CRITICAL_INCIDENTS (posted, edited, deleted)"),
+        "{out}"
+    );
+    // The identity test-commands acts as gets a role (a new provider's default is viewer).
+    let (code, out) = im.run(&[
+        "rbac",
+        "set",
+        "company-slack:U0IMCLI",
+        "responder",
+        "--automation",
+        "test-commands",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("✓ company-slack:U0IMCLI (automation test-commands) is a responder"),
         "{out}"
     );
     let (code, out) = im.run(&[

@@ -10,6 +10,7 @@ mod delivery;
 mod discord;
 mod discord_events;
 mod documented;
+mod governance;
 mod interactions;
 mod mentions;
 mod monitor;

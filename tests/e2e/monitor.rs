@@ -93,6 +93,7 @@ async fn a_crash_between_commit_and_publish_is_swept_and_delivered() {
     let policy = AccessPolicy::default();
     let settings = Settings {
         policy: &policy,
+        role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
     };
     let line = "declare --sev SEV-3 Lost event";

@@ -33,7 +33,8 @@ async fn harness_with(secret: &str, slack_api: Option<&str>) -> (Harness, Arc<im
         .add(
             "demo",
             "slack",
-            json!({"signing_secret": secret, "bot_token": "xoxb-test", "default_channel": "C2147483705"}),
+            json!({"signing_secret": secret, "bot_token": "xoxb-test", "default_channel": "C2147483705",
+                   "rbac": {"default_role": "responder"}}),
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));

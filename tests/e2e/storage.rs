@@ -33,6 +33,7 @@ async fn run(svc: &Service, user: &str, line: &str) -> Reply {
     let policy = AccessPolicy::default();
     let settings = Settings {
         policy: &policy,
+        role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
     };
     let command = im_core::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
@@ -183,6 +184,7 @@ async fn committed_events_are_published_and_leave_the_sparse_outbox() {
     let policy = AccessPolicy::default();
     let settings = Settings {
         policy: &policy,
+        role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
     };
     let line = format!("resolve {id} fixed");
@@ -236,6 +238,7 @@ async fn a_retried_request_with_the_same_key_is_applied_once() {
     let policy = AccessPolicy::default();
     let settings = Settings {
         policy: &policy,
+        role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
     };
     let line = format!("update {id} \"Failover started\"");

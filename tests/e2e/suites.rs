@@ -205,7 +205,17 @@ pub async fn buttons(p: Arc<dyn UnderTest>) {
     ] {
         assert!(commands.contains(&expected), "{expected} in {commands:#?}");
     }
-    assert_eq!(entries.len(), 8, "refused clicks change nothing: {commands:#?}");
+    let changes = entries.iter().filter(|e| e.event_type != "chatops.denied").count();
+    assert_eq!(changes, 8, "refused clicks change nothing: {commands:#?}");
+    // Each refusal is on the incident's timeline: who, what, where, and why.
+    let denied: Vec<_> = entries.iter().filter(|e| e.event_type == "chatops.denied").collect();
+    assert_eq!(denied.len(), 2, "{commands:#?}");
+    assert_eq!(denied[0].actor, "chatops:U0VIEWER");
+    assert_eq!(denied[0].data["command"], format!("[Service: search] {id}"));
+    assert_eq!(denied[0].data["policy"], "service");
+    assert_eq!(denied[0].data["needed"], "responder");
+    assert!(denied[0].data["channel"].is_string());
+    assert_eq!(denied[1].data["policy"], "war_room");
 
     w.drain().await;
     let minor = p.top_level("C_MINOR");

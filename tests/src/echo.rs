@@ -28,6 +28,7 @@ pub static SPEC: PlatformSpec = PlatformSpec {
     inbound_keys: &["echo_secret"],
     tenant_keys: &[("workspace", TenantField::Workspace)],
     check: None,
+    shares_email: false,
 };
 
 /// `sha256=<hex>` of `echo:<timestamp>:<body>`.

@@ -108,6 +108,8 @@ pub fn unescape(s: &str) -> String {
 pub struct EchoUnderTest {
     base: String,
     state: Shared,
+    /// Seconds added to signing timestamps: the sender's clock moves with the world's.
+    clock_offset: std::sync::atomic::AtomicI64,
 }
 
 impl EchoUnderTest {
@@ -127,12 +129,14 @@ impl EchoUnderTest {
         Arc::new(Self {
             base: format!("http://{addr}"),
             state,
+            clock_offset: std::sync::atomic::AtomicI64::new(0),
         })
     }
 
     fn signed(&self, secret: &str, body: Value) -> Signed {
         let body = body.to_string().into_bytes();
-        let ts = time::OffsetDateTime::now_utc().unix_timestamp();
+        let ts = time::OffsetDateTime::now_utc().unix_timestamp()
+            + self.clock_offset.load(std::sync::atomic::Ordering::Relaxed);
         let headers = vec![
             ("content-type".to_string(), "application/json".to_string()),
             ("x-echo-timestamp".to_string(), ts.to_string()),
@@ -148,6 +152,11 @@ impl EchoUnderTest {
 }
 
 impl UnderTest for EchoUnderTest {
+    fn shift_clock(&self, seconds: i64) {
+        self.clock_offset
+            .fetch_add(seconds, std::sync::atomic::Ordering::Relaxed);
+    }
+
     fn name(&self) -> &'static str {
         "echo"
     }

@@ -35,6 +35,12 @@ pub struct Message {
 
 #[derive(Debug, Default)]
 struct Fake {
+    /// Users who are no longer members of the server (anyone else is one).
+    departed: HashSet<String>,
+    /// The members endpoint answers 503.
+    members_down: bool,
+    /// Member lookups, by user id.
+    member_lookups: Vec<String>,
     tokens: HashSet<String>,
     messages: Vec<Message>,
     nonces: HashMap<String, String>,
@@ -237,6 +243,20 @@ impl Fake {
             );
         }
         match (method.as_str(), parts.as_slice()) {
+            ("GET", ["guilds", _guild, "members", user]) => {
+                self.member_lookups.push(user.to_string());
+                if self.members_down {
+                    return error(StatusCode::SERVICE_UNAVAILABLE, 0, "upstream unavailable");
+                }
+                if self.departed.contains(*user) {
+                    return error(StatusCode::NOT_FOUND, 10007, "Unknown Member");
+                }
+                axum::Json(
+                    json!({"user": {"id": user, "username": user.to_lowercase(), "bot": false},
+                                  "roles": [], "pending": false}),
+                )
+                .into_response()
+            }
             ("POST", ["channels", channel, "messages"]) => {
                 let headers = match self.limit("b-post-messages", &format!("post:{channel}")) {
                     Ok(h) => h,
@@ -419,6 +439,21 @@ impl FakeDiscord {
 
     fn lock(&self) -> MutexGuard<'_, Fake> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// `user` left the server (member lookups answer 404 Unknown Member).
+    pub fn depart(&self, user: &str) {
+        self.lock().departed.insert(user.to_string());
+    }
+
+    /// The members endpoint fails (`false`: back).
+    pub fn members_down(&self, down: bool) {
+        self.lock().members_down = down;
+    }
+
+    /// Member lookups made so far, by user id.
+    pub fn member_lookups(&self) -> Vec<String> {
+        self.lock().member_lookups.clone()
     }
 
     pub fn with_token(&self, token: &str) -> &Self {

@@ -69,6 +69,11 @@ struct Fake {
     delays: HashMap<String, Duration>,
     /// The token's scopes, announced in `X-OAuth-Scopes` on every accepted call, as Slack does.
     scopes: Vec<String>,
+    /// `users.info` answers: anyone not listed is an active member with an `@example.com`
+    /// address; `null` is no such user.
+    people: HashMap<String, Value>,
+    /// Methods answering HTTP 503 (an outage of one API).
+    down: HashSet<String>,
 }
 
 /// The scopes the setup guide asks for.
@@ -90,6 +95,14 @@ pub struct FakeSlack {
     /// Prefix of the `response_url`s it hands out: `http://127.0.0.1:<port>/response/`.
     pub response_prefix: String,
     state: Arc<Mutex<Fake>>,
+}
+
+/// A `users.info` user: an active full member, `<id>@example.com` (shown with
+/// `users:read.email`).
+pub fn person(id: &str) -> Value {
+    json!({"id": id, "name": id.to_lowercase(), "deleted": false, "is_bot": false, "is_app_user": false,
+           "is_restricted": false, "is_ultra_restricted": false,
+           "profile": {"email": format!("{}@example.com", id.to_lowercase())}})
 }
 
 fn ok(body: Value) -> Response {
@@ -252,7 +265,24 @@ impl Fake {
             return fail("invalid_auth");
         }
         self.calls.push((method.to_string(), body.clone()));
+        if self.down.contains(method) {
+            return StatusCode::SERVICE_UNAVAILABLE.into_response();
+        }
         match method {
+            "users.info" => {
+                let id = body["user"].as_str().unwrap_or_default().to_string();
+                match self.people.get(&id) {
+                    Some(Value::Null) => fail("user_not_found"),
+                    Some(user) => ok(json!({ "user": user })),
+                    None => {
+                        let mut user = person(&id);
+                        if !self.scopes.iter().any(|s| s == "users:read.email") {
+                            user["profile"].as_object_mut().map(|p| p.remove("email"));
+                        }
+                        ok(json!({ "user": user }))
+                    }
+                }
+            }
             "auth.test" => ok(
                 json!({"team_id": "T0FAKE", "team": "Fake Workspace", "user": "incident-bot",
                                      "user_id": "U0BOT", "bot_id": "B0BOT"}),
@@ -464,7 +494,12 @@ async fn api(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+    // JSON for most methods, a form for some read methods (`users.info`).
+    let body: Value = serde_json::from_str(&body).unwrap_or_else(|_| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&body)
+            .map(|pairs| pairs.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
+            .unwrap_or(Value::Null)
+    });
     let delay = state
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -520,6 +555,8 @@ impl FakeSlack {
             injected_429: 0,
             scopes: FULL_SCOPES.iter().map(|s| s.to_string()).collect(),
             delays: HashMap::new(),
+            people: HashMap::new(),
+            down: HashSet::new(),
         }));
         let app = Router::new()
             .route("/api/{method}", post(api))
@@ -536,6 +573,22 @@ impl FakeSlack {
             api_url: format!("http://{addr}/api"),
             response_prefix: format!("http://{addr}/response/"),
             state,
+        }
+    }
+
+    /// What `users.info` says about `id` (`null`: no such user); see [`person`].
+    pub fn with_person(&self, id: &str, user: Value) -> &Self {
+        self.lock().people.insert(id.to_string(), user);
+        self
+    }
+
+    /// A Web API method answering HTTP 503 (`false`: back).
+    pub fn method_down(&self, method: &str, down: bool) {
+        let mut fake = self.lock();
+        if down {
+            fake.down.insert(method.to_string());
+        } else {
+            fake.down.remove(method);
         }
     }
 

@@ -57,6 +57,14 @@ impl TestStack {
         let spec = provision::parse_template(&template(), &name).unwrap_or_else(|e| panic!("{e}"));
         let mut config = Config::local(&endpoint(), &format!("{name}-incidents"), None);
         config.secrets_prefix = format!("{name}/");
+        // Chat platforms are unreachable here: unless a test points a client at its own fake,
+        // Slack's and Discord's APIs are the local stand-ins `make dev` uses (every call
+        // accepted; everyone an active member for identity checks).
+        let (slack, discord) = im::serve::start_sink("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("platform stand-in: {}", e.0));
+        config.delivery.slack_api_url = slack;
+        config.delivery.discord_api_url = discord;
         let clients = Arc::new(AwsClients::new(config.clone()));
         let provisioned = provision::provision(&clients, &spec)
             .await

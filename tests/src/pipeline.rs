@@ -84,7 +84,8 @@ impl Pipeline {
                     "default_channel": "C_GENERAL",
                     "notification_channels": {"SEV-1": "C_CRIT", "SEV-2": "C_MAJOR", "SEV-3": "C_MINOR", "default": "C_GENERAL"},
                     "escalation_channels": {"sla_breach": "C_SLA", "management": "C_EXEC"},
-                    "services": ["checkout", "payments", "search"]
+                    "services": ["checkout", "payments", "search"],
+                    "rbac": {"default_role": "responder"}
                 }),
             )
             .await
@@ -119,6 +120,7 @@ impl Pipeline {
         let policy = AccessPolicy::default();
         let settings = Settings {
             policy: &policy,
+            role: im_core::Role::Responder,
             default_severity: Severity::Sev3,
         };
         let actor = Actor {

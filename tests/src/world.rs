@@ -238,6 +238,7 @@ impl World {
             clock,
             usage: Arc::new(im_core::usage::LogRecorder(usage.clone())),
             memo: memo.clone(),
+            roles: Arc::new(im_platforms::policy::HttpRoleSource::new()),
         }));
         Self {
             platform,

@@ -37,6 +37,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/v1/incidents"),
     ("GET", "/api/v1/incidents/{id}"),
     ("GET", "/api/v1/incidents/{id}/timeline"),
+    ("GET", "/api/v1/rbac"),
+    ("PUT", "/api/v1/rbac/users/{identity}"),
+    ("DELETE", "/api/v1/rbac/users/{identity}"),
+    ("PUT", "/api/v1/rbac/providers/{name}/default"),
+    ("POST", "/api/v1/rbac/check"),
+    ("GET", "/api/v1/audit"),
 ];
 
 /// What the handlers share.
@@ -388,6 +394,96 @@ async fn timeline(State(api): Shared, Path(id): Path<String>, Query(q): Query<Li
     Ok(axum::Json(json!({"incident_id": id.to_string(), "entries": entries})).into_response())
 }
 
+#[derive(serde::Deserialize)]
+struct RbacQuery {
+    provider: Option<String>,
+}
+
+async fn rbac_list(State(api): Shared, Query(q): Query<RbacQuery>) -> Answer {
+    let listed = api.sender.rbac_list(q.provider.as_deref()).await.map_err(failure)?;
+    Ok(axum::Json(listed).into_response())
+}
+
+fn role_field(body: &Map<String, Value>) -> Result<im_core::Role, Problem> {
+    string_field(body, "role")?
+        .parse::<im_core::Role>()
+        .map_err(|why| invalid("role", why))
+}
+
+fn optional_string(body: &Map<String, Value>, field: &str) -> Result<Option<String>, Problem> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(field, format!("`{field}` must be a string"))),
+    }
+}
+
+async fn rbac_set(State(api): Shared, Path(identity): Path<String>, body: Bytes) -> Answer {
+    let body = object(&body)?;
+    let role = role_field(&body)?;
+    let person = optional_string(&body, "person")?;
+    let automation = optional_string(&body, "automation")?;
+    if person.is_some() && automation.is_some() {
+        return Err(invalid(
+            "automation",
+            "an identity is a person or an automation, not both",
+        ));
+    }
+    let row = api
+        .sender
+        .rbac_set(&identity, role, person, automation)
+        .await
+        .map_err(failure)?;
+    Ok(axum::Json(row).into_response())
+}
+
+async fn rbac_remove(State(api): Shared, Path(identity): Path<String>) -> Answer {
+    match api.sender.rbac_remove(&identity).await.map_err(failure)? {
+        true => Ok(StatusCode::NO_CONTENT.into_response()),
+        false => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("`{identity}` has no mapping"),
+            None,
+        )),
+    }
+}
+
+async fn rbac_default(State(api): Shared, Path(name): Path<String>, body: Bytes) -> Answer {
+    let body = object(&body)?;
+    let role = role_field(&body)?;
+    api.sender.rbac_default(&name, role).await.map_err(failure)?;
+    Ok(axum::Json(json!({"provider": name, "default_role": role})).into_response())
+}
+
+async fn rbac_check(State(api): Shared, body: Bytes) -> Answer {
+    let body = object(&body)?;
+    let identity = string_field(&body, "identity")?;
+    let command = string_field(&body, "command")?;
+    let channel = optional_string(&body, "channel")?;
+    let incident = optional_string(&body, "incident")?;
+    let verdict = api
+        .sender
+        .rbac_check(identity, command, channel.as_deref(), incident.as_deref())
+        .await
+        .map_err(failure)?;
+    Ok(axum::Json(verdict).into_response())
+}
+
+#[derive(serde::Deserialize)]
+struct AuditQuery {
+    date: Option<String>,
+}
+
+async fn audit(State(api): Shared, Query(q): Query<AuditQuery>) -> Answer {
+    let day = match &q.date {
+        Some(d) => time::Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+            .map_err(|_| invalid("date", format!("`{d}` is not a date like 2026-12-02")))?,
+        None => time::OffsetDateTime::now_utc().date(),
+    };
+    let entries = api.store.audit_day(day).await.map_err(unavailable)?;
+    Ok(axum::Json(json!({"date": day.to_string(), "entries": entries})).into_response())
+}
+
 /// Every route of [`ROUTES`] (the API's own 404 for anything else under `/api/v1`).
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
@@ -403,6 +499,17 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/v1/incidents", get(list_incidents))
         .route("/api/v1/incidents/{id}", get(get_incident))
         .route("/api/v1/incidents/{id}/timeline", get(timeline))
+        .route("/api/v1/rbac", get(rbac_list))
+        .route(
+            "/api/v1/rbac/users/{identity}",
+            axum::routing::put(rbac_set).delete(rbac_remove),
+        )
+        .route(
+            "/api/v1/rbac/providers/{name}/default",
+            axum::routing::put(rbac_default),
+        )
+        .route("/api/v1/rbac/check", post(rbac_check))
+        .route("/api/v1/audit", get(audit))
         .with_state(api)
 }
 

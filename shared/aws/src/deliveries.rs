@@ -803,4 +803,31 @@ impl im_core::conversation::Memo for DeliveryStore {
             Ok(())
         })
     }
+
+    fn count<'a>(&'a self, key: &'a str, expires_at: i64) -> BoxFuture<'a, Result<u64, StoreError>> {
+        Box::pin(async move {
+            let out = self
+                .client()
+                .await
+                .update_item()
+                .table_name(&self.table)
+                .key("PK", s(format!("MEMO#{key}")))
+                .key("SK", s("COUNT"))
+                .update_expression("ADD #n :one SET item_type = :t, expires_at = if_not_exists(expires_at, :exp)")
+                .expression_attribute_names("#n", "count")
+                .expression_attribute_values(":one", n(1))
+                .expression_attribute_values(":t", s("counter"))
+                .expression_attribute_values(":exp", n(expires_at))
+                .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+                .send()
+                .await
+                .map_err(|e| unavailable("counting", e))?;
+            Ok(out
+                .attributes()
+                .and_then(|a| a.get("count"))
+                .and_then(|v| v.as_n().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1))
+        })
+    }
 }

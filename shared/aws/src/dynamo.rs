@@ -521,6 +521,47 @@ fn cancelled_items(
 }
 
 impl IncidentStore for DynamoStore {
+    async fn audit(&self, incident: Option<&IncidentId>, entry: &TimelineEntry) -> Result<(), StoreError> {
+        let pk = match incident {
+            Some(id) => incident_pk(id),
+            None => format!("AUDIT#{}", entry.timestamp.date()),
+        };
+        let item = to_item(&TimelineItem {
+            pk,
+            sk: format!("TL#{}#{}", rfc3339(entry.timestamp), ulid::Ulid::generate()),
+            gsi1pk: None,
+            gsi1sk: None,
+            item_type: "audit".into(),
+            entry: entry.clone(),
+        })
+        .map_err(|e| match e {
+            CommitError::Store(e) => e,
+            other => StoreError::Corrupt(other.to_string()),
+        })?;
+        self.client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable("recording an audit entry", e))?;
+        Ok(())
+    }
+
+    async fn audit_day(&self, day: time::Date) -> Result<Vec<TimelineEntry>, StoreError> {
+        let query = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk AND begins_with(SK, :tl)")
+            .expression_attribute_values(":pk", s(format!("AUDIT#{day}")))
+            .expression_attribute_values(":tl", s("TL#"));
+        let items: Vec<TimelineItem> = query_all(query, "audit entries").await?;
+        Ok(items.into_iter().map(|i| i.entry).collect())
+    }
+
     async fn declared_between(&self, from: OffsetDateTime, to: OffsetDateTime) -> Result<Vec<Incident>, StoreError> {
         self.query_declared_between(from, to).await
     }

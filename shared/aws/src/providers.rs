@@ -156,7 +156,18 @@ impl ProviderDirectory {
     pub async fn add(&self, name: &str, platform: &str, config: Value) -> Result<Provider, AdminError> {
         provider::validate_name(name).map_err(AdminError::Invalid)?;
         let (platform, spec) = self.platform(platform)?;
-        let (map, secrets) = ProviderConfig::split_for(config, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        let (mut map, secrets) =
+            ProviderConfig::split_for(config, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        // A new provider trusts no one by default: unmapped people are viewers until mapped
+        // (`im rbac set`) or the configuration says otherwise.
+        if let Some(rbac) = map
+            .entry("rbac")
+            .or_insert_with(|| Value::Object(Map::new()))
+            .as_object_mut()
+        {
+            rbac.entry("default_role")
+                .or_insert_with(|| Value::String("viewer".into()));
+        }
         let parsed = ProviderConfig::for_platform(map, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
         if self.store.get_provider(name).await?.is_some() {
             return Err(AdminError::Exists(name.into()));
@@ -216,6 +227,37 @@ impl ProviderDirectory {
         if let Some(status) = status {
             record.status = status;
         }
+        record.updated_at = OffsetDateTime::now_utc();
+        self.store.put_provider(&record, false).await?;
+        self.forget(name);
+        Ok(record)
+    }
+
+    /// Replaces the provider's access policy (`rbac`) as a whole, checked like any
+    /// configuration.
+    pub async fn set_rbac(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut im_core::rbac::AccessPolicy) -> Result<(), String>,
+    ) -> Result<Provider, AdminError> {
+        let mut record = self
+            .store
+            .get_provider(name)
+            .await?
+            .ok_or_else(|| AdminError::NotFound(name.into()))?;
+        let spec = self
+            .spec(record.platform.as_str())
+            .ok_or_else(|| AdminError::Invalid(format!("{} is not a platform of this version", record.platform)))?;
+        let mut policy = record.config.rbac.clone();
+        edit(&mut policy).map_err(AdminError::Invalid)?;
+        let mut current = match serde_json::to_value(&record.config) {
+            Ok(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        let policy = serde_json::to_value(&policy).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        current.insert("rbac".into(), policy);
+        record.config =
+            ProviderConfig::for_platform(current, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
         record.updated_at = OffsetDateTime::now_utc();
         self.store.put_provider(&record, false).await?;
         self.forget(name);

@@ -149,6 +149,29 @@ pub trait Messenger: Send + Sync {
     fn rooms(&self) -> Option<&dyn RoomAdmin> {
         None
     }
+
+    /// The workspace's people, where the platform lets a bot look them up (identity checks).
+    fn people(&self) -> Option<&dyn People> {
+        None
+    }
+}
+
+/// What a platform says about one of its users.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Person {
+    /// Not deactivated, still a member of the workspace.
+    pub active: bool,
+    /// A guest account (Slack single- and multi-channel guests).
+    pub guest: bool,
+    pub bot: bool,
+    /// The verified e-mail address, where the platform shares it with the app.
+    pub email: Option<String>,
+}
+
+/// Looking up people in the provider's workspace.
+pub trait People: Send + Sync {
+    /// `None` if the workspace has no such user.
+    fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, ChatError>>;
 }
 
 /// Creating and managing incident channels (war rooms).

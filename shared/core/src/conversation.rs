@@ -41,6 +41,9 @@ pub trait Memo: Send + Sync {
     /// The value, unless it expired by `now`.
     fn get<'a>(&'a self, key: &'a str, now: i64) -> BoxFuture<'a, Result<Option<String>, StoreError>>;
     fn delete<'a>(&'a self, key: &'a str) -> BoxFuture<'a, Result<(), StoreError>>;
+    /// Adds one to the counter `key` (created expiring at `expires_at`) and returns the new
+    /// count, atomically: limits per person and window.
+    fn count<'a>(&'a self, key: &'a str, expires_at: i64) -> BoxFuture<'a, Result<u64, StoreError>>;
 }
 
 /// Where a person talks: their context and their open question are theirs, per channel.

@@ -3,6 +3,7 @@
 //! platform seam (inbound and outbound). No platform syntax, no AWS, no HTTP client, no async
 //! runtime: `cargo tree -p im-core -e normal` shows it.
 
+pub mod access;
 pub mod action;
 pub mod card;
 pub mod chat;

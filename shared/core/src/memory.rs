@@ -15,6 +15,7 @@ struct State {
     counters: BTreeMap<i32, u64>,
     incidents: BTreeMap<IncidentId, Incident>,
     timeline: BTreeMap<IncidentId, Vec<TimelineEntry>>,
+    audit: BTreeMap<time::Date, Vec<TimelineEntry>>,
     unpublished: Vec<String>,
     /// Idempotency keys and when they expire (an expired key counts as absent, as in DynamoDB).
     keys: HashMap<String, OffsetDateTime>,
@@ -132,12 +133,32 @@ impl IncidentStore for MemoryStore {
         found.sort_by_key(|i| i.declared_at);
         Ok(found)
     }
+
+    async fn audit(&self, incident: Option<&IncidentId>, entry: &TimelineEntry) -> Result<(), StoreError> {
+        self.check()?;
+        let mut state = self.lock();
+        match incident {
+            Some(id) => state.timeline.entry(id.clone()).or_default().push(entry.clone()),
+            None => state
+                .audit
+                .entry(entry.timestamp.date())
+                .or_default()
+                .push(entry.clone()),
+        }
+        Ok(())
+    }
+
+    async fn audit_day(&self, day: time::Date) -> Result<Vec<TimelineEntry>, StoreError> {
+        self.check()?;
+        Ok(self.lock().audit.get(&day).cloned().unwrap_or_default())
+    }
 }
 
 /// [`crate::conversation::Memo`] in memory, with expiry like DynamoDB's condition on read.
 #[derive(Default)]
 pub struct MemoryMemo {
     items: Mutex<HashMap<String, (String, Option<i64>)>>,
+    counters: Mutex<HashMap<String, u64>>,
 }
 
 impl crate::conversation::Memo for MemoryMemo {
@@ -164,6 +185,29 @@ impl crate::conversation::Memo for MemoryMemo {
     fn delete<'a>(&'a self, key: &'a str) -> crate::chat::BoxFuture<'a, Result<(), StoreError>> {
         self.items.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
         Box::pin(async { Ok(()) })
+    }
+
+    fn count<'a>(&'a self, key: &'a str, _expires_at: i64) -> crate::chat::BoxFuture<'a, Result<u64, StoreError>> {
+        let mut counters = self.counters.lock().unwrap_or_else(|p| p.into_inner());
+        let n = counters.entry(key.to_string()).or_insert(0);
+        *n += 1;
+        let n = *n;
+        Box::pin(async move { Ok(n) })
+    }
+}
+
+impl MemoryMemo {
+    /// Every key remembered (tests look for what a person left behind).
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self
+            .items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        keys.sort();
+        keys
     }
 }
 

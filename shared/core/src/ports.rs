@@ -73,6 +73,15 @@ pub trait IncidentStore: Send + Sync + 'static {
         from: OffsetDateTime,
         to: OffsetDateTime,
     ) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send;
+    /// Adds an entry that changes nothing (a refusal): to the incident's timeline, or, with no
+    /// incident, to the audit partition of the entry's day.
+    fn audit(
+        &self,
+        incident: Option<&IncidentId>,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// The audit partition of one day (UTC), oldest first.
+    fn audit_day(&self, day: time::Date) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -133,6 +142,16 @@ impl<T: IncidentStore> IncidentStore for std::sync::Arc<T> {
         to: OffsetDateTime,
     ) -> impl Future<Output = Result<Vec<Incident>, StoreError>> + Send {
         (**self).declared_between(from, to)
+    }
+    fn audit(
+        &self,
+        incident: Option<&IncidentId>,
+        entry: &TimelineEntry,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        (**self).audit(incident, entry)
+    }
+    fn audit_day(&self, day: time::Date) -> impl Future<Output = Result<Vec<TimelineEntry>, StoreError>> + Send {
+        (**self).audit_day(day)
     }
 }
 

@@ -101,6 +101,8 @@ pub struct PlatformSpec {
     pub tenant_keys: &'static [(&'static str, TenantField)],
     /// Further checks of the platform's own keys, at configuration time.
     pub check: Option<ConfigCheck>,
+    /// Whether the platform tells a bot people's e-mail addresses (`rbac.email_domains`).
+    pub shares_email: bool,
 }
 
 impl PlatformSpec {
@@ -135,6 +137,7 @@ pub const SPECS: &[PlatformSpec] = &[
         inbound_keys: &["signing_secret"],
         tenant_keys: &[("team_id", TenantField::Workspace), ("api_app_id", TenantField::App)],
         check: None,
+        shares_email: true,
     },
     PlatformSpec {
         name: "discord",
@@ -151,6 +154,7 @@ pub const SPECS: &[PlatformSpec] = &[
             ("application_id", TenantField::App),
         ],
         check: Some(check_discord),
+        shares_email: false,
     },
     PlatformSpec {
         name: "teams",
@@ -163,6 +167,7 @@ pub const SPECS: &[PlatformSpec] = &[
         inbound_keys: &["app_id"],
         tenant_keys: &[("tenant_id", TenantField::Workspace), ("app_id", TenantField::App)],
         check: None,
+        shares_email: true,
     },
     PlatformSpec {
         name: "mattermost",
@@ -183,6 +188,7 @@ pub const SPECS: &[PlatformSpec] = &[
         inbound_keys: &["command_token"],
         tenant_keys: &[("team_id", TenantField::Workspace)],
         check: None,
+        shares_email: true,
     },
 ];
 
@@ -274,6 +280,8 @@ pub const SECRET_KEYS: &[&str] = &[
     "command_token",
     "action_secret",
     "webhook_url",
+    // Signs requests to `rbac.policy_url`.
+    "policy_secret",
 ];
 
 fn yes() -> bool {
@@ -476,6 +484,14 @@ impl ProviderConfig {
             return Err(ConfigError::Invalid(format!(
                 "timezone `{tz}` is not a known time zone (use an IANA name such as Europe/Berlin)"
             )));
+        }
+        if let Some(problem) = config
+            .rbac
+            .problems(spec.is_none_or(|s| s.shares_email))
+            .into_iter()
+            .next()
+        {
+            return Err(ConfigError::Invalid(problem));
         }
         if let Some(check) = spec.and_then(|s| s.check) {
             check(&config).map_err(ConfigError::Invalid)?;

@@ -76,6 +76,10 @@ pub enum Reply {
     Refused {
         message: String,
     },
+    /// The person may not do this here (role, channel, identity, limit); says what is needed.
+    Denied {
+        denied: crate::rbac::Denied,
+    },
     /// Something on our side failed; `reference` finds it in the logs.
     Unavailable {
         reference: String,
@@ -175,6 +179,7 @@ impl Reply {
             }
             Reply::Usage { usage, problem } => format!("{problem}. Usage: {usage}"),
             Reply::Refused { message } => message.clone(),
+            Reply::Denied { denied } => denied.to_string(),
             Reply::Unavailable { reference } => {
                 format!(
                     "Something went wrong on our side, so the command may not have been applied. Please check and try again (ref {reference})."
@@ -259,6 +264,7 @@ impl Reply {
                     .code(usage.clone()),
             )),
             Reply::Refused { message } => doc.push(Block::Paragraph(Text::new().plain("⛔ ").plain(message.clone()))),
+            Reply::Denied { denied } => doc.push(Block::Paragraph(Text::new().plain("⛔ ").extend(denied.text()))),
             Reply::Unavailable { .. } | Reply::Text { .. } => doc.push(Block::Paragraph(self.text().into())),
         }
         doc

@@ -43,6 +43,9 @@ pub trait CustomCommand: Send + Sync {
 #[derive(Clone, Debug)]
 pub struct Settings<'a> {
     pub policy: &'a AccessPolicy,
+    /// The role the person was granted ([`crate::access::Gate::admit`]); the use case checks
+    /// the command's needs against it once more.
+    pub role: crate::rbac::Role,
     pub default_severity: Severity,
 }
 
@@ -133,20 +136,25 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         &self.clock
     }
 
-    pub async fn execute(&self, inv: &Invocation, settings: &Settings<'_>, command: Command) -> Outcome {
-        let user = inv.actor.user.id.as_str();
-        let allowed = match &command {
+    /// The policy name a command is checked under, and whether it changes anything
+    /// (`custom:<name>` for a registered command; an unknown one changes nothing: it only
+    /// gets an answer saying it is not a command).
+    pub fn policy_of(&self, command: &Command) -> (String, bool) {
+        match command {
             Command::Custom { name, .. } => match self.custom.get(name) {
-                Some(c) => settings.policy.check(user, &format!("custom:{name}"), c.changes()),
-                // Not a command: the answer says so, and nothing runs.
-                None => Ok(()),
+                Some(c) => (format!("custom:{name}"), c.changes()),
+                None => (format!("custom:{name}"), false),
             },
             other => {
                 let (name, changes) = other.policy();
-                settings.policy.check(user, name, changes)
+                (name.to_string(), changes)
             }
-        };
-        if let Err(denied) = allowed {
+        }
+    }
+
+    pub async fn execute(&self, inv: &Invocation, settings: &Settings<'_>, command: Command) -> Outcome {
+        let (name, changes) = self.policy_of(&command);
+        if let Err(denied) = settings.policy.check_role(settings.role, &name, changes) {
             return Outcome::refused(denied.to_string());
         }
 

@@ -30,6 +30,7 @@ fn run_as(svc: &Svc, policy: &AccessPolicy, user: &str, line: &str) -> Outcome {
     let command = parse(line).expect("valid command");
     let settings = Settings {
         policy,
+        role: policy.role_of(user),
         default_severity: Severity::Sev3,
     };
     block_on(svc.execute(&inv(user, line), &settings, command))
@@ -213,6 +214,7 @@ fn permissions_are_checked_before_anything_happens() {
     let set_service = |user: &str| {
         let settings = Settings {
             policy: &policy,
+            role: policy.role_of(user),
             default_severity: Severity::Sev3,
         };
         let command = Command::SetService {
@@ -236,6 +238,7 @@ fn a_repeated_request_is_applied_once() {
     let svc = service();
     let settings = Settings {
         policy: &AccessPolicy::default(),
+        role: Role::Responder,
         default_severity: Severity::Sev3,
     };
     let mut invocation = inv("U1", "update INC-2026-001 note");

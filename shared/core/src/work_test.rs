@@ -56,6 +56,7 @@ fn world(rooms: bool) -> World {
     };
     let settings = Settings {
         policy: &AccessPolicy::default(),
+        role: crate::rbac::Role::Responder,
         default_severity: Severity::Sev3,
     };
     let declare = parse("declare Database down (EU)").expect("parses");
@@ -257,6 +258,7 @@ fn a_closed_incident_gets_no_war_room() {
     let w = world(true);
     let settings = Settings {
         policy: &AccessPolicy::default(),
+        role: crate::rbac::Role::Responder,
         default_severity: Severity::Sev3,
     };
     for line in ["resolve INC-2026-001 fixed", "close INC-2026-001"] {
@@ -281,6 +283,7 @@ fn an_incident_closed_while_the_room_was_made_is_refused_not_sent_to_another_pla
         );
         let settings = Settings {
             policy: &AccessPolicy::default(),
+            role: crate::rbac::Role::Responder,
             default_severity: Severity::Sev3,
         };
         for line in ["resolve INC-2026-001 fixed", "close INC-2026-001"] {

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use im_core::UserRef;
-use im_core::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, RoomAdmin};
+use im_core::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, People, Person, RoomAdmin};
 use im_core::message::Doc;
 use reqwest::Method;
 use secrecy::{ExposeSecret, SecretString};
@@ -320,8 +320,36 @@ impl Messenger for DiscordClient {
         }
     }
 
+    fn people(&self) -> Option<&dyn People> {
+        Some(self)
+    }
+
     fn rooms(&self) -> Option<&dyn RoomAdmin> {
         self.guild.is_some().then_some(self as &dyn RoomAdmin)
+    }
+}
+
+/// Guild membership (`GET /guilds/{guild}/members/{user}`): a person who left or was removed
+/// is no member. Discord has no guest accounts and shares no e-mail addresses with bots.
+impl People for DiscordClient {
+    fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, ChatError>> {
+        Box::pin(async move {
+            let path = format!("/guilds/{}/members/{user}", self.guild()?);
+            match self
+                .call::<Value>(Method::GET, &path, "GET /guilds/{id}/members/{id}", None)
+                .await
+            {
+                Ok(member) => Ok(Some(Person {
+                    // A member still completing the server's membership screening cannot act.
+                    active: !member["pending"].as_bool().unwrap_or(false),
+                    guest: false,
+                    bot: member["user"]["bot"].as_bool().unwrap_or(false),
+                    email: None,
+                })),
+                Err(ChatError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
     }
 }
 

@@ -3,6 +3,8 @@
 //! (`functions/<platform>-webhook`) and a route in `template.yaml`. Nothing else changes.
 
 pub mod ops;
+pub mod policy;
+pub mod rbac;
 
 use std::sync::Arc;
 

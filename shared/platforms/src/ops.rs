@@ -137,7 +137,7 @@ impl Sent {
 }
 
 /// The operator, as the timeline names them.
-fn operator() -> String {
+pub(crate) fn operator() -> String {
     std::env::var("USER")
         .ok()
         .filter(|u| !u.trim().is_empty())

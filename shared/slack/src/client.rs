@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use im_core::UserRef;
-use im_core::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, RoomAdmin};
+use im_core::chat::{BoxFuture, ChatError, MessageRef, Messenger, Op, PaceRule, People, Person, RoomAdmin};
 use im_core::message::Doc;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
@@ -195,6 +195,20 @@ impl SlackClient {
         Ok((classify(response).await?, scopes))
     }
 
+    /// Calls a read method with a form body (some of Slack's read methods take no JSON).
+    pub async fn call_form(&self, method: &str, fields: &[(&str, &str)]) -> Result<Value, ChatError> {
+        let response = self
+            .http
+            .post(format!("{}/{method}", self.base))
+            .bearer_auth(self.token.expose_secret())
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(fields).unwrap_or_default())
+            .send()
+            .await
+            .map_err(|e| transport_error(&e))?;
+        classify(response).await
+    }
+
     /// `views.open` with a trigger id from an interaction.
     pub async fn open_view(&self, trigger_id: &str, view: Value) -> Result<(), ChatError> {
         self.call("views.open", &json!({"trigger_id": trigger_id, "view": view}))
@@ -304,6 +318,35 @@ impl Messenger for SlackClient {
 
     fn rooms(&self) -> Option<&dyn RoomAdmin> {
         Some(self)
+    }
+
+    fn people(&self) -> Option<&dyn People> {
+        Some(self)
+    }
+}
+
+/// `users.info` (scope `users:read`; the e-mail address needs `users:read.email`).
+impl People for SlackClient {
+    fn person<'a>(&'a self, user: &'a str) -> BoxFuture<'a, Result<Option<Person>, ChatError>> {
+        Box::pin(async move {
+            match self.call_form("users.info", &[("user", user)]).await {
+                Ok(answer) => {
+                    let u = &answer["user"];
+                    let flag = |key: &str| u[key].as_bool().unwrap_or(false);
+                    Ok(Some(Person {
+                        active: !flag("deleted"),
+                        guest: flag("is_restricted") || flag("is_ultra_restricted"),
+                        bot: flag("is_bot") || flag("is_app_user"),
+                        email: u["profile"]["email"]
+                            .as_str()
+                            .filter(|e| !e.is_empty())
+                            .map(str::to_string),
+                    }))
+                }
+                Err(ChatError::NotFound(_)) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
     }
 }
 

@@ -4,6 +4,7 @@
 //! the command. Questions and confirmations wait for the person's click (`im:answer`) or next
 //! mention for 30 minutes.
 
+use im_core::Command;
 use im_core::command::{Segment, parse_segments, plain_text};
 use im_core::conversation::{
     self, CONTEXT_TTL_SECONDS, Pending, Plan, Surroundings, confirm_doc, context_key, count_doc, help_doc, incident_of,
@@ -18,10 +19,10 @@ use im_core::ports::{EventPublisher, IncidentStore};
 use im_core::provider::Provider;
 use im_core::reply::Reply;
 use im_core::usage::Usage;
-use im_core::{Command, Settings};
 use tracing::warn;
 
 use crate::Gateway;
+use crate::gate::Through;
 
 /// How a question's answer joins the sentence that asked it.
 fn join(pending: &Pending, answer: &[Segment]) -> Vec<Segment> {
@@ -50,11 +51,12 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     /// carries the chosen incident, or [`conversation::no_incident`] for a plain "yes").
     pub(crate) async fn converse(
         &self,
-        provider: &Provider,
+        through: &Through<'_>,
         inv: &Invocation,
         said: &[Segment],
         answer: Option<IncidentId>,
     ) -> Doc {
+        let provider = through.provider;
         let now = self.clock.now();
         let channel = inv.actor.channel.as_deref();
         let user = inv.actor.user.id.as_str();
@@ -151,11 +153,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 let mut inv = inv.clone();
                 inv.command_line = plain_text(&sentence);
                 let remember = incident_of(&command).cloned();
-                let settings = Settings {
-                    policy: &provider.config.rbac,
-                    default_severity: provider.config.default_severity,
-                };
-                let outcome = self.service.execute(&inv, &settings, command).await;
+                let outcome = self.execute(through, &inv, command).await;
                 let about = remember.or_else(|| match &outcome.reply {
                     Reply::Card { incident, .. } | Reply::Status { incident, .. } => Some(incident.id.clone()),
                     _ => None,

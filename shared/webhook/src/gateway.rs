@@ -21,10 +21,11 @@ use im_core::reply::{CardKind, Reply};
 use im_core::timeline::EventKind;
 use im_core::usage::{Usage, UsageRecorder};
 use im_core::work::{Begin, Inbox, Requester, Task, Work, WorkQueue};
-use im_core::{Clock, Command, IncidentService, Settings};
+use im_core::{Clock, Command, IncidentService};
 use serde_json::json;
 use tracing::{Instrument, error, info, info_span, warn};
 
+use crate::gate::{Through, What};
 use crate::rejections::Rejections;
 
 /// Which route a request came in on.
@@ -47,13 +48,16 @@ pub struct Parts<S, P> {
     pub clock: Arc<dyn Clock>,
     /// Usage counters and metrics (`im chatops stats`, `/dashboard`, CloudWatch).
     pub usage: Arc<dyn UsageRecorder>,
-    /// Conversation context, open questions, on-call rotations.
+    /// Conversation context, open questions, on-call rotations, identity checks, limits.
     pub memo: Arc<dyn im_core::conversation::Memo>,
+    /// External policy endpoints (`rbac.policy_url`).
+    pub roles: Arc<dyn im_core::access::RoleSource>,
 }
 
 /// Every gate, once for every platform, over the parts.
 pub struct Gateway<S, P> {
     parts: Parts<S, P>,
+    pub(crate) gate: im_core::access::Gate,
     rejections: Rejections,
     /// Providers this process recorded a verified request for, and when.
     seen: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
@@ -138,6 +142,15 @@ impl Call<'_> {
         self.adapter.deadline().saturating_sub(self.started.elapsed())
     }
 
+    /// The provider and its client, for the access gate.
+    fn through(&self) -> Through<'_> {
+        Through {
+            provider: self.provider,
+            secrets: self.secrets,
+            messenger: self.adapter.messenger(self.provider, self.secrets).ok(),
+        }
+    }
+
     /// Slow work for the interaction worker, keyed by the request's id (stable across retries).
     fn work(&self, ctx: &Context, task: Task, command_line: String) -> Work {
         Work {
@@ -180,8 +193,15 @@ impl Call<'_> {
 
 impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     pub fn new(parts: Parts<S, P>) -> Self {
+        let gate = im_core::access::Gate::new(
+            parts.memo.clone(),
+            parts.roles.clone(),
+            parts.providers.clone(),
+            parts.clock.clone(),
+        );
         Self {
             parts,
+            gate,
             rejections: Rejections::default(),
             seen: std::sync::Mutex::new(std::collections::HashMap::new()),
         }
@@ -420,17 +440,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     /// counts it: as a command when it was `typed` (a click is counted by its action), and the
     /// time to acknowledge when it acknowledged an incident.
     async fn run(&self, call: &Call<'_>, inv: &Invocation, command: Command, typed: bool) -> Reply {
-        let settings = Settings {
-            policy: &call.provider.config.rbac,
-            default_severity: call.provider.config.default_severity,
-        };
         let verb = command.verb().map(|v| v.name()).unwrap_or("other");
-        match tokio::time::timeout(
-            call.remaining(),
-            Box::pin(self.service.execute(inv, &settings, command)),
-        )
-        .await
-        {
+        let through = call.through();
+        match tokio::time::timeout(call.remaining(), Box::pin(self.execute(&through, inv, command))).await {
             Ok(outcome) => {
                 if let Some(failure) = &outcome.failure {
                     error!(command = verb, %failure, "command hit an infrastructure failure");
@@ -536,11 +548,16 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             return call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await;
         }
         if call.adapter.declare_form() && plain_text(text).trim().eq_ignore_ascii_case("declare") {
-            let policy = &call.provider.config.rbac;
-            if let Err(denied) = policy.check(&ctx.user.id, "declare", true) {
-                let reply = Reply::Refused {
-                    message: denied.to_string(),
-                };
+            let inv = call.invocation(ctx, format!("{} declare", ctx.prefix).trim().to_string(), None);
+            let what = What {
+                name: "declare",
+                changes: true,
+                incident: None,
+                incident_id: None,
+                to_severity: None,
+                preview: true,
+            };
+            if let Err(reply) = self.admit(&call.through(), &inv, what).await {
                 return call.adapter.answer(call.exchange(ctx), self.reply_answer(&reply)).await;
             }
             let form = Answer::Form {
@@ -626,11 +643,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 sentence.clone(),
                 Some(format!("{}:mention:{}", call.platform(), work.id)),
             );
-            let handled = tokio::time::timeout(
-                call.remaining(),
-                Box::pin(self.converse(call.provider, &inv, &said, None)),
-            )
-            .await;
+            let through = call.through();
+            let handled =
+                tokio::time::timeout(call.remaining(), Box::pin(self.converse(&through, &inv, &said, None))).await;
             match handled {
                 Ok(doc) => self.reply_in_thread(call, ctx, &doc).await,
                 Err(_) => error!("the mention exceeded the platform's deadline"),
@@ -680,11 +695,6 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             updated: None,
             private: Some(doc),
         };
-        // Every action passes the policy, under the name of what it amounts to.
-        let policy = &call.provider.config.rbac;
-        if let Err(denied) = policy.check(&ctx.user.id, action.key.policy_name(), action.key.changes()) {
-            return tell(private(denied.to_string()));
-        }
         // The test button carries a nonce, not an incident: nothing to read.
         let stored = match action.key {
             ActionKey::Test | ActionKey::Answer => Ok(None),
@@ -705,6 +715,22 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             .request_id
             .as_ref()
             .map(|id| format!("{}:action:{id}", call.platform()));
+        // Every action passes the gate: a command as that command (a severity menu lowering the
+        // severity is a downgrade), anything else under the name of what it amounts to.
+        if !matches!(resolved, Resolved::Command(_)) {
+            let inv = call.invocation(ctx, action.command_line(), None);
+            let what = What {
+                name: action.key.policy_name(),
+                changes: action.key.changes(),
+                incident: current.as_ref(),
+                incident_id: Some(&action.incident),
+                to_severity: None,
+                preview: false,
+            };
+            if let Err(reply) = self.admit(&call.through(), &inv, what).await {
+                return tell(reply.doc(self.clock.now()));
+            }
+        }
         match resolved {
             Resolved::Command(command) => {
                 let inv = call.invocation(ctx, action.command_line(), key);
@@ -748,7 +774,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             // An answer to the bot's question: the pending request, completed and run.
             Resolved::Answer(id) => {
                 let inv = call.invocation(ctx, action.command_line(), key);
-                let doc = self.converse(call.provider, &inv, &[], Some(id)).await;
+                let doc = self.converse(&call.through(), &inv, &[], Some(id)).await;
                 if call.adapter.edits_clicked_inline() {
                     Answer::Clicked {
                         updated: Some(doc),

@@ -11,6 +11,7 @@
 
 pub mod aws;
 mod converse;
+mod gate;
 mod gateway;
 mod rejections;
 pub mod worker;

@@ -76,7 +76,12 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 .doc(self.clock.now())
             }
             Task::Mention { segments } => {
-                let doc = self.converse(provider, &inv, segments, None).await;
+                let through = crate::gate::Through {
+                    provider,
+                    secrets: &resolved.secrets,
+                    messenger: Some(target.messenger.clone()),
+                };
+                let doc = self.converse(&through, &inv, segments, None).await;
                 // A mention is answered in its thread where it has one (Slack), else through
                 // the interaction's follow-up (Discord `/im ask`).
                 if let Some(message) = &work.requester.message {
