@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Arc;
 
 use im_tests::pipeline::Pipeline;
 use serde_json::{Value, json};
@@ -83,7 +84,18 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
         "C_MINOR_INCIDENTS",
         "C_INFO_INCIDENTS",
     ]);
-    let app = im::serve::app(p.gateway());
+    // The server reads provider records without the functions' 30-s cache, so the steps'
+    // configuration changes (roles included) apply to the next request.
+    let mut config = p.clients.config().clone();
+    config.providers_ttl = std::time::Duration::ZERO;
+    let clients = Arc::new(im_aws::AwsClients::new(config));
+    let platforms = im_platforms::registry(clients.config());
+    let gateway = Arc::new(im_webhook::aws::gateway(
+        clients,
+        Arc::new(im_core::SystemClock),
+        platforms,
+    ));
+    let app = im::serve::app(gateway);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move {
@@ -228,6 +240,54 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
     ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 failed"), "{out}");
+
+    // Who may do what: the README's `im rbac` and `im audit`.
+    let (code, out) = im.run(&["rbac", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("company-slack:U0IMCLI") && out.contains("test-commands"),
+        "{out}"
+    );
+    let (code, out) = im.run(&["rbac", "check", "company-slack:U0IMCLI", "declare"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("✓ company-slack:U0IMCLI may run `declare` (as responder)"),
+        "{out}"
+    );
+    let (code, out) = im.run(&["rbac", "check", "company-slack:U0NOBODY", "ack"]);
+    assert_eq!(code, 3, "refused: {out}");
+    assert!(
+        out.contains("✗ company-slack:U0NOBODY may not run `ack`: You need the responder role"),
+        "{out}"
+    );
+    let policy = std::env::temp_dir().join(format!("im-documented-{}-rbac.json", p.stack.name));
+    std::fs::write(
+        &policy,
+        r#"{"company-slack": {"default_role": "viewer", "commands": {"close": "commander"},
+            "users": {"U0IMCLI": {"role": "responder", "automation": "test-commands"}, "U0LEAD": "commander"}}}"#,
+    )
+    .expect("policy file");
+    let (code, out) = im.run(&["rbac", "apply", policy.to_str().expect("path")]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("✓ company-slack: default viewer, 2 mappings"), "{out}");
+    std::fs::write(&policy, r#"{"company-slack": {"commands": {"clsoe": "commander"}}}"#).expect("policy file");
+    let (code, out) = im.run(&["rbac", "apply", policy.to_str().expect("path")]);
+    assert_ne!(code, 0, "a typo is refused: {out}");
+    assert!(out.contains("`clsoe` is not a command"), "{out}");
+    let (code, out) = im.run(&["rbac", "default", "company-slack", "responder"]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = im.run(&["audit", "--json"]);
+    assert_eq!(code, 0, "{out}");
+    let audit: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let changes: Vec<&str> = audit
+        .as_array()
+        .expect("entries")
+        .iter()
+        .filter(|e| e["event_type"] == "chatops.rbac_changed")
+        .filter_map(|e| e["data"]["change"].as_str())
+        .collect();
+    assert_eq!(changes.len(), 3, "{out}");
+    assert!(changes[1].starts_with("applied a policy file"), "{changes:?}");
 
     // Logging & Debugging: recent ChatOps events, provider health.
     let (code, out) = im.run(&["timeline", "--source", "chatops", "--limit", "20"]);
