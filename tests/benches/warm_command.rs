@@ -189,6 +189,7 @@ fn gateway() -> Gateway<NullStore, NullPublisher> {
         inbox: Arc::new(MemoryInbox::default()),
         memo: Arc::new(im_core::memory::MemoryMemo::default()),
         roles: Arc::new(im_platforms::policy::HttpRoleSource::new()),
+        workflows: Arc::new(im_platforms::policy::HttpWorkflows::new()),
         work: Arc::new(MemoryWork::default()),
         clock,
     })

@@ -579,6 +579,7 @@ async fn timeline_reads_recent_entries_across_incidents_by_day() {
         policy: &policy,
         role: im_core::Role::Responder,
         default_severity: im_core::Severity::Sev3,
+        extra_help: &[],
     };
     let command = im_core::parse("declare Yesterday's outage").expect("parsed");
     let old = earlier.execute(&inv, &settings, command).await;

@@ -22,3 +22,4 @@ mod stack;
 mod storage;
 mod suites;
 mod template;
+mod workflows;

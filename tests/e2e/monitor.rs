@@ -95,6 +95,7 @@ async fn a_crash_between_commit_and_publish_is_swept_and_delivered() {
         policy: &policy,
         role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     let line = "declare --sev SEV-3 Lost event";
     let actor = Actor {

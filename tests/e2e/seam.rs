@@ -95,6 +95,7 @@ async fn the_generic_endpoint_serves_every_platform_by_provider_name_and_answers
         usage: Arc::new(im_core::usage::NoUsage),
         memo: Arc::new(im_core::memory::MemoryMemo::default()),
         roles: Arc::new(im_platforms::policy::HttpRoleSource::new()),
+        workflows: Arc::new(im_platforms::policy::HttpWorkflows::new()),
     });
     let send = |name: &'static str, request: &(Vec<(String, String)>, Vec<u8>)| {
         let (gateway, request) = (&gateway, request.clone());

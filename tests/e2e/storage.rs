@@ -35,6 +35,7 @@ async fn run(svc: &Service, user: &str, line: &str) -> Reply {
         policy: &policy,
         role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     let command = im_core::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
     let outcome = svc.execute(&invocation(user, line), &settings, command).await;
@@ -186,6 +187,7 @@ async fn committed_events_are_published_and_leave_the_sparse_outbox() {
         policy: &policy,
         role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     let line = format!("resolve {id} fixed");
     let outcome = offline_svc
@@ -240,6 +242,7 @@ async fn a_retried_request_with_the_same_key_is_applied_once() {
         policy: &policy,
         role: im_core::Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     let line = format!("update {id} \"Failover started\"");
     let mut inv = invocation("U1", &line);

@@ -81,7 +81,7 @@ impl DiscordUnderTest {
     pub fn command_data(text: &str) -> Value {
         let mut users = serde_json::Map::new();
         let plain: String = text.replace(MENTION, "");
-        let verb = plain.split_whitespace().next().unwrap_or("help").to_string();
+        let mut verb = plain.split_whitespace().next().unwrap_or("help").to_string();
         let opt = |name: &str, value: &str| json!({"name": name, "type": 3, "value": value});
         let options: Vec<Value> = match im_core::parse(&plain) {
             Ok(Command::Declare(d)) => {
@@ -121,6 +121,15 @@ impl DiscordUnderTest {
                 vec![opt("incident", id.as_str())]
             }
             Ok(Command::Help { topic }) => topic.map(|t| vec![opt("command", t.name())]).unwrap_or_default(),
+            // Discord's subcommands are fixed at registration: a custom command is `/im run`.
+            Ok(Command::Custom { name, args }) => {
+                verb = "run".into();
+                let mut o = vec![opt("command", &name)];
+                if !args.is_empty() {
+                    o.push(opt("args", &args.join(" ")));
+                }
+                o
+            }
             // What the grammar refuses is sent as typed: incident, then severity.
             _ => {
                 let words: Vec<&str> = plain.split_whitespace().skip(1).collect();
@@ -294,6 +303,14 @@ impl UnderTest for DiscordUnderTest {
 
     fn answers(&self, _channel: &str, _n: u32) -> Vec<String> {
         self.follow_ups().last().cloned().into_iter().collect()
+    }
+
+    fn follow_ups_raw(&self) -> Vec<String> {
+        self.fake
+            .follow_ups()
+            .iter()
+            .map(|(_, body)| body.to_string())
+            .collect()
     }
 
     fn follow_ups(&self) -> Vec<String> {

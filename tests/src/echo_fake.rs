@@ -289,6 +289,15 @@ impl UnderTest for EchoUnderTest {
             .unwrap_or_default()
     }
 
+    fn follow_ups_raw(&self) -> Vec<String> {
+        let state = self.state.lock().expect("lock");
+        state
+            .follow_ups
+            .iter()
+            .map(|f| f["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    }
+
     fn follow_ups(&self) -> Vec<String> {
         let state = self.state.lock().expect("lock");
         state

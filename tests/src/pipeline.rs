@@ -122,6 +122,7 @@ impl Pipeline {
             policy: &policy,
             role: im_core::Role::Responder,
             default_severity: Severity::Sev3,
+            extra_help: &[],
         };
         let actor = Actor {
             platform: "slack".into(),

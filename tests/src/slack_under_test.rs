@@ -344,6 +344,15 @@ impl UnderTest for SlackUnderTest {
             .collect()
     }
 
+    fn follow_ups_raw(&self) -> Vec<String> {
+        self.fake
+            .responses()
+            .into_values()
+            .flatten()
+            .map(|body| body.to_string())
+            .collect()
+    }
+
     fn follow_ups(&self) -> Vec<String> {
         self.fake
             .responses()

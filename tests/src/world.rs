@@ -79,6 +79,8 @@ pub trait UnderTest: Send + Sync {
     fn thread(&self, channel: &str, message: &str) -> Vec<String>;
     /// Late answers (slow work), newest last.
     fn follow_ups(&self) -> Vec<String>;
+    /// The same, as the platform received them (for markup checks).
+    fn follow_ups_raw(&self) -> Vec<String>;
     /// Plain language addressed to the bot (Slack: an `app_mention` event; Discord: `/im
     /// ask`); `n` makes the platform's ids unique. `None` where the platform has no such path.
     fn ask(&self, _user: &str, _channel: &str, _text: &str, _n: u32) -> Option<Signed> {
@@ -138,6 +140,9 @@ impl Pacer for RealtimePacer {
 
 pub type MemoryGateway = Gateway<Arc<MemoryStore>, Arc<MemoryPublisher>>;
 
+/// The use cases a world runs.
+pub type Service = IncidentService<Arc<MemoryStore>, Arc<MemoryPublisher>, Arc<dyn Clock>>;
+
 /// Channels the suites' provider routes to.
 pub const ROUTING: &str = r#"{
     "default_channel": "C_GENERAL",
@@ -176,6 +181,15 @@ impl World {
     /// Several providers (the first is the one [`Self::send`] and the helpers use), each of its
     /// platform, routed by [`ROUTING`] merged with its `config`.
     pub fn with_providers(list: Vec<(&str, Arc<dyn UnderTest>, Value)>) -> Self {
+        Self::build(list, |_| {})
+    }
+
+    /// [`Self::new`], with the use cases adjusted first (custom commands registered).
+    pub fn new_with(platform: Arc<dyn UnderTest>, config: Value, adjust: impl FnOnce(&mut Service)) -> Self {
+        Self::build(vec![("acme", platform, config)], adjust)
+    }
+
+    fn build(list: Vec<(&str, Arc<dyn UnderTest>, Value)>, adjust: impl FnOnce(&mut Service)) -> Self {
         let providers = Arc::new(MemoryProviders::default());
         let mut platforms = Platforms::new();
         for (name, platform, config) in &list {
@@ -188,7 +202,8 @@ impl World {
                 merged[k] = v;
             }
             let adapter = platform.adapter();
-            let (map, _) = im_core::provider::ProviderConfig::split_for(merged, adapter.spec()).expect("config");
+            let (map, configured) =
+                im_core::provider::ProviderConfig::split_for(merged, adapter.spec()).expect("config");
             let config =
                 im_core::provider::ProviderConfig::for_platform(map, Some(adapter.spec())).expect("valid config");
             let at = time::OffsetDateTime::now_utc();
@@ -201,8 +216,10 @@ impl World {
                 created_at: at,
                 updated_at: at,
             };
+            // The platform's secrets, and any the configuration carried (workflow credentials).
             let secrets = platform.secrets();
-            let pairs: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let mut pairs: Vec<(&str, &str)> = secrets.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            pairs.extend(configured.iter().map(|(k, v)| (k.as_str(), v.as_str())));
             providers.add(provider, &pairs);
             platforms = platforms.with(adapter);
         }
@@ -228,8 +245,10 @@ impl World {
         let inbox = Arc::new(MemoryInbox::default());
         let work = Arc::new(MemoryWork::default());
         let usage = Arc::new(im_core::memory::MemoryUsage::default());
+        let mut service = IncidentService::new(store.clone(), publisher.clone(), clock.clone());
+        adjust(&mut service);
         let gateway = Arc::new(Gateway::new(Parts {
-            service: IncidentService::new(store.clone(), publisher.clone(), clock.clone()),
+            service,
             providers: providers.clone(),
             platforms,
             deliverer: deliverer.clone(),
@@ -239,6 +258,7 @@ impl World {
             usage: Arc::new(im_core::usage::LogRecorder(usage.clone())),
             memo: memo.clone(),
             roles: Arc::new(im_platforms::policy::HttpRoleSource::new()),
+            workflows: Arc::new(im_platforms::policy::HttpWorkflows::new()),
         }));
         Self {
             platform,

@@ -236,9 +236,10 @@ impl Gate {
         let looked = match people.person(&ask.user.id).await {
             Ok(person) => Looked { at: now, person },
             Err(e) => {
-                // In an outage, a verification under a day old still stands.
+                // In an outage, a successful verification still stands: the memo keeps one
+                // for a day ([`IDENTITY_STALE_SECONDS`]).
                 return match cached {
-                    Some(old) if now - old.at < IDENTITY_STALE_SECONDS && judged(&old).is_none() => Ok(()),
+                    Some(old) if judged(&old).is_none() => Ok(()),
                     _ => Err(format!(
                         "{} did not answer the identity check ({e}); please try again in a minute",
                         title_case(ask.provider.platform.as_str())

@@ -494,6 +494,15 @@ pub fn parse_segments(segments: &[Segment]) -> Result<Command, UsageError> {
         other => other.text(),
     };
     let Some(verb) = Verb::from_word(&word) else {
+        // `run NAME …` runs a custom command by name (Discord's fixed subcommands need it).
+        if word.eq_ignore_ascii_case("run")
+            && let Some((name, args)) = rest.split_first()
+        {
+            return Ok(Command::Custom {
+                name: name.text().to_lowercase(),
+                args: args.iter().map(Token::text).collect(),
+            });
+        }
         return Ok(Command::Custom {
             name: word.to_lowercase(),
             args: rest.iter().map(Token::text).collect(),

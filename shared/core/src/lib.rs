@@ -29,6 +29,7 @@ pub mod template;
 pub mod timeline;
 pub mod usage;
 pub mod work;
+pub mod workflow;
 
 #[cfg(any(test, feature = "testing"))]
 pub mod memory;

@@ -305,6 +305,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "archive_war_room_on_close",
     "timezone",
     "service_channels",
+    "workflows",
 ];
 
 /// Secret key → value, split out of a configuration.
@@ -345,6 +346,9 @@ pub struct ProviderConfig {
     /// IANA time zone for "today" and "this week" (weeks start on Monday); UTC when unset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
+    /// Custom commands that start an external workflow ([`crate::workflow`]).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub workflows: crate::workflow::Workflows,
     /// The platform's own keys (`team_id`, `guild_id` …), see [`PlatformSpec::config_keys`].
     #[serde(flatten)]
     pub platform: BTreeMap<String, Value>,
@@ -365,6 +369,7 @@ impl Default for ProviderConfig {
             templates: TemplateSet::default(),
             archive_war_room_on_close: false,
             timezone: None,
+            workflows: BTreeMap::new(),
             platform: BTreeMap::new(),
         }
     }
@@ -399,7 +404,7 @@ impl ProviderConfig {
         let Value::Object(mut map) = value else {
             return Err(ConfigError::NotAnObject);
         };
-        let mut secrets = BTreeMap::new();
+        let mut secrets = crate::workflow::take_secrets(&mut map).map_err(ConfigError::Invalid)?;
         for key in SECRET_KEYS {
             if let Some(v) = map.remove(*key) {
                 match v {
@@ -489,6 +494,7 @@ impl ProviderConfig {
             .rbac
             .problems(spec.is_none_or(|s| s.shares_email))
             .into_iter()
+            .chain(crate::workflow::problems(&config.workflows))
             .next()
         {
             return Err(ConfigError::Invalid(problem));

@@ -28,15 +28,31 @@ pub const LIST_LIMIT: usize = 50;
 /// Most timeline entries `timeline` shows.
 pub const TIMELINE_LIMIT: usize = 50;
 
-/// An organisation-specific command (`/im deploy checkout`).
+/// What a custom command sees: who ran it where, its arguments, and the incident an argument
+/// names (`INC-…`) with its newest timeline entries.
+pub struct CustomCall<'a> {
+    pub invocation: &'a Invocation,
+    pub args: &'a [String],
+    pub incident: Option<&'a Incident>,
+    /// Oldest first, at most [`TIMELINE_LIMIT`].
+    pub timeline: &'a [crate::timeline::TimelineEntry],
+}
+
+/// An organisation-specific command (`/im deploy checkout`, on Discord `/im run deploy
+/// checkout`): registered with [`IncidentService::register_command`], listed in `help`, checked
+/// by the access gate as `custom:<name>`, and run on every platform.
 pub trait CustomCommand: Send + Sync {
     /// One line for `help`.
     fn summary(&self) -> &str;
+    /// What follows the name in `help`, e.g. `SERVICE [VERSION]`.
+    fn usage(&self) -> &str {
+        ""
+    }
     /// Whether it changes anything (decides the RBAC default: responder vs viewer).
     fn changes(&self) -> bool {
         true
     }
-    fn run(&self, invocation: &Invocation, args: &[String]) -> Reply;
+    fn run<'a>(&'a self, call: CustomCall<'a>) -> crate::chat::BoxFuture<'a, Reply>;
 }
 
 /// Per-provider settings the use cases need.
@@ -47,6 +63,8 @@ pub struct Settings<'a> {
     /// the command's needs against it once more.
     pub role: crate::rbac::Role,
     pub default_severity: Severity,
+    /// More `help` lines (`name USAGE`, summary): the provider's workflow commands.
+    pub extra_help: &'a [(String, String)],
 }
 
 /// The result of one command: the reply, and what the host should log.
@@ -118,7 +136,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     /// Registers `/im <name> …`. Built-in verbs cannot be replaced.
     pub fn register_command(&mut self, name: &str, command: Arc<dyn CustomCommand>) -> Result<(), String> {
         let name = name.trim().to_lowercase();
-        if Verb::from_word(&name).is_some() {
+        if Verb::from_word(&name).is_some() || name == "run" || name == "ask" {
             return Err(format!("`{name}` is a built-in command"));
         }
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
@@ -159,7 +177,11 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         }
 
         match command {
-            Command::Help { topic } => Outcome::reply(Reply::help(&inv.prefix, topic, &self.custom_help())),
+            Command::Help { topic } => {
+                let mut custom = self.custom_help();
+                custom.extend(settings.extra_help.iter().cloned());
+                Outcome::reply(Reply::help(&inv.prefix, topic, &custom))
+            }
             Command::List => match self.store.list_active(LIST_LIMIT).await {
                 Ok(incidents) => Outcome::reply(Reply::List { incidents }),
                 Err(e) => Outcome::unavailable(e),
@@ -248,7 +270,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
                 .await
             }
             Command::Custom { name, args } => match self.custom.get(&name) {
-                Some(custom) => Outcome::reply(custom.run(inv, &args)),
+                Some(custom) => self.custom(custom.as_ref(), inv, &args).await,
                 None => Outcome::reply(Reply::Usage {
                     usage: format!("{} help", inv.prefix),
                     problem: format!("`{name}` is not a command; see the list of commands"),
@@ -349,11 +371,44 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
         .await
     }
 
+    /// `help`'s lines for custom commands: `deploy SERVICE` and its summary.
     fn custom_help(&self) -> Vec<(String, String)> {
         self.custom
             .iter()
-            .map(|(name, c)| (name.clone(), c.summary().to_string()))
+            .map(|(name, c)| {
+                (
+                    format!("{name} {}", c.usage()).trim().to_string(),
+                    c.summary().to_string(),
+                )
+            })
             .collect()
+    }
+
+    /// Whether `name` is a command registered in code.
+    pub fn has_custom(&self, name: &str) -> bool {
+        self.custom.contains_key(name)
+    }
+
+    async fn custom(&self, command: &dyn CustomCommand, inv: &Invocation, args: &[String]) -> Outcome {
+        let id = args.iter().find_map(|a| IncidentId::parse(a).ok());
+        let (incident, timeline) = match &id {
+            Some(id) => match self.store.get(id).await {
+                Ok(Some(incident)) => match self.store.timeline(id, TIMELINE_LIMIT).await {
+                    Ok(entries) => (Some(incident), entries),
+                    Err(e) => return Outcome::unavailable(e),
+                },
+                Ok(None) => return Outcome::refused(not_found(id)),
+                Err(e) => return Outcome::unavailable(e),
+            },
+            None => (None, Vec::new()),
+        };
+        let call = CustomCall {
+            invocation: inv,
+            args,
+            incident: incident.as_ref(),
+            timeline: &timeline,
+        };
+        Outcome::reply(command.run(call).await)
     }
 
     async fn status(&self, id: &IncidentId) -> Outcome {

@@ -32,6 +32,7 @@ fn run_as(svc: &Svc, policy: &AccessPolicy, user: &str, line: &str) -> Outcome {
         policy,
         role: policy.role_of(user),
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     block_on(svc.execute(&inv(user, line), &settings, command))
 }
@@ -216,6 +217,7 @@ fn permissions_are_checked_before_anything_happens() {
             policy: &policy,
             role: policy.role_of(user),
             default_severity: Severity::Sev3,
+            extra_help: &[],
         };
         let command = Command::SetService {
             id: IncidentId::new(2026, 1),
@@ -240,6 +242,7 @@ fn a_repeated_request_is_applied_once() {
         policy: &AccessPolicy::default(),
         role: Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     let mut invocation = inv("U1", "update INC-2026-001 note");
     invocation.idempotency_key = Some("trigger-1".into());
@@ -287,14 +290,25 @@ impl CustomCommand for Deploy {
     fn summary(&self) -> &str {
         "Start a deployment"
     }
-    fn run(&self, _: &Invocation, args: &[String]) -> Reply {
-        Reply::Text {
-            text: format!(
-                "Deployment initiated for {}",
-                args.first().map(String::as_str).unwrap_or("?")
+    fn usage(&self) -> &str {
+        "SERVICE [INCIDENT-ID]"
+    }
+    fn run<'a>(&'a self, call: crate::service::CustomCall<'a>) -> crate::chat::BoxFuture<'a, Reply> {
+        // What it saw: the service, the incident an argument named, and its timeline.
+        let about = match call.incident {
+            Some(i) => format!(
+                " ({}, {} entries, by {})",
+                i.id,
+                call.timeline.len(),
+                call.invocation.actor.user.id
             ),
-            in_channel: true,
-        }
+            None => String::new(),
+        };
+        let text = format!(
+            "Deployment initiated for {}{about}",
+            call.args.first().map(String::as_str).unwrap_or("?")
+        );
+        Box::pin(async move { Reply::Text { text, in_channel: true } })
     }
 }
 
@@ -311,7 +325,29 @@ fn custom_commands() {
         run(&svc, "help")
             .reply
             .text()
-            .contains("/im deploy — Start a deployment")
+            .contains("/im deploy SERVICE [INCIDENT-ID] — Start a deployment")
+    );
+    assert!(
+        svc.register_command("run", Arc::new(Deploy)).is_err(),
+        "`run` runs custom commands"
+    );
+    run(&svc, "declare DB down");
+    run(&svc, "ack INC-2026-001");
+    assert_eq!(
+        run(&svc, "deploy checkout INC-2026-001").reply.text(),
+        "Deployment initiated for checkout (INC-2026-001, 2 entries, by U1)",
+        "the command sees the incident and its timeline"
+    );
+    assert_eq!(
+        run(&svc, "run deploy api").reply.text(),
+        "Deployment initiated for api",
+        "`run NAME` is the same command"
+    );
+    assert!(
+        run(&svc, "deploy api INC-2026-099")
+            .reply
+            .text()
+            .contains("INC-2026-099 was not found")
     );
     let unknown = run(&svc, "frobnicate now");
     assert_eq!(

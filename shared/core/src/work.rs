@@ -60,6 +60,8 @@ pub enum Task {
     WarRoom { incident: IncidentId },
     /// Understand and answer a mention (as its platform's adapter read it).
     Mention { segments: Vec<crate::command::Segment> },
+    /// Start a configured workflow command ([`crate::workflow`]) and report its result.
+    Workflow { name: String, args: Vec<String> },
 }
 
 /// One piece of slow work, as sent on the `interaction-work` queue.

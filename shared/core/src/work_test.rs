@@ -58,6 +58,7 @@ fn world(rooms: bool) -> World {
         policy: &AccessPolicy::default(),
         role: crate::rbac::Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     let declare = parse("declare Database down (EU)").expect("parses");
     block_on(w.service.execute(&inv("U1"), &settings, declare));
@@ -260,6 +261,7 @@ fn a_closed_incident_gets_no_war_room() {
         policy: &AccessPolicy::default(),
         role: crate::rbac::Role::Responder,
         default_severity: Severity::Sev3,
+        extra_help: &[],
     };
     for line in ["resolve INC-2026-001 fixed", "close INC-2026-001"] {
         block_on(w.service.execute(&inv("U1"), &settings, parse(line).expect("parses")));
@@ -285,6 +287,7 @@ fn an_incident_closed_while_the_room_was_made_is_refused_not_sent_to_another_pla
             policy: &AccessPolicy::default(),
             role: crate::rbac::Role::Responder,
             default_severity: Severity::Sev3,
+            extra_help: &[],
         };
         for line in ["resolve INC-2026-001 fixed", "close INC-2026-001"] {
             block_on(service.execute(&inv("U9"), &settings, parse(line).expect("parses")));

@@ -66,6 +66,10 @@ pub fn definition() -> Value {
             sub("timeline", "Show an incident's timeline", vec![incident()]),
             sub("ask", "Ask in plain words: \"who is on call for payments?\", \"resolve the database incident\"",
                 vec![text("question", "What you want to know or do", true, 1000)]),
+            sub("run", "Run one of this workspace's own commands (see /im help)", vec![
+                text("command", "The command's name, e.g. deploy", true, 32),
+                text("args", "Its arguments, e.g. checkout v2.3", false, 1000),
+            ]),
         ],
     })
 }
@@ -99,9 +103,11 @@ mod tests {
         let subs = def["options"].as_array().expect("subcommands");
         assert_eq!(
             subs.len(),
-            im_core::Verb::ALL.len() + 1,
-            "a subcommand per verb, and ask"
+            im_core::Verb::ALL.len() + 2,
+            "a subcommand per verb, ask and run"
         );
+        let names: Vec<&str> = subs.iter().filter_map(|s| s["name"].as_str()).collect();
+        assert!(names.contains(&"ask") && names.contains(&"run"), "{names:?}");
         assert!(
             subs.iter()
                 .any(|s| s["name"] == "ask" && s["options"][0]["required"] == true)

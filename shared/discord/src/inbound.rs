@@ -205,6 +205,14 @@ fn command_text(sub: Option<&Opt<'_>>, resolved: &Resolved<'_>, provider: &str) 
             }
         }
         "list" => {}
+        // `/im run command:deploy args:"checkout v2"` is `run deploy checkout v2`: the
+        // arguments are read by the grammar like typed ones.
+        "run" => {
+            push(&get("command").unwrap_or_default());
+            if let Some(args) = get("args") {
+                push(&args);
+            }
+        }
         _ => push(&incident),
     }
     vec![Segment::Text(line)]
@@ -417,6 +425,29 @@ mod tests {
         assert_eq!(
             im_core::command::plain_text(&question("ack <@ it", "guild")),
             "ack <@ it"
+        );
+    }
+
+    #[test]
+    fn run_names_a_custom_command_and_passes_its_arguments() {
+        let run = command(json!({"name": "im", "options": [{"type": 1, "name": "run", "options": [
+            {"name": "command", "value": "deploy"}, {"name": "args", "value": "checkout v2.3 INC-2026-007"}]}]}));
+        assert_eq!(
+            run,
+            Command::Custom {
+                name: "deploy".into(),
+                args: vec!["checkout".into(), "v2.3".into(), "INC-2026-007".into()]
+            }
+        );
+        let bare = command(json!({"name": "im", "options": [{"type": 1, "name": "run", "options": [
+            {"name": "command", "value": "Status Page"}]}]}));
+        assert_eq!(
+            bare,
+            Command::Custom {
+                name: "status".into(),
+                args: vec!["Page".into()]
+            },
+            "read like typed text (and no command)"
         );
     }
 

@@ -45,6 +45,7 @@ pub fn gateway(clients: Arc<AwsClients>, clock: Arc<dyn Clock>, platforms: Platf
         usage: Arc::new(im_aws::usage::AwsUsage::new(clients.clone())),
         memo: Arc::new(DeliveryStore::new(clients)),
         roles: Arc::new(im_platforms::policy::HttpRoleSource::new()),
+        workflows: Arc::new(im_platforms::policy::HttpWorkflows::new()),
     })
 }
 

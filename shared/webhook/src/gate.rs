@@ -121,11 +121,30 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 };
             }
         };
+        let extra_help = workflow_help(through.provider);
         let settings = Settings {
             policy: &through.provider.config.rbac,
             role: granted.role,
             default_severity: through.provider.config.default_severity,
+            extra_help: &extra_help,
         };
         self.service.execute(inv, &settings, command).await
     }
+}
+
+/// `help`'s lines for the provider's workflow commands.
+fn workflow_help(provider: &Provider) -> Vec<(String, String)> {
+    provider
+        .config
+        .workflows
+        .iter()
+        .map(|(name, w)| {
+            (
+                format!("{name} {}", w.usage.as_deref().unwrap_or(""))
+                    .trim()
+                    .to_string(),
+                w.summary.clone().unwrap_or_else(|| "Start the workflow".into()),
+            )
+        })
+        .collect()
 }

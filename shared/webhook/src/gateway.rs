@@ -52,6 +52,8 @@ pub struct Parts<S, P> {
     pub memo: Arc<dyn im_core::conversation::Memo>,
     /// External policy endpoints (`rbac.policy_url`).
     pub roles: Arc<dyn im_core::access::RoleSource>,
+    /// Workflow commands' receivers (`workflows`).
+    pub workflows: Arc<dyn im_core::workflow::WorkflowSender>,
 }
 
 /// Every gate, once for every platform, over the parts.
@@ -532,12 +534,66 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         let plain = plain_text(text);
         let inv = call.invocation(ctx, format!("{} {}", ctx.prefix, plain.trim()).trim().to_string(), key);
         match parse_segments(text) {
+            Ok(Command::Custom { name, args })
+                if !self.service.has_custom(&name) && call.provider.config.workflows.contains_key(&name) =>
+            {
+                self.start_workflow(call, ctx, &inv, name, args).await
+            }
             Ok(command) => self.run(call, &inv, command, true).await,
             Err(usage) => Reply::Usage {
                 usage: usage.verb.usage(&inv.prefix),
                 problem: usage.problem,
             },
         }
+    }
+
+    /// A workflow command: checked like any command (`custom:<name>`), then queued for the
+    /// worker, which sends it and reports back; answered at once.
+    async fn start_workflow(
+        &self,
+        call: &Call<'_>,
+        ctx: &Context,
+        inv: &Invocation,
+        name: String,
+        args: Vec<String>,
+    ) -> Reply {
+        let policy = format!("custom:{name}");
+        let incident = args.iter().find_map(|a| im_core::IncidentId::parse(a).ok());
+        let what = What {
+            name: &policy,
+            changes: true,
+            incident: None,
+            incident_id: incident.as_ref(),
+            to_severity: None,
+            preview: false,
+        };
+        if let Err(reply) = self.admit(&call.through(), inv, what).await {
+            self.count(call, inv, "custom", true).await;
+            return reply;
+        }
+        let work = call.work(
+            ctx,
+            Task::Workflow {
+                name: name.clone(),
+                args,
+            },
+            inv.command_line.clone(),
+        );
+        let reply = match self.work.enqueue(&work).await {
+            Ok(()) => Reply::Text {
+                text: format!("⏳ `{name}` is on its way to its workflow; the result will follow here."),
+                in_channel: false,
+            },
+            Err(e) => {
+                error!(error = %e, "queueing the workflow");
+                Reply::Refused {
+                    message: format!("`{name}` could not be started right now (nothing was sent); please try again."),
+                }
+            }
+        };
+        self.count(call, inv, "custom", !matches!(reply, Reply::Refused { .. }))
+            .await;
+        reply
     }
 
     async fn command(&self, call: &Call<'_>, ctx: &Context, text: &[Segment]) -> HttpAnswer {

@@ -15,6 +15,7 @@ mod gate;
 mod gateway;
 mod rejections;
 pub mod worker;
+mod workflow;
 
 use std::sync::Arc;
 

@@ -63,7 +63,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         let doc = match &work.task {
             Task::WarRoom { incident } => {
                 let on_call = self.on_call_for(incident, provider).await;
-                join_war_room(
+                let joined = join_war_room(
                     &self.service,
                     &self.deliverer,
                     &target,
@@ -72,8 +72,8 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                     &work.id,
                     on_call.as_ref(),
                 )
-                .await
-                .doc(self.clock.now())
+                .await;
+                Some(joined.doc(self.clock.now()))
             }
             Task::Mention { segments } => {
                 let through = crate::gate::Through {
@@ -107,7 +107,25 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         in_channel: true,
                     })));
                 }
-                doc
+                Some(doc)
+            }
+            Task::Workflow { .. } => None,
+        };
+        let (doc, visibility) = match doc {
+            Some(doc) => (doc, Visibility::Private),
+            None => {
+                let Task::Workflow { name, args } = &work.task else {
+                    return Ok(Done::Dropped("nothing to do".into()));
+                };
+                let ran = self
+                    .run_workflow(provider, &resolved.secrets, &inv, name, args, &work.id)
+                    .await;
+                let visibility = if ran.ok {
+                    Visibility::Channel
+                } else {
+                    Visibility::Private
+                };
+                (ran.doc, visibility)
             }
         };
         let ctx = Context {
@@ -122,7 +140,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             secrets: &resolved.secrets,
             ctx: Some(&ctx),
         };
-        match adapter.follow_up(exchange, &doc, Visibility::Private).await {
+        match adapter.follow_up(exchange, &doc, visibility).await {
             Ok(()) => info!(work = %work.id, "slow work done and answered"),
             Err(ChatError::Permanent(why)) => info!(work = %work.id, %why, "slow work done; no way to answer"),
             Err(e) => warn!(work = %work.id, error = %e, "slow work done; answering failed"),
