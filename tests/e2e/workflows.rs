@@ -328,3 +328,78 @@ macro_rules! workflows_for {
 workflows_for!(slack, async { SlackUnderTest::start().await as Arc<dyn UnderTest> });
 workflows_for!(discord, async { DiscordUnderTest::start().await as Arc<dyn UnderTest> });
 workflows_for!(echo, async { EchoUnderTest::start().await as Arc<dyn UnderTest> });
+
+/// On the emulator: the workflow's token goes to Secrets Manager (never the table), a signed
+/// Slack slash command queues the run on SQS, the worker sends it, and the result is a
+/// `chatops.workflow` entry in DynamoDB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_workflow_through_sqs_and_the_worker_on_the_emulator() {
+    let receiver = Receiver::start().await;
+    let p = im_tests::pipeline::Pipeline::start(false).await;
+    let patch = json!({"workflows": receiver.config()["workflows"].clone()});
+    let updated = p
+        .stack
+        .directory()
+        .update("acme", Some(patch), None)
+        .await
+        .expect("workflows configured");
+    assert!(updated.config.workflows.contains_key("deploy"));
+    let stored = p.stack.store().get_provider("acme").await.expect("read").expect("acme");
+    let record = serde_json::to_string(&stored).expect("JSON");
+    assert!(
+        !record.contains(GITHUB_TOKEN) && !record.contains(HOOK_SECRET),
+        "no credential in the table"
+    );
+    let secrets = im_aws::secrets::SecretCache::new(p.clients.clone())
+        .read_raw(&stored.secret_name)
+        .await
+        .expect("secret")
+        .expect("exists");
+    assert_eq!(secrets.get("workflow:deploy").map(String::as_str), Some(GITHUB_TOKEN));
+
+    let id = p.declare("--sev SEV-2 --service checkout Checkout errors").await;
+    let webhook = p.webhook();
+    let (status, answer) = p
+        .post_signed(
+            &webhook,
+            &[
+                ("command", "/im"),
+                ("text", &format!("deploy checkout v2.3 {id}")),
+                ("user_id", "U0ALICE"),
+                ("channel_id", "C_ORIGIN"),
+                ("team_id", "T0FAKE"),
+                ("trigger_id", "trig.workflow.1"),
+                ("response_url", &format!("{}trig.workflow.1", p.slack.response_prefix)),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(answer.to_string().contains("is on its way"), "{answer}");
+    let gateway = p.gateway();
+    assert_eq!(p.stack.run_queued_work(&gateway).await, 1);
+    let got = receiver.got();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].body["client_payload"]["incident_id"], json!(id));
+    let said = p.slack.responses();
+    assert!(
+        said.get("trig.workflow.1").is_some_and(|r| r
+            .iter()
+            .any(|b| b.to_string().contains("Deployment initiated for checkout"))),
+        "{said:?}"
+    );
+    let entries = p
+        .stack
+        .store()
+        .timeline(&im_core::IncidentId::parse(&id).expect("id"), 20)
+        .await
+        .expect("timeline");
+    let run = entries
+        .iter()
+        .find(|e| e.event_type == "chatops.workflow")
+        .expect("recorded in DynamoDB");
+    assert_eq!(
+        (run.data["ok"].as_bool(), run.data["status"].as_u64()),
+        (Some(true), Some(204))
+    );
+    p.stack.teardown().await;
+}
