@@ -16,6 +16,7 @@ mod mentions;
 mod monitor;
 mod nlu_corpus;
 mod notifications;
+mod privacy;
 mod seam;
 mod slack_handler;
 mod stack;

@@ -22,6 +22,7 @@ pub mod ports;
 pub mod probe;
 pub mod provider;
 pub mod rbac;
+pub mod redact;
 pub mod reply;
 pub mod service;
 pub mod sla;

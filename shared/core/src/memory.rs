@@ -197,6 +197,19 @@ impl crate::conversation::Memo for MemoryMemo {
 }
 
 impl MemoryMemo {
+    /// Every key and value remembered (tests look for what a person left behind).
+    pub fn dump(&self) -> Vec<(String, String)> {
+        let mut all: Vec<(String, String)> = self
+            .items
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|(k, (v, _))| (k.clone(), v.clone()))
+            .collect();
+        all.sort();
+        all
+    }
+
     /// Every key remembered (tests look for what a person left behind).
     pub fn keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self

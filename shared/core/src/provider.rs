@@ -306,6 +306,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "timezone",
     "service_channels",
     "workflows",
+    "redact_patterns",
 ];
 
 /// Secret key → value, split out of a configuration.
@@ -349,6 +350,10 @@ pub struct ProviderConfig {
     /// Custom commands that start an external workflow ([`crate::workflow`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub workflows: crate::workflow::Workflows,
+    /// Regular expressions redacted from what people type, beside the built-in ones
+    /// ([`crate::redact`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub redact_patterns: Vec<String>,
     /// The platform's own keys (`team_id`, `guild_id` …), see [`PlatformSpec::config_keys`].
     #[serde(flatten)]
     pub platform: BTreeMap<String, Value>,
@@ -370,6 +375,7 @@ impl Default for ProviderConfig {
             archive_war_room_on_close: false,
             timezone: None,
             workflows: BTreeMap::new(),
+            redact_patterns: Vec::new(),
             platform: BTreeMap::new(),
         }
     }
@@ -499,6 +505,7 @@ impl ProviderConfig {
         {
             return Err(ConfigError::Invalid(problem));
         }
+        crate::redact::check_patterns(&config.redact_patterns).map_err(ConfigError::Invalid)?;
         if let Some(check) = spec.and_then(|s| s.check) {
             check(&config).map_err(ConfigError::Invalid)?;
         }

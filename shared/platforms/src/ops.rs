@@ -651,6 +651,7 @@ impl Sender {
                 "`{name}` has no default_channel: set one with `im chatops update {name} --config '{{\"default_channel\": \"…\"}}'`"
             ))
         })?;
+        let text = im_core::redact::Redactor::new(&provider.config.redact_patterns).text(text);
         Ok(self
             .post(&provider, messenger.as_ref(), &channel, &Doc::text(text))
             .await)
@@ -707,16 +708,19 @@ pub fn test_card(asked: &str, provider: &Provider, now: time::OffsetDateTime, ki
         channel: None,
     };
     let id = IncidentId::parse(asked).unwrap_or_else(|_| IncidentId::new(now.year(), 0));
+    // Text from another system is redacted like what people type.
+    let redactor = im_core::redact::Redactor::new(&provider.config.redact_patterns);
+    let note = test.message.as_deref().map(|m| redactor.text(m));
     let incident = Incident::declared(
         id,
-        test.title.clone().unwrap_or_else(|| "Test notification".into()),
+        redactor.text(test.title.as_deref().unwrap_or("Test notification")),
         test.severity.unwrap_or(Severity::Sev4),
         UserRef::new(operator(), None),
         now,
         origin,
     );
     let mut message = IncidentMessage::new(&incident, kind, &provider.config, now);
-    message.note = test.message.as_deref();
+    message.note = note.as_deref();
     let mut doc = message.card(provider.platform.as_str());
     let banner = format!(
         "🧪 TEST notification from im: {asked} is not a stored incident; nothing was stored. \

@@ -319,7 +319,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         self.note_seen(&provider.name).await;
         let inbound = match adapter.parse(&request, &provider.name) {
-            Ok(inbound) => inbound,
+            // What people typed loses its secrets and addresses here, before it is stored,
+            // queued, logged or posted anywhere.
+            Ok(inbound) => im_core::redact::Redactor::new(&provider.config.redact_patterns).inbound(inbound),
             Err(e) => return error(400, e.to_string()),
         };
         tracing::Span::current().record("kind", inbound.kind());
