@@ -78,6 +78,9 @@ pub enum Top {
     /// policy file, and what the gate would answer.
     #[command(subcommand)]
     Rbac(Rbac),
+    /// A chat user's personal data: export it, or forget them.
+    #[command(subcommand)]
+    Privacy(Privacy),
     /// The audit partition of a day (UTC): refusals without an incident, access changes,
     /// privacy requests.
     ///
@@ -158,6 +161,32 @@ pub enum Oncall {
         /// RFC 3339 end.
         #[arg(long)]
         to: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Privacy {
+    /// Everything stored about a chat user, as JSON: incidents they have a role in, timeline
+    /// and audit entries by or about them, role mappings, context, identity checks, on-call.
+    ///
+    /// Example: im privacy export --user slack:U0123ABCD > alice.json
+    #[command(verbatim_doc_comment)]
+    Export {
+        /// <platform>:<user-id>
+        #[arg(long)]
+        user: String,
+    },
+    /// Pseudonymise a chat user in incidents and timelines and remove their role mappings,
+    /// context, questions, identity checks and on-call places (asks first; --yes without a
+    /// terminal).
+    ///
+    /// Example: im privacy forget --user slack:U0123ABCD --yes
+    #[command(verbatim_doc_comment)]
+    Forget {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        yes: bool,
     },
 }
 

@@ -1,4 +1,4 @@
-//! `im rbac …` and `im audit`.
+//! `im rbac …`, `im privacy …` and `im audit`.
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -9,7 +9,7 @@ use im_core::rbac::Role;
 use im_platforms::ops::Sender;
 use serde_json::Value;
 
-use crate::cli::Rbac;
+use crate::cli::{Privacy, Rbac};
 use crate::{Failure, Outcome};
 
 fn role(text: &str) -> Result<Role, Failure> {
@@ -156,6 +156,54 @@ pub async fn audit(config: Config, date: Option<&str>, json: bool) -> Outcome {
             })
             .collect();
         println!("{}", table(&["Time", "Event", "Actor", "Source", "Detail"], rows));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `im privacy export|forget`.
+pub async fn privacy(config: Config, command: Privacy) -> Outcome {
+    let sender = Sender::new(Arc::new(AwsClients::new(config)));
+    let fail = |e: im_platforms::ops::Failure| Failure(e.0);
+    match command {
+        Privacy::Export { user } => {
+            let export = sender.privacy_export(&user).await.map_err(fail)?;
+            println!("{}", serde_json::to_string_pretty(&export)?);
+        }
+        Privacy::Forget { user, yes } => {
+            if !yes {
+                if !crate::config_input::interactive() {
+                    return Err(Failure(format!(
+                        "forgetting `{user}` pseudonymises them for good; pass --yes to confirm without a terminal"
+                    )));
+                }
+                use crate::config_input::Asker as _;
+                let answer = crate::config_input::Terminal.line(&format!(
+                    "Forget `{user}` everywhere (this cannot be undone)? Type the user to confirm"
+                ))?;
+                if answer != user {
+                    return Err(Failure("nothing forgotten".into()));
+                }
+            }
+            let done = sender.privacy_forget(&user).await.map_err(fail)?;
+            println!(
+                "✓ `{user}` is now {} in {} incidents and {} timeline entries; removed {} context and check items, {} on-call places and the role mappings in {}",
+                text(&done["pseudonym"]),
+                done["incidents"],
+                done["timeline_entries"],
+                done["conversation_and_checks"],
+                done["on_call_rotations"],
+                match done["role_mappings"].as_array().map(Vec::len) {
+                    Some(0) | None => "no provider".to_string(),
+                    Some(_) => done["role_mappings"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .map(text)
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                }
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

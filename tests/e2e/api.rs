@@ -709,3 +709,181 @@ async fn rbac_routes_map_people_and_refusals_reach_the_audit_partition() {
     assert_eq!((status, bad["field"].as_str()), (422, Some("date")));
     p.stack.teardown().await;
 }
+
+/// A chat user's data on the emulator: exported through the API (incidents with their roles,
+/// their entries, mappings, context and checks, on-call), then forgotten: pseudonymised in
+/// incidents and timelines, the rest removed, both audited; the planted token never appears.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn privacy_export_returns_a_users_data_and_forget_removes_it() {
+    let p = Pipeline::start(false).await;
+    let app = api::with_bearer(api::router(Arc::new(api::Api::new(p.clients.clone()))), TOKEN.into());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let c = Client {
+        http: im::http_client().expect("client"),
+        base,
+        spec: spec(),
+        seen: Mutex::new(Vec::new()),
+    };
+    let planted = "xoxb-1357913579-2468024680-PRIVACYtoken";
+    c.call(
+        "PUT",
+        "/api/v1/rbac/users/{identity}",
+        "/api/v1/rbac/users/acme:U0ANN",
+        Some(json!({"role": "commander", "person": "ann"})),
+    )
+    .await;
+    let memo = im_aws::deliveries::DeliveryStore::new(p.clients.clone());
+    let rotation = json!({"service": "payments", "participants": ["slack:U0ANN", "slack:U0BOB"], "handoff": "09:00",
+                          "shift_hours": 168, "timezone": "UTC", "start": "2026-11-30"});
+    im_core::conversation::Memo::put(&memo, "oncall:payments", &rotation.to_string(), None)
+        .await
+        .expect("rotation");
+
+    let webhook = p.webhook();
+    let slash = |user: &'static str, text: String, n: u32| {
+        let (p, webhook) = (&p, &webhook);
+        async move {
+            let trigger = format!("trig.privacy.{n}");
+            p.post_signed(
+                webhook,
+                &[
+                    ("command", "/im"),
+                    ("text", &text),
+                    ("user_id", user),
+                    ("user_name", "ann"),
+                    ("channel_id", "C_ORIGIN"),
+                    ("team_id", "T0FAKE"),
+                    ("trigger_id", &trigger),
+                ],
+            )
+            .await
+        }
+    };
+    let (status, declared) = slash("U0ANN", format!("declare --sev SEV-3 \"Leaked {planted}\""), 1).await;
+    assert_eq!(status, 200, "{declared}");
+    let id = declared
+        .to_string()
+        .split("INC-")
+        .nth(1)
+        .map(|s| format!("INC-{}", &s[..8]))
+        .expect("an id");
+    slash("U0ANN", format!("update {id} \"asked ann@example.com\""), 2).await;
+    slash("U0BOB", format!("assign {id} <@U0ANN|ann>"), 3).await;
+
+    let route = "/api/v1/privacy/users/{identity}";
+    let (status, export) = c.call("GET", route, "/api/v1/privacy/users/slack:U0ANN", None).await;
+    assert_eq!(status, 200, "{export}");
+    let text = export.to_string();
+    assert!(
+        !text.contains(planted) && !text.contains("ann@example.com"),
+        "redacted at the door: {text}"
+    );
+    assert_eq!(export["user"], "slack:U0ANN");
+    let roles = export["incidents"][0]["roles"].clone();
+    assert_eq!(roles, json!(["declared_by", "commander", "assignee"]), "{export}");
+    assert!(
+        text.contains("Leaked [redacted]"),
+        "their commands are exported: {text}"
+    );
+    let entries = export["timeline_entries"].as_array().cloned().unwrap_or_default();
+    assert!(
+        entries.iter().filter(|e| e["actor"] == "chatops:U0ANN").count() >= 2,
+        "{export}"
+    );
+    assert!(
+        entries.iter().any(|e| e["actor"] == "chatops:U0BOB"),
+        "the assignment names them: {export}"
+    );
+    assert_eq!(
+        export["role_mappings"],
+        json!([{"provider": "acme", "role": "commander", "person": "ann", "automation": null}])
+    );
+    let memos: Vec<String> = export["conversation_and_checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["key"].as_str().map(str::to_string))
+        .collect();
+    assert!(memos.contains(&"ident:acme:U0ANN".to_string()), "{memos:?}");
+    assert!(
+        memos.iter().any(|k| k.starts_with("limit:declare:acme:U0ANN:")),
+        "{memos:?}"
+    );
+    assert_eq!(export["on_call_rotations"][0]["service"], "payments");
+
+    let (status, forgot) = c.call("DELETE", route, "/api/v1/privacy/users/slack:U0ANN", None).await;
+    assert_eq!(status, 200, "{forgot}");
+    let pseudonym = forgot["pseudonym"].as_str().expect("pseudonym").to_string();
+    assert!(pseudonym.starts_with("forgotten-"));
+    assert_eq!(forgot["incidents"], 1);
+    assert_eq!(forgot["role_mappings"], json!(["acme"]));
+
+    let (_, after) = c.call("GET", route, "/api/v1/privacy/users/slack:U0ANN", None).await;
+    for key in [
+        "incidents",
+        "timeline_entries",
+        "role_mappings",
+        "conversation_and_checks",
+        "on_call_rotations",
+    ] {
+        assert_eq!(after[key], json!([]), "{key} after forget: {after}");
+    }
+    let incident = c
+        .call(
+            "GET",
+            "/api/v1/incidents/{id}",
+            &format!("/api/v1/incidents/{id}"),
+            None,
+        )
+        .await
+        .1;
+    assert_eq!(incident["declared_by"]["id"], json!(pseudonym));
+    assert!(incident["declared_by"].get("name").is_none());
+    let timeline = c
+        .call(
+            "GET",
+            "/api/v1/incidents/{id}/timeline",
+            &format!("/api/v1/incidents/{id}/timeline"),
+            None,
+        )
+        .await
+        .1;
+    let shown = timeline.to_string();
+    assert!(!shown.contains("U0ANN") && shown.contains(&pseudonym), "{shown}");
+    assert!(shown.contains("U0BOB"), "others stay");
+    let rotation = im_core::conversation::Memo::get(&memo, "oncall:payments", 0)
+        .await
+        .expect("read")
+        .expect("kept");
+    assert!(!rotation.contains("U0ANN") && rotation.contains("U0BOB"), "{rotation}");
+
+    let (_, audit) = c.call("GET", "/api/v1/audit", "/api/v1/audit", None).await;
+    let kinds: Vec<&str> = audit["entries"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["event_type"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"privacy.export") && kinds.contains(&"privacy.forget"),
+        "{kinds:?}"
+    );
+    // Everything before the forget keeps the pseudonym only (the export made after it is a new
+    // request, and names whom it was about).
+    let entries = audit["entries"].as_array().cloned().unwrap_or_default();
+    let forget_at = entries
+        .iter()
+        .position(|e| e["event_type"] == "privacy.forget")
+        .expect("forget audited");
+    for e in &entries[..=forget_at] {
+        assert!(
+            !e.to_string().contains("U0ANN"),
+            "the audit keeps the pseudonym only: {e}"
+        );
+    }
+    p.stack.teardown().await;
+}

@@ -43,6 +43,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/rbac/providers/{name}/default"),
     ("POST", "/api/v1/rbac/check"),
     ("GET", "/api/v1/audit"),
+    ("GET", "/api/v1/privacy/users/{identity}"),
+    ("DELETE", "/api/v1/privacy/users/{identity}"),
 ];
 
 /// What the handlers share.
@@ -484,6 +486,16 @@ async fn audit(State(api): Shared, Query(q): Query<AuditQuery>) -> Answer {
     Ok(axum::Json(json!({"date": day.to_string(), "entries": entries})).into_response())
 }
 
+async fn privacy_export(State(api): Shared, Path(identity): Path<String>) -> Answer {
+    let export = api.sender.privacy_export(&identity).await.map_err(failure)?;
+    Ok(axum::Json(export).into_response())
+}
+
+async fn privacy_forget(State(api): Shared, Path(identity): Path<String>) -> Answer {
+    let done = api.sender.privacy_forget(&identity).await.map_err(failure)?;
+    Ok(axum::Json(done).into_response())
+}
+
 /// Every route of [`ROUTES`] (the API's own 404 for anything else under `/api/v1`).
 pub fn router(api: Arc<Api>) -> Router {
     Router::new()
@@ -510,6 +522,10 @@ pub fn router(api: Arc<Api>) -> Router {
         )
         .route("/api/v1/rbac/check", post(rbac_check))
         .route("/api/v1/audit", get(audit))
+        .route(
+            "/api/v1/privacy/users/{identity}",
+            get(privacy_export).delete(privacy_forget),
+        )
         .with_state(api)
 }
 

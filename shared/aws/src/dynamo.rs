@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+mod privacy;
+pub use privacy::{Findings, Forgotten};
+
 use crate::clients::AwsClients;
 use crate::error::AwsError;
 

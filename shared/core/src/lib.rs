@@ -19,6 +19,7 @@ pub mod nlu;
 pub mod notify;
 pub mod oncall;
 pub mod ports;
+pub mod privacy;
 pub mod probe;
 pub mod provider;
 pub mod rbac;

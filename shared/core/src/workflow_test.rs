@@ -63,6 +63,10 @@ fn configurations_are_checked() {
         assert!(found.iter().any(|p| p.contains(expected)), "{expected} in {found:#?}");
     }
     assert_eq!(found.len(), 9, "{found:#?}");
+    let longest = workflows(json!({"d": {"github": {"repository": "a/b", "event_type": "e".repeat(100)}}}));
+    assert!(problems(&longest).is_empty(), "100 characters is GitHub's limit");
+    let over = workflows(json!({"d": {"github": {"repository": "a/b", "event_type": "e".repeat(101)}}}));
+    assert_eq!(problems(&over).len(), 1);
     assert!(serde_json::from_value::<Workflows>(json!({"x": {"url": "https://x", "secrt": "s"}})).is_err());
 }
 
@@ -73,7 +77,8 @@ fn credentials_move_to_the_secret() {
         "workflows": {
             "deploy": {"github": {"repository": "acme/deploy", "event_type": "chatops-deploy"}, "token": "github_pat_x"},
             "runbook": {"url": "https://hooks.example.com", "secret": "hook-secret"},
-            "open": {"url": "https://hooks.example.com/open", "secret": null}
+            "open": {"url": "https://hooks.example.com/open", "secret": null},
+            "blank": {"url": "https://hooks.example.com/blank", "secret": ""}
         }
     })
     .as_object()
@@ -229,6 +234,29 @@ fn outcomes_are_said_plainly() {
         )
         .text
         .contains("the GitHub token is not valid")
+    );
+    assert!(
+        said(
+            &gh,
+            Answered::Status {
+                status: 422,
+                body: vec![]
+            }
+        )
+        .text
+        .contains("GitHub refused the payload")
+    );
+    assert!(
+        !said(
+            &hook,
+            Answered::Status {
+                status: 422,
+                body: vec![]
+            }
+        )
+        .text
+        .contains("GitHub"),
+        "hints are GitHub's only"
     );
     let text = said(
         &hook,

@@ -4,6 +4,7 @@
 
 pub mod ops;
 pub mod policy;
+pub mod privacy;
 pub mod rbac;
 
 use std::sync::Arc;
