@@ -23,10 +23,13 @@ pub struct Findings {
     /// On-call rotations they are in (or have an override in).
     pub rotations: Vec<Rotation>,
     #[serde(skip)]
-    entry_keys: Vec<(String, String, Option<String>, Option<String>, String)>,
+    entry_keys: Vec<EntryKeys>,
     #[serde(skip)]
     memo_keys: Vec<(String, String)>,
 }
+
+/// Where an entry is stored (keys, index keys, item type), to write it back in place.
+type EntryKeys = (String, String, Option<String>, Option<String>, String);
 
 /// What a forget changed.
 #[derive(Debug, Default, Serialize, PartialEq, Eq)]
