@@ -93,6 +93,22 @@ struct Client {
 }
 
 impl Client {
+    /// The API over `clients`, behind the bearer token, served on a local port.
+    async fn serve(clients: &Arc<im_aws::AwsClients>) -> Self {
+        let app = api::with_bearer(api::router(Arc::new(api::Api::new(clients.clone()))), TOKEN.into());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Self {
+            http: im::http_client().expect("client"),
+            base,
+            spec: spec(),
+            seen: Mutex::new(Vec::new()),
+        }
+    }
+
     /// Calls `method path` and checks the answer against the document's schema for
     /// `route` (the path template) and the status.
     async fn call(&self, method: &str, route: &str, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -151,24 +167,10 @@ fn the_document_lists_exactly_the_served_routes() {
     assert_eq!(spec["openapi"], "3.1.0");
 }
 
-/// A writer into a shared buffer, for the log check.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test(flavor = "current_thread")]
 async fn every_route_answers_as_documented_and_never_shows_a_secret() {
     // Every log line of this test (server included: one thread) is captured.
-    let logs = Captured::default();
+    let logs = im_tests::Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -177,18 +179,8 @@ async fn every_route_answers_as_documented_and_never_shows_a_secret() {
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let p = Pipeline::start(false).await;
-    let app = api::with_bearer(api::router(Arc::new(api::Api::new(p.clients.clone()))), TOKEN.into());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let c = Client {
-        http: im::http_client().expect("client"),
-        base: base.clone(),
-        spec: spec(),
-        seen: Mutex::new(Vec::new()),
-    };
+    let c = Client::serve(&p.clients).await;
+    let base = c.base.clone();
 
     // Never open: every route refuses a missing or wrong token.
     for (method, route) in api::ROUTES {
@@ -447,7 +439,7 @@ async fn every_route_answers_as_documented_and_never_shows_a_secret() {
 
     // No secret in any answer or any log line.
     let answers = c.seen.lock().expect("lock").join("\n");
-    let logged = String::from_utf8_lossy(&logs.0.lock().expect("lock")).to_string();
+    let logged = logs.text();
     assert!(!logged.is_empty(), "the log capture works");
     for secret in [PLANTED_TOKEN, PLANTED_SECRET, BOT_TOKEN, TOKEN] {
         assert!(!answers.contains(secret), "an answer shows {secret}");
@@ -464,21 +456,7 @@ async fn a_discord_provider_added_through_the_api_registers_its_commands() {
     let discord = DiscordUnderTest::start().await;
     stack.config.delivery.discord_api_url = discord.fake.api_url.clone();
     stack.clients = Arc::new(im_aws::AwsClients::new(stack.config.clone()));
-    let app = api::with_bearer(
-        api::router(Arc::new(api::Api::new(stack.clients.clone()))),
-        TOKEN.into(),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let c = Client {
-        http: im::http_client().expect("client"),
-        base,
-        spec: spec(),
-        seen: Mutex::new(Vec::new()),
-    };
+    let c = Client::serve(&stack.clients).await;
     let providers = "/api/v1/chatops/providers";
     let (status, added) = c
         .call(
@@ -510,18 +488,7 @@ async fn a_discord_provider_added_through_the_api_registers_its_commands() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rbac_routes_map_people_and_refusals_reach_the_audit_partition() {
     let p = Pipeline::start(false).await;
-    let app = api::with_bearer(api::router(Arc::new(api::Api::new(p.clients.clone()))), TOKEN.into());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let c = Client {
-        http: im::http_client().expect("client"),
-        base,
-        spec: spec(),
-        seen: Mutex::new(Vec::new()),
-    };
+    let c = Client::serve(&p.clients).await;
     let user_route = "/api/v1/rbac/users/{identity}";
 
     let (status, row) = c
@@ -716,18 +683,7 @@ async fn rbac_routes_map_people_and_refusals_reach_the_audit_partition() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn privacy_export_returns_a_users_data_and_forget_removes_it() {
     let p = Pipeline::start(false).await;
-    let app = api::with_bearer(api::router(Arc::new(api::Api::new(p.clients.clone()))), TOKEN.into());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
-    });
-    let c = Client {
-        http: im::http_client().expect("client"),
-        base,
-        spec: spec(),
-        seen: Mutex::new(Vec::new()),
-    };
+    let c = Client::serve(&p.clients).await;
     let planted = "xoxb-1357913579-2468024680-PRIVACYtoken";
     c.call(
         "PUT",

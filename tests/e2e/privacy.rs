@@ -1,7 +1,7 @@
 //! Personal data handled as documented: secrets and e-mail addresses typed into commands,
 //! mentions and forms never reach storage, queues, logs or posted messages.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use im_core::IncidentId;
 use im_core::action::{ActionKey, ActionRef};
@@ -15,22 +15,8 @@ const TOKEN: &str = "xoxb-2468013579-1357924680-PLANTEDtoken";
 const EMAIL: &str = "planted.person@example.org";
 const CUSTOM: &str = "ACME-778899";
 
-/// A writer into a shared buffer: every log line of the test.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("lock").extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 pub async fn planted_secrets_go_nowhere(p: Arc<dyn UnderTest>) {
-    let logs = Captured::default();
+    let logs = im_tests::Captured::default();
     let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::DEBUG)
@@ -117,10 +103,7 @@ pub async fn planted_secrets_go_nowhere(p: Arc<dyn UnderTest>) {
         "something was posted"
     );
     everywhere.push(("follow-ups", p.follow_ups_raw().join("\n")));
-    everywhere.push((
-        "logs",
-        String::from_utf8_lossy(&logs.0.lock().expect("lock")).to_string(),
-    ));
+    everywhere.push(("logs", logs.text()));
     for (what, text) in &everywhere {
         for planted in [TOKEN, EMAIL, CUSTOM, "hunter2", "PLANTEDtoken", "planted.person"] {
             assert!(!text.contains(planted), "{planted} reached {what}: {text}");

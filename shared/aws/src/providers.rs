@@ -200,37 +200,42 @@ impl ProviderDirectory {
         patch: Option<Value>,
         status: Option<ProviderStatus>,
     ) -> Result<Provider, AdminError> {
-        let mut record = self
-            .store
-            .get_provider(name)
-            .await?
-            .ok_or_else(|| AdminError::NotFound(name.into()))?;
-        if let Some(patch) = patch {
-            let spec = self
-                .spec(record.platform.as_str())
-                .ok_or_else(|| AdminError::Invalid(format!("{} is not a platform of this version", record.platform)))?;
-            let (patch_map, secret_patch) =
-                ProviderConfig::split_for(patch, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let mut current = match serde_json::to_value(&record.config) {
-                Ok(Value::Object(map)) => map,
-                _ => Map::new(),
-            };
-            merge(&mut current, patch_map);
-            record.config =
-                ProviderConfig::for_platform(current, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            if !secret_patch.is_empty() {
-                let mut secrets = self.secrets.read_raw(&record.secret_name).await?.unwrap_or_default();
-                secrets.extend(secret_patch);
-                self.secrets.write(&record.secret_name, &secrets).await?;
+        // Secrets first: a record never names a credential its secret does not hold.
+        let patch_map = match patch {
+            Some(patch) => {
+                let current = self
+                    .store
+                    .get_provider(name)
+                    .await?
+                    .ok_or_else(|| AdminError::NotFound(name.into()))?;
+                let spec = self.spec(current.platform.as_str()).ok_or_else(|| {
+                    AdminError::Invalid(format!("{} is not a platform of this version", current.platform))
+                })?;
+                let (patch_map, secret_patch) =
+                    ProviderConfig::split_for(patch, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
+                // Checked before anything is written.
+                let mut merged = config_map(&current.config);
+                merge(&mut merged, patch_map.clone());
+                ProviderConfig::for_platform(merged, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
+                if !secret_patch.is_empty() {
+                    let mut secrets = self.secrets.read_raw(&current.secret_name).await?.unwrap_or_default();
+                    secrets.extend(secret_patch);
+                    self.secrets.write(&current.secret_name, &secrets).await?;
+                }
+                Some(patch_map)
             }
-        }
-        if let Some(status) = status {
-            record.status = status;
-        }
-        record.updated_at = OffsetDateTime::now_utc();
-        self.store.put_provider(&record, false).await?;
-        self.forget(name);
-        Ok(record)
+            None => None,
+        };
+        self.rewrite(name, |record, _, current| {
+            if let Some(patch_map) = patch_map {
+                merge(current, patch_map);
+            }
+            if let Some(status) = status {
+                record.status = status;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Replaces the provider's access policy (`rbac`) as a whole, checked like any
@@ -240,6 +245,23 @@ impl ProviderDirectory {
         name: &str,
         edit: impl FnOnce(&mut im_core::rbac::AccessPolicy) -> Result<(), String>,
     ) -> Result<Provider, AdminError> {
+        self.rewrite(name, |record, _, current| {
+            let mut policy = record.config.rbac.clone();
+            edit(&mut policy).map_err(AdminError::Invalid)?;
+            let policy = serde_json::to_value(&policy).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            current.insert("rbac".into(), policy);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads a provider, lets `edit` change the record and its configuration (as JSON), checks
+    /// the configuration as its platform does, and stores it.
+    async fn rewrite(
+        &self,
+        name: &str,
+        edit: impl FnOnce(&mut Provider, &'static PlatformSpec, &mut Map<String, Value>) -> Result<(), AdminError>,
+    ) -> Result<Provider, AdminError> {
         let mut record = self
             .store
             .get_provider(name)
@@ -248,14 +270,8 @@ impl ProviderDirectory {
         let spec = self
             .spec(record.platform.as_str())
             .ok_or_else(|| AdminError::Invalid(format!("{} is not a platform of this version", record.platform)))?;
-        let mut policy = record.config.rbac.clone();
-        edit(&mut policy).map_err(AdminError::Invalid)?;
-        let mut current = match serde_json::to_value(&record.config) {
-            Ok(Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        let policy = serde_json::to_value(&policy).map_err(|e| AdminError::Invalid(e.to_string()))?;
-        current.insert("rbac".into(), policy);
+        let mut current = config_map(&record.config);
+        edit(&mut record, spec, &mut current)?;
         record.config =
             ProviderConfig::for_platform(current, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
         record.updated_at = OffsetDateTime::now_utc();
@@ -291,6 +307,14 @@ impl ProviderDirectory {
         self.secrets.delete(&removed.secret_name).await?;
         self.forget(name);
         Ok(removed)
+    }
+}
+
+/// A configuration as the JSON object it is stored as.
+fn config_map(config: &ProviderConfig) -> Map<String, Value> {
+    match serde_json::to_value(config) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
     }
 }
 
