@@ -111,7 +111,8 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             },
             preview: false,
         };
-        let granted = match self.admit(through, inv, what).await {
+        // Boxed: the gate's future is deep, and every path nests it.
+        let granted = match Box::pin(self.admit(through, inv, what)).await {
             Ok(granted) => granted,
             Err(reply) => {
                 return Outcome {
@@ -128,7 +129,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             default_severity: through.provider.config.default_severity,
             extra_help: &extra_help,
         };
-        self.service.execute(inv, &settings, command).await
+        Box::pin(self.service.execute(inv, &settings, command)).await
     }
 }
 

@@ -569,7 +569,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             to_severity: None,
             preview: false,
         };
-        if let Err(reply) = self.admit(&call.through(), inv, what).await {
+        if let Err(reply) = Box::pin(self.admit(&call.through(), inv, what)).await {
             self.count(call, inv, "custom", true).await;
             return reply;
         }
@@ -742,7 +742,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             };
             return call.adapter.answer(call.exchange(ctx), ack).await;
         };
-        let answer = self.act(call, ctx, action).await;
+        let answer = Box::pin(self.act(call, ctx, action)).await;
         self.finished(key).await;
         self.clicked(call, ctx, action.key.id().trim_start_matches("im:")).await;
         call.adapter.answer(call.exchange(ctx), answer).await
@@ -785,7 +785,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 to_severity: None,
                 preview: false,
             };
-            if let Err(reply) = self.admit(&call.through(), &inv, what).await {
+            if let Err(reply) = Box::pin(self.admit(&call.through(), &inv, what)).await {
                 return tell(reply.doc(self.clock.now()));
             }
         }
