@@ -152,3 +152,73 @@ async fn the_weekly_summary_goes_to_each_default_channel_once() {
     );
     p.stack.teardown().await;
 }
+
+/// Retention: a closed incident and its timeline are deleted once its retention has passed
+/// (hourly, audited); open incidents stay; ids are never reused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closed_incidents_are_deleted_at_the_end_of_their_retention() {
+    let p = Pipeline::start(false).await;
+    let old = p.declare("--sev SEV-3 Closed long ago").await;
+    let second = p.declare("--sev SEV-3 Closed too").await;
+    let open = p.declare("--sev SEV-3 Still open").await;
+    for id in [&old, &second] {
+        p.run("U0ALICE", &format!("resolve {id} fixed")).await;
+        p.run("U0ALICE", &format!("close {id}")).await;
+    }
+    let store = p.stack.store();
+    let old_id = IncidentId::parse(&old).expect("id");
+    assert!(store.timeline(&old_id, 10).await.expect("timeline").len() >= 3);
+
+    let mut config = p.clients.config().clone();
+    config.closed_retention_days = Some(30);
+    let clients = Arc::new(AwsClients::new(config));
+    let now = OffsetDateTime::now_utc();
+    // Both were closed just now: 29 days later nothing is due, 31 days later both are.
+    let at = |days: i64| {
+        let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(
+            now + time::Duration::days(days) + time::Duration::hours(1),
+        ));
+        SlaMonitor::new(clients.clone(), clock).expect("monitor")
+    };
+    assert_eq!(at(29).tick().await.expect("tick").expired, 0, "within the retention");
+    let monitor = at(31);
+    assert_eq!(monitor.tick().await.expect("tick").expired, 2);
+    assert_eq!(monitor.tick().await.expect("tick").expired, 0, "once an hour");
+    assert!(store.get(&old_id).await.expect("read").is_none());
+    assert!(
+        store.timeline(&old_id, 10).await.expect("timeline").is_empty(),
+        "the timeline went too"
+    );
+    assert!(
+        store
+            .get(&IncidentId::parse(&second).expect("id"))
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store
+            .get(&IncidentId::parse(&open).expect("id"))
+            .await
+            .expect("read")
+            .is_some(),
+        "an open incident is never deleted"
+    );
+    let later = now + time::Duration::days(31);
+    let audit = store.audit_day(later.date()).await.expect("audit");
+    let deleted: Vec<&str> = audit
+        .iter()
+        .filter(|e| e.event_type == "retention.deleted")
+        .filter_map(|e| e.data["incident"].as_str())
+        .collect();
+    assert_eq!(deleted.len(), 2, "{audit:#?}");
+    assert!(deleted.contains(&old.as_str()));
+    // The counter stays: the next incident gets a new number.
+    let next = p.declare("--sev SEV-4 After the sweep").await;
+    let numbers: Vec<u64> = [&old, &second, &open, &next]
+        .iter()
+        .map(|id| id.rsplit('-').next().and_then(|n| n.parse().ok()).expect("number"))
+        .collect();
+    assert_eq!(numbers[3], numbers[2] + 1, "{numbers:?}");
+    p.stack.teardown().await;
+}

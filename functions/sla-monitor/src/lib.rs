@@ -5,6 +5,8 @@
 //! 2. Outbox sweep: events committed but left unpublished for over a minute are published.
 //! 3. Weekly summary: on the first run after a week ends (Monday 00:00 UTC), each provider's
 //!    default channel gets the week's counts by severity and mean times to acknowledge/resolve.
+//! 4. Retention (hourly, with `CLOSED_INCIDENT_RETENTION_DAYS`): closed incidents whose
+//!    retention ended are deleted with their timelines; the year's id counter stays.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -30,6 +32,8 @@ pub struct TickReport {
     pub breaches: usize,
     pub republished: usize,
     pub summaries: usize,
+    /// Closed incidents deleted at the end of their retention.
+    pub expired: usize,
 }
 
 pub struct SlaMonitor {
@@ -41,6 +45,7 @@ pub struct SlaMonitor {
     targets: SlaTargets,
     clock: Arc<dyn Clock>,
     pub outbox_grace: Duration,
+    retention_days: Option<u32>,
 }
 
 /// Monday 00:00 UTC of the week containing `t`.
@@ -74,6 +79,7 @@ impl SlaMonitor {
             targets,
             clock,
             outbox_grace: OUTBOX_GRACE,
+            retention_days: config.closed_retention_days,
         })
     }
 
@@ -82,8 +88,10 @@ impl SlaMonitor {
             breaches: self.check_breaches().await?,
             republished: self.sweep_outbox().await?,
             summaries: 0,
+            expired: 0,
         };
         report.summaries = self.weekly_summaries().await?;
+        report.expired = self.expire_closed().await?;
         if report != TickReport::default() {
             info!(?report, "sla-monitor tick");
         }
@@ -94,6 +102,7 @@ impl SlaMonitor {
                 ("SlaBreaches", report.breaches as u64),
                 ("OutboxRepublished", report.republished as u64),
                 ("WeeklySummaries", report.summaries as u64),
+                ("IncidentsExpired", report.expired as u64),
             ],
         );
         Ok(report)
@@ -148,6 +157,55 @@ impl SlaMonitor {
                 .mark_event_published(&item.incident_id, &item.event_id)
                 .await?;
             warn!(incident = %item.incident_id, event = %item.event_id, "re-published an event left in the outbox");
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Deletes closed incidents (and their timelines) whose retention ended; once an hour.
+    /// Each deletion is a `retention.deleted` entry in the day's audit partition.
+    pub async fn expire_closed(&self) -> Result<usize, AwsError> {
+        let Some(days) = self.retention_days else {
+            return Ok(0);
+        };
+        let now = self.clock.now();
+        let hour = now.unix_timestamp().div_euclid(3600);
+        if !self
+            .marks
+            .mark_once(&format!("retention#{hour}"), (hour + 2) * 3600)
+            .await?
+        {
+            return Ok(0);
+        }
+        let cutoff = now - time::Duration::days(i64::from(days));
+        let mut count = 0;
+        for incident in self.store.closed_incidents().await? {
+            let Some(closed_at) = incident.closed_at else {
+                continue;
+            };
+            if closed_at > cutoff {
+                continue;
+            }
+            let items = self.store.delete_incident(&incident.id).await?;
+            let entry = im_core::TimelineEntry {
+                event_type: "retention.deleted".into(),
+                timestamp: now,
+                actor: "system:retention".into(),
+                source: "sla-monitor".into(),
+                data: serde_json::json!({
+                    "incident": incident.id,
+                    "closed_at": im_core::message::rfc3339(closed_at),
+                    "retention_days": days,
+                    "items": items,
+                })
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            };
+            if let Err(e) = self.store.audit(None, &entry).await {
+                warn!(error = %e, "recording a deletion");
+            }
+            info!(incident = %incident.id, items, "closed incident deleted at the end of its retention");
             count += 1;
         }
         Ok(count)

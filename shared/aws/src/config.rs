@@ -35,6 +35,9 @@ pub struct Config {
     pub delivery: DeliverySettings,
     /// `SLA_TARGETS` JSON overrides (`{"SEV-1": {"ack": "10m", "resolve": "2h"}}`).
     pub sla_targets: Option<String>,
+    /// `CLOSED_INCIDENT_RETENTION_DAYS`: closed incidents and their timelines are deleted this
+    /// long after closing (unset or 0: kept).
+    pub closed_retention_days: Option<u32>,
 }
 
 /// How the notifier talks to chat platforms.
@@ -175,6 +178,18 @@ impl Config {
                 }
             },
             sla_targets: var("SLA_TARGETS"),
+            closed_retention_days: match var("CLOSED_INCIDENT_RETENTION_DAYS") {
+                None => None,
+                Some(v) => match v.trim().parse::<u32>() {
+                    Ok(0) => None,
+                    Ok(days) => Some(days),
+                    Err(_) => {
+                        return Err(AwsError::Config(format!(
+                            "CLOSED_INCIDENT_RETENTION_DAYS must be a number of days, got `{v}`"
+                        )));
+                    }
+                },
+            },
         })
     }
 
@@ -194,6 +209,7 @@ impl Config {
             interaction_work_queue: None,
             delivery: DeliverySettings::default(),
             sla_targets: None,
+            closed_retention_days: None,
         }
     }
 }

@@ -508,6 +508,58 @@ impl DynamoStore {
     }
 }
 
+impl DynamoStore {
+    /// Every closed incident (GSI1 `STATUS#closed`, all pages): the retention sweep's input.
+    pub async fn closed_incidents(&self) -> Result<Vec<Incident>, StoreError> {
+        let query = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .key_condition_expression("GSI1PK = :s")
+            .expression_attribute_values(":s", s(format!("STATUS#{}", Status::Closed)));
+        let items: Vec<IncidentItem> = query_all(query, "closed incidents").await?;
+        Ok(items.into_iter().map(|i| i.incident).collect())
+    }
+
+    /// Deletes an incident's whole partition (the incident, its timeline, posted messages and
+    /// outbox); the year's id counter is another item and stays, so ids are never reused.
+    /// Returns how many items went.
+    pub async fn delete_incident(&self, id: &IncidentId) -> Result<usize, StoreError> {
+        #[derive(Deserialize)]
+        struct Keys {
+            #[serde(rename = "PK")]
+            pk: String,
+            #[serde(rename = "SK")]
+            sk: String,
+        }
+        let query = self
+            .client()
+            .await
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("PK = :pk")
+            .expression_attribute_values(":pk", s(incident_pk(id)))
+            .projection_expression("PK, SK");
+        let keys: Vec<Keys> = query_all(query, "an incident's items").await?;
+        // The incident item last: a sweep that stops half-way finds it again.
+        let (meta, rest): (Vec<Keys>, Vec<Keys>) = keys.into_iter().partition(|k| k.sk == META);
+        for k in rest.iter().chain(meta.iter()) {
+            self.client()
+                .await
+                .delete_item()
+                .table_name(&self.table)
+                .key("PK", s(k.pk.clone()))
+                .key("SK", s(k.sk.clone()))
+                .send()
+                .await
+                .map_err(|e| unavailable("deleting an incident's items", e))?;
+        }
+        Ok(rest.len() + meta.len())
+    }
+}
+
 /// Which item of a cancelled transaction failed its condition.
 fn cancelled_items(
     err: &SdkError<TransactWriteItemsError, aws_sdk_dynamodb::config::http::HttpResponse>,
