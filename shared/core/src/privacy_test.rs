@@ -129,6 +129,21 @@ fn entries_by_or_about_the_person_are_pseudonymised() {
     let mut start = entry("chatops:U0BOB", "slack:acme", json!({"note": "U0ANN, U0ANN."}));
     s.pseudonymise_entry(&mut start, &[], "f");
     assert_eq!(start.data["note"], "f, f.");
+    let mut mixed = entry(
+        "chatops:U0BOB",
+        "slack:acme",
+        json!({"note": "U0ANNA and U0ANN and XU0ANN"}),
+    );
+    s.pseudonymise_entry(&mut mixed, &[], "f");
+    assert_eq!(mixed.data["note"], "U0ANNA and f and XU0ANN");
+    // People in lists are found and replaced too.
+    let mut listed = entry("chatops:U0BOB", "slack:acme", json!({"invited": ["U0BOB", "U0ANN"]}));
+    assert!(s.in_entry(&listed));
+    s.pseudonymise_entry(&mut listed, &[], "f");
+    assert_eq!(listed.data["invited"], json!(["U0BOB", "f"]));
+    // The platform is enough: a provider removed since still meant this Slack user.
+    let removed = entry("chatops:U0ANN", "slack:old-workspace", json!({}));
+    assert!(s.in_entry(&removed));
 }
 
 #[test]
@@ -161,6 +176,7 @@ fn memos_and_rotations_of_the_person() {
     assert!(leave_rotation(&mut rotation, "slack:U0ANN"));
     assert_eq!(rotation.participants, vec!["slack:U0BOB", "discord:U0ANN"]);
     assert_eq!(rotation.overrides.len(), 1);
+    assert_eq!(rotation.overrides[0].user, "slack:U0BOB", "others' overrides stay");
     assert!(!leave_rotation(&mut rotation, "slack:U0ANN"));
     let a = pseudonym();
     assert!(a.starts_with("forgotten-") && a != pseudonym());

@@ -243,6 +243,7 @@ mod tests {
         );
         assert!(check_patterns(&[String::new()]).is_err());
         assert!(check_patterns(&["x".repeat(MAX_PATTERN_LEN + 1)]).is_err());
+        assert!(check_patterns(&["x".repeat(MAX_PATTERN_LEN)]).is_ok());
         assert!(check_patterns(&vec!["x".to_string(); MAX_PATTERNS + 1]).is_err());
         assert!(check_patterns(&vec!["x".to_string(); MAX_PATTERNS]).is_ok());
     }
