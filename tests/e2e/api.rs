@@ -170,13 +170,7 @@ fn the_document_lists_exactly_the_served_routes() {
 #[tokio::test(flavor = "current_thread")]
 async fn every_route_answers_as_documented_and_never_shows_a_secret() {
     // Every log line of this test (server included: one thread) is captured.
-    let logs = im_tests::Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = im_tests::Captured::start();
 
     let p = Pipeline::start(false).await;
     let c = Client::serve(&p.clients).await;

@@ -16,13 +16,7 @@ const EMAIL: &str = "planted.person@example.org";
 const CUSTOM: &str = "ACME-778899";
 
 pub async fn planted_secrets_go_nowhere(p: Arc<dyn UnderTest>) {
-    let logs = im_tests::Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let (logs, _guard) = im_tests::Captured::start();
 
     let w = World::new(p.clone(), json!({"redact_patterns": ["ACME-[0-9]{6}"]}));
     let id = w

@@ -238,6 +238,18 @@ pub async fn call(router: &axum::Router, request: http::Request<axum::body::Body
 pub struct Captured(pub Arc<std::sync::Mutex<Vec<u8>>>);
 
 impl Captured {
+    /// Captures every log line (debug and up) of this thread until the guard is dropped: a
+    /// current-thread runtime's test, server included.
+    pub fn start() -> (Self, tracing::subscriber::DefaultGuard) {
+        let logs = Self::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::DEBUG)
+            .with_writer(move || writer.clone())
+            .finish();
+        (logs, tracing::subscriber::set_default(subscriber))
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|p| p.into_inner())).to_string()
     }

@@ -442,6 +442,12 @@ impl DynamoStore {
     }
 
     pub async fn list_providers(&self) -> Result<Vec<Provider>, StoreError> {
+        let items: Vec<ProviderItem> = self.gsi1_all(PROVIDERS, "listing providers").await?;
+        Ok(items.into_iter().map(|i| i.provider).collect())
+    }
+
+    /// Every item under one GSI1 partition, all pages.
+    async fn gsi1_all<T: serde::de::DeserializeOwned>(&self, key: &str, what: &str) -> Result<Vec<T>, StoreError> {
         let query = self
             .client()
             .await
@@ -449,9 +455,22 @@ impl DynamoStore {
             .table_name(&self.table)
             .index_name(GSI1)
             .key_condition_expression("GSI1PK = :p")
-            .expression_attribute_values(":p", s(PROVIDERS));
-        let items: Vec<ProviderItem> = query_all(query, "listing providers").await?;
-        Ok(items.into_iter().map(|i| i.provider).collect())
+            .expression_attribute_values(":p", s(key));
+        query_all(query, what).await
+    }
+
+    /// Deletes one item.
+    async fn delete_keys(&self, pk: &str, sk: &str, what: &str) -> Result<(), StoreError> {
+        self.client()
+            .await
+            .delete_item()
+            .table_name(&self.table)
+            .key("PK", s(pk))
+            .key("SK", s(sk))
+            .send()
+            .await
+            .map_err(|e| unavailable(what, e))?;
+        Ok(())
     }
 
     /// Incidents declared in `[from, to)`, any status (weekly summaries).
@@ -511,15 +530,9 @@ impl DynamoStore {
 impl DynamoStore {
     /// Every closed incident (GSI1 `STATUS#closed`, all pages): the retention sweep's input.
     pub async fn closed_incidents(&self) -> Result<Vec<Incident>, StoreError> {
-        let query = self
-            .client()
-            .await
-            .query()
-            .table_name(&self.table)
-            .index_name(GSI1)
-            .key_condition_expression("GSI1PK = :s")
-            .expression_attribute_values(":s", s(format!("STATUS#{}", Status::Closed)));
-        let items: Vec<IncidentItem> = query_all(query, "closed incidents").await?;
+        let items: Vec<IncidentItem> = self
+            .gsi1_all(&format!("STATUS#{}", Status::Closed), "closed incidents")
+            .await?;
         Ok(items.into_iter().map(|i| i.incident).collect())
     }
 
@@ -546,15 +559,7 @@ impl DynamoStore {
         // The incident item last: a sweep that stops half-way finds it again.
         let (meta, rest): (Vec<Keys>, Vec<Keys>) = keys.into_iter().partition(|k| k.sk == META);
         for k in rest.iter().chain(meta.iter()) {
-            self.client()
-                .await
-                .delete_item()
-                .table_name(&self.table)
-                .key("PK", s(k.pk.clone()))
-                .key("SK", s(k.sk.clone()))
-                .send()
-                .await
-                .map_err(|e| unavailable("deleting an incident's items", e))?;
+            self.delete_keys(&k.pk, &k.sk, "deleting an incident's items").await?;
         }
         Ok(rest.len() + meta.len())
     }

@@ -185,15 +185,7 @@ impl DynamoStore {
             done.entries += 1;
         }
         for (pk, sk) in found.memo_keys {
-            self.client()
-                .await
-                .delete_item()
-                .table_name(&self.table)
-                .key("PK", s(pk))
-                .key("SK", s(sk))
-                .send()
-                .await
-                .map_err(|e| unavailable("forgetting context", e))?;
+            self.delete_keys(&pk, &sk, "forgetting context").await?;
             done.memos += 1;
         }
         for mut rotation in found.rotations {
