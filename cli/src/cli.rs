@@ -78,6 +78,9 @@ pub enum Top {
     /// policy file, and what the gate would answer.
     #[command(subcommand)]
     Rbac(Rbac),
+    /// Teams: who owns which services, their members and channel.
+    #[command(subcommand)]
+    Team(TeamCommand),
     /// A chat user's personal data: export it, or forget them.
     #[command(subcommand)]
     Privacy(Privacy),
@@ -162,6 +165,39 @@ pub enum Oncall {
         #[arg(long)]
         to: String,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TeamCommand {
+    /// Add or replace a team: the services it owns (a service has one owning team), its members
+    /// (chat identities, optionally with a name) and its channel (the weekly summary of its
+    /// services goes there). Assignee menus of its services' incidents offer its members.
+    ///
+    /// Example: im team set payments --services payments,checkout --members slack:U0ANN=Ann,slack:U0BOB=Bob --channel company-slack:C0PAYMENTS
+    #[command(verbatim_doc_comment)]
+    Set {
+        name: String,
+        #[arg(long, value_delimiter = ',')]
+        services: Vec<String>,
+        #[arg(long, value_delimiter = ',')]
+        members: Vec<String>,
+        /// <provider>:<channel-id>
+        #[arg(long)]
+        channel: Option<String>,
+    },
+    /// Every team.
+    ///
+    /// Example: im team list --json
+    #[command(verbatim_doc_comment)]
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove a team (its services' assignee menus offer anyone again).
+    ///
+    /// Example: im team remove payments
+    #[command(verbatim_doc_comment)]
+    Remove { name: String },
 }
 
 #[derive(Debug, Subcommand)]

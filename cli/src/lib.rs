@@ -118,6 +118,7 @@ pub async fn run(cli: Cli) -> Outcome {
         Top::Oncall(command) => oncall(config(env_file)?, command).await,
         Top::Rbac(command) => rbac::rbac(config(env_file)?, command).await,
         Top::Privacy(command) => rbac::privacy(config(env_file)?, command).await,
+        Top::Team(command) => rbac::team(config(env_file)?, command).await,
         Top::Audit { date, json } => rbac::audit(config(env_file)?, date.as_deref(), json).await,
         Top::Nlu { text, services } => {
             let services = match services {

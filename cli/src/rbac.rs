@@ -9,7 +9,7 @@ use im_core::rbac::Role;
 use im_platforms::ops::Sender;
 use serde_json::Value;
 
-use crate::cli::{Privacy, Rbac};
+use crate::cli::{Privacy, Rbac, TeamCommand};
 use crate::{Failure, Outcome};
 
 fn role(text: &str) -> Result<Role, Failure> {
@@ -203,6 +203,73 @@ pub async fn privacy(config: Config, command: Privacy) -> Outcome {
                         .join(", "),
                 }
             );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `im team set|list|remove`.
+pub async fn team(config: Config, command: TeamCommand) -> Outcome {
+    let sender = Sender::new(Arc::new(AwsClients::new(config)));
+    let fail = |e: im_platforms::ops::Failure| Failure(e.0);
+    match command {
+        TeamCommand::Set {
+            name,
+            services,
+            members,
+            channel,
+        } => {
+            let team = im_core::team::Team {
+                name,
+                services: services
+                    .into_iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+                members: members
+                    .into_iter()
+                    .map(|m| m.trim().to_string())
+                    .filter(|m| !m.is_empty())
+                    .collect(),
+                channel,
+            };
+            let set = sender.team_set(team).await.map_err(fail)?;
+            println!(
+                "✓ Team `{}`: {} service(s), {} member(s){}",
+                set.name,
+                set.services.len(),
+                set.members.len(),
+                set.channel.map(|c| format!(", summaries to {c}")).unwrap_or_default()
+            );
+        }
+        TeamCommand::List { json } => {
+            let teams = sender.teams().await.map_err(fail)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&teams)?);
+            } else if teams.0.is_empty() {
+                println!("No teams yet: im team set NAME --services … --members … --channel …");
+            } else {
+                let rows = teams
+                    .0
+                    .values()
+                    .map(|t| {
+                        vec![
+                            t.name.clone(),
+                            t.services.join(", "),
+                            t.members.join(", "),
+                            t.channel.clone().unwrap_or_default(),
+                        ]
+                    })
+                    .collect();
+                println!("{}", table(&["Team", "Services", "Members", "Channel"], rows));
+            }
+        }
+        TeamCommand::Remove { name } => {
+            if sender.team_remove(&name).await.map_err(fail)? {
+                println!("✓ Removed team `{name}`");
+            } else {
+                println!("No team `{name}`; nothing changed");
+            }
         }
     }
     Ok(ExitCode::SUCCESS)

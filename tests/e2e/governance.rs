@@ -583,3 +583,73 @@ async fn discord_identities_are_checked_with_guild_membership() {
     );
     assert!(refused.is_err_and(|e| e.to_string().contains("does not share e-mail")));
 }
+
+/// A team's services: the assignee menu offers the team's members on the card's platform (a
+/// menu, not the people picker); other services keep the picker; a member chosen is assigned.
+pub async fn team_assignee_menus(p: Arc<dyn UnderTest>) {
+    let w = World::new(p.clone(), json!({}));
+    let mut teams = im_core::team::Teams::default();
+    teams
+        .set(im_core::team::Team {
+            name: "payments".into(),
+            services: vec!["checkout".into()],
+            members: vec![
+                format!("{}:U0ANN=Ann Example", p.name()),
+                format!("{}:U0BOB", p.name()),
+                "teams:29:elsewhere=Someone Else".into(),
+            ],
+            channel: None,
+        })
+        .expect("team");
+    w.providers.set_teams(teams);
+    let ours = w
+        .declare("U0ALICE", "--sev SEV-3 --service checkout Checkout slow")
+        .await;
+    let other = w.declare("U0ALICE", "--sev SEV-3 --service search Search slow").await;
+    w.drain().await;
+    let cards = p.top_level("C_MINOR");
+    let raw = |id: &str| {
+        cards
+            .iter()
+            .find(|m| m.text.contains(id))
+            .map(|m| m.raw.to_string())
+            .expect("posted")
+    };
+    let menu = raw(&ours);
+    assert!(
+        menu.contains("Ann Example") && menu.contains("U0BOB"),
+        "the team's members: {menu}"
+    );
+    assert!(
+        !menu.contains("Someone Else"),
+        "members on another platform are not offered: {menu}"
+    );
+    let picker = raw(&other);
+    assert!(!picker.contains("Ann Example"), "{picker}");
+    if p.name() == "slack" {
+        assert!(
+            menu.contains("static_select") && !menu.contains("users_select"),
+            "{menu}"
+        );
+        assert!(picker.contains("users_select"), "{picker}");
+    }
+    let message = cards.iter().find(|m| m.text.contains(&ours)).expect("card").id.clone();
+    w.click(
+        "U0BOB",
+        "C_MINOR",
+        &message,
+        &act(ActionKey::Assign, &ours, Some("U0BOB")),
+    )
+    .await;
+    assert_eq!(w.incident(&ours).await.assignee.map(|u| u.id), Some("U0BOB".into()));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_team_assignee_menus() {
+    team_assignee_menus(SlackUnderTest::start().await as Arc<dyn UnderTest>).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discord_team_assignee_menus() {
+    team_assignee_menus(DiscordUnderTest::start().await as Arc<dyn UnderTest>).await;
+}

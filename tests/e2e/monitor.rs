@@ -130,14 +130,29 @@ async fn a_crash_between_commit_and_publish_is_swept_and_delivered() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_weekly_summary_goes_to_each_default_channel_once() {
     let p = Pipeline::start(true).await;
-    let a = p.declare("--sev SEV-1 Payments down").await;
-    p.declare("--sev SEV-3 Search slow").await;
+    let a = p.declare("--sev SEV-1 --service payments Payments down").await;
+    p.declare("--sev SEV-3 --service search Search slow").await;
     p.run("U0BOB", &format!("ack {a}")).await;
     p.run("U0BOB", &format!("resolve {a}")).await;
     p.drain(2, DRAIN).await;
+    // The payments team's channel gets the week of its services only.
+    let mut teams = im_core::team::Teams::default();
+    teams
+        .set(im_core::team::Team {
+            name: "payments".into(),
+            services: vec!["payments".into(), "checkout".into()],
+            members: vec!["slack:U0ANN=Ann".into()],
+            channel: Some("acme:C_MAJOR".into()),
+        })
+        .expect("team");
+    p.stack.directory().write_teams(&teams).await.expect("teams stored");
     // A week later, the monitor summarises the week these incidents were declared in.
     let (monitor, _) = monitor_at(&p, OffsetDateTime::now_utc() + time::Duration::weeks(1));
-    assert_eq!(monitor.tick().await.expect("tick").summaries, 1);
+    assert_eq!(
+        monitor.tick().await.expect("tick").summaries,
+        2,
+        "the default channel and the team's"
+    );
     assert_eq!(monitor.tick().await.expect("tick").summaries, 0, "once per week");
     p.drain(2, DRAIN).await;
     let general = p.slack.top_level("C_GENERAL");
@@ -149,6 +164,21 @@ async fn the_weekly_summary_goes_to_each_default_channel_once() {
     assert!(
         text.contains("*Mean time to acknowledge:*") && text.contains("*Still open:* 1"),
         "{text}"
+    );
+    let team = p.slack.top_level("C_MAJOR");
+    let summary = team
+        .iter()
+        .find(|m| m.text.contains("Weekly incident summary"))
+        .expect("the team's summary");
+    assert!(
+        summary.text.contains("*1 incident"),
+        "only the team's services: {}",
+        summary.text
+    );
+    assert!(
+        summary.text.contains("SEV-1: 1 · SEV-2: 0 · SEV-3: 0 · SEV-4: 0"),
+        "{}",
+        summary.text
     );
     p.stack.teardown().await;
 }

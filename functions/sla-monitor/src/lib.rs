@@ -4,7 +4,8 @@
 //!    conditional write) and notified like any change.
 //! 2. Outbox sweep: events committed but left unpublished for over a minute are published.
 //! 3. Weekly summary: on the first run after a week ends (Monday 00:00 UTC), each provider's
-//!    default channel gets the week's counts by severity and mean times to acknowledge/resolve.
+//!    default channel gets the week's counts by severity and mean times to acknowledge/resolve,
+//!    and each team's channel the same for the team's services.
 //! 4. Retention (hourly, with `CLOSED_INCIDENT_RETENTION_DAYS`): closed incidents whose
 //!    retention ended are deleted with their timelines; the year's id counter stays.
 
@@ -257,6 +258,71 @@ impl SlaMonitor {
             deliveries.send(body, &[]).await?;
             let expires = (to + time::Duration::weeks(8)).unix_timestamp();
             self.marks.mark_once(&marker, expires).await?;
+            count += 1;
+        }
+        count += self.team_summaries(deliveries, from, to, &label).await?;
+        Ok(count)
+    }
+
+    /// Last week's summary of each team's services to the team's channel, once.
+    async fn team_summaries(
+        &self,
+        deliveries: &Queue,
+        from: OffsetDateTime,
+        to: OffsetDateTime,
+        label: &str,
+    ) -> Result<usize, AwsError> {
+        use im_core::conversation::Memo;
+        let now = self.clock.now().unix_timestamp();
+        let teams = match self.marks.get(im_core::team::TEAMS_KEY, now).await? {
+            Some(json) => im_core::team::Teams::parse(&json).map_err(AwsError::Config)?,
+            None => return Ok(0),
+        };
+        let mut incidents: Option<Vec<im_core::Incident>> = None;
+        let mut count = 0;
+        for team in teams.0.values() {
+            let Some((provider_name, channel)) = team.channel() else {
+                continue;
+            };
+            let Some(provider) = self.store.get_provider(provider_name).await? else {
+                warn!(team = %team.name, provider = provider_name, "a team's channel names no provider");
+                continue;
+            };
+            if provider.status != ProviderStatus::Active || !provider.config.enable_notifications {
+                continue;
+            }
+            let marker = format!("summary#team#{}#{label}", team.name);
+            if self.marks.is_marked(&marker).await? {
+                continue;
+            }
+            if incidents.is_none() {
+                incidents = Some(self.store.declared_between(from, to).await?);
+            }
+            let theirs: Vec<im_core::Incident> = incidents
+                .iter()
+                .flatten()
+                .filter(|i| {
+                    i.service
+                        .as_deref()
+                        .is_some_and(|s| team.services.iter().any(|t| t.eq_ignore_ascii_case(s)))
+                })
+                .cloned()
+                .collect();
+            let job = DeliveryJob {
+                job_id: format!("summary:team:{}:{label}", team.name),
+                provider: provider.name.clone(),
+                channel: channel.to_string(),
+                scope: Scope::Summary,
+                payload: Payload::Summary {
+                    summary: Summary::of(&theirs, from, to),
+                },
+                attempt: 0,
+                last_error: None,
+            };
+            deliveries.send(im_aws::sqs::json_body(&job)?, &[]).await?;
+            self.marks
+                .mark_once(&marker, (to + time::Duration::weeks(8)).unix_timestamp())
+                .await?;
             count += 1;
         }
         Ok(count)

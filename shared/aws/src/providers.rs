@@ -42,6 +42,9 @@ pub struct ProviderDirectory {
     /// One fetch at a time on a cache miss, so a burst of requests reads the record once.
     fetching: tokio::sync::Mutex<()>,
     extra_specs: Vec<&'static PlatformSpec>,
+    /// Teams (`MEMO#teams`), cached like provider records.
+    memo: crate::deliveries::DeliveryStore,
+    teams: Mutex<Option<(Instant, Arc<im_core::team::Teams>)>>,
 }
 
 /// When a record was read, and what it was (`None`: no such provider).
@@ -53,6 +56,8 @@ impl ProviderDirectory {
         let prefix = clients.config().secrets_prefix.clone();
         Self {
             store: DynamoStore::new(clients.clone()),
+            memo: crate::deliveries::DeliveryStore::new(clients.clone()),
+            teams: Mutex::new(None),
             secrets: SecretCache::new(clients),
             ttl,
             prefix,
@@ -361,6 +366,40 @@ impl ProviderSource for ProviderDirectory {
 
     fn all(&self) -> BoxFuture<'_, Result<Vec<Arc<Provider>>, StoreError>> {
         Box::pin(async move { Ok(self.list().await?.into_iter().map(Arc::new).collect()) })
+    }
+
+    fn teams(&self) -> BoxFuture<'_, Result<Arc<im_core::team::Teams>, StoreError>> {
+        Box::pin(async move {
+            if let Some((at, teams)) = self.teams.lock().unwrap_or_else(|p| p.into_inner()).as_ref()
+                && at.elapsed() < self.ttl
+            {
+                return Ok(teams.clone());
+            }
+            let teams = Arc::new(self.read_teams().await?);
+            *self.teams.lock().unwrap_or_else(|p| p.into_inner()) = Some((Instant::now(), teams.clone()));
+            Ok(teams)
+        })
+    }
+}
+
+impl ProviderDirectory {
+    /// Every team, as stored now.
+    pub async fn read_teams(&self) -> Result<im_core::team::Teams, StoreError> {
+        use im_core::conversation::Memo;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        match self.memo.get(im_core::team::TEAMS_KEY, now).await? {
+            Some(json) => im_core::team::Teams::parse(&json).map_err(StoreError::Corrupt),
+            None => Ok(im_core::team::Teams::default()),
+        }
+    }
+
+    /// Replaces every team.
+    pub async fn write_teams(&self, teams: &im_core::team::Teams) -> Result<(), StoreError> {
+        use im_core::conversation::Memo;
+        let json = serde_json::to_string(teams).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        self.memo.put(im_core::team::TEAMS_KEY, &json, None).await?;
+        *self.teams.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
     }
 }
 

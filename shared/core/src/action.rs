@@ -337,8 +337,9 @@ pub fn buttons(incident: &Incident) -> Vec<Element> {
 }
 
 /// The selection menus an incident offers: severity (while active), service (when the provider
-/// lists services), assignee, and the allowed next status.
-pub fn menus(incident: &Incident, services: &[String]) -> Vec<Element> {
+/// lists services), assignee (the owning team's members where given, else anyone), and the
+/// allowed next status.
+pub fn menus(incident: &Incident, services: &[String], assignees: &[Choice]) -> Vec<Element> {
     if incident.status == Status::Closed {
         return Vec::new();
     }
@@ -375,12 +376,26 @@ pub fn menus(incident: &Incident, services: &[String]) -> Vec<Element> {
             incident: id.clone(),
         });
     }
-    out.push(Element::UserSelect {
-        action: ActionKey::Assign,
-        placeholder: "Assign to…".into(),
-        selected: incident.assignee.clone(),
-        incident: id.clone(),
-    });
+    if assignees.is_empty() {
+        out.push(Element::UserSelect {
+            action: ActionKey::Assign,
+            placeholder: "Assign to…".into(),
+            selected: incident.assignee.clone(),
+            incident: id.clone(),
+        });
+    } else {
+        out.push(Element::Select {
+            action: ActionKey::Assign,
+            placeholder: "Assign to…".into(),
+            options: assignees.to_vec(),
+            selected: incident
+                .assignee
+                .as_ref()
+                .map(|a| a.id.clone())
+                .filter(|a| assignees.iter().any(|c| &c.value == a)),
+            incident: id.clone(),
+        });
+    }
     let next: Vec<Choice> = incident
         .status
         .allowed_actions()
@@ -404,6 +419,50 @@ pub fn menus(incident: &Incident, services: &[String]) -> Vec<Element> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_teams_members_replace_the_people_picker() {
+        let mut inc = Incident::declared(
+            IncidentId::new(2026, 1),
+            "x".into(),
+            Severity::Sev3,
+            UserRef::new("U1", None),
+            time::macros::datetime!(2026-12-02 10:00 UTC),
+            crate::incident::Origin {
+                platform: "slack".into(),
+                provider: "acme".into(),
+                channel: None,
+            },
+        );
+        let members = vec![
+            Choice {
+                label: "Ann".into(),
+                value: "U0ANN".into(),
+            },
+            Choice {
+                label: "U0BOB".into(),
+                value: "U0BOB".into(),
+            },
+        ];
+        let assign = |inc: &Incident, members: &[Choice]| {
+            menus(inc, &[], members)
+                .into_iter()
+                .find(|e| e.action() == ActionKey::Assign)
+                .expect("an assignee menu")
+        };
+        assert!(matches!(assign(&inc, &[]), Element::UserSelect { .. }));
+        let Element::Select { options, selected, .. } = assign(&inc, &members) else {
+            panic!("a menu of the team's members")
+        };
+        assert_eq!((options, selected), (members.clone(), None));
+        inc.assignee = Some(UserRef::new("U0BOB", None));
+        assert!(matches!(assign(&inc, &members), Element::Select { selected: Some(s), .. } if s == "U0BOB"));
+        inc.assignee = Some(UserRef::new("U0EVE", None));
+        assert!(
+            matches!(assign(&inc, &members), Element::Select { selected: None, .. }),
+            "someone outside the team is not shown as chosen"
+        );
+    }
+
     #[test]
     fn the_interact_test_marker_names_provider_and_nonce() {
         let nonce = IncidentId::new(2026, 1_234_567);
@@ -440,10 +499,13 @@ mod tests {
         );
         let services = ["checkout".to_string(), "payments".to_string()];
         assert_eq!(
-            keys(&menus(&inc, &services)),
+            keys(&menus(&inc, &services, &[])),
             ["im:severity", "im:service", "im:assign", "im:transition"]
         );
-        assert_eq!(keys(&menus(&inc, &[])), ["im:severity", "im:assign", "im:transition"]);
+        assert_eq!(
+            keys(&menus(&inc, &[], &[])),
+            ["im:severity", "im:assign", "im:transition"]
+        );
     }
 
     #[test]
@@ -454,9 +516,9 @@ mod tests {
         assert!(keys(&buttons(&sev2)).contains(&"im:escalate"));
         let resolved = incident(Status::Resolved, Severity::Sev2);
         assert!(!keys(&buttons(&resolved)).contains(&"im:escalate"));
-        assert_eq!(keys(&menus(&resolved, &[])), ["im:assign", "im:transition"]);
+        assert_eq!(keys(&menus(&resolved, &[], &[])), ["im:assign", "im:transition"]);
         let closed = incident(Status::Closed, Severity::Sev2);
-        assert!(buttons(&closed).is_empty() && menus(&closed, &["x".into()]).is_empty());
+        assert!(buttons(&closed).is_empty() && menus(&closed, &["x".into()], &[]).is_empty());
     }
 
     #[test]
@@ -630,7 +692,7 @@ mod tests {
             "[Acknowledge] INC-2026-001",
             "an empty choice is no choice"
         );
-        let labels: Vec<String> = menus(&inc, &[])
+        let labels: Vec<String> = menus(&inc, &[], &[])
             .into_iter()
             .filter_map(|m| match m {
                 Element::Select {
@@ -649,7 +711,7 @@ mod tests {
             .collect();
         assert_eq!(labels, ["Acknowledge=acknowledge,Resolve=resolve"]);
         let resolved = incident(Status::Resolved, Severity::Sev3);
-        assert!(menus(&resolved, &[]).iter().any(
+        assert!(menus(&resolved, &[], &[]).iter().any(
             |m| matches!(m, Element::Select { action: ActionKey::Transition, options, .. } if options[0].label == "Close")
         ));
     }

@@ -23,6 +23,8 @@ pub struct IncidentMessage<'a> {
     pub templates: &'a TemplateSet,
     pub services: &'a [String],
     pub now: OffsetDateTime,
+    /// The owning team's members on this platform (empty: the platform's people picker).
+    pub assignees: &'a [crate::message::Choice],
 }
 
 impl<'a> IncidentMessage<'a> {
@@ -36,6 +38,7 @@ impl<'a> IncidentMessage<'a> {
             templates: &config.templates,
             services: &config.services,
             now,
+            assignees: &[],
         }
     }
 
@@ -69,7 +72,7 @@ impl<'a> IncidentMessage<'a> {
         if !buttons.is_empty() {
             doc.push(Block::Buttons(buttons));
         }
-        let menus = action::menus(incident, self.services);
+        let menus = action::menus(incident, self.services, self.assignees);
         if !menus.is_empty() {
             doc.push(Block::Menus(menus));
         }

@@ -157,6 +157,30 @@ pub trait Pacer: Send + Sync {
 pub struct Target {
     pub provider: Arc<Provider>,
     pub messenger: Arc<dyn Messenger>,
+    /// Teams (the assignee menu of a team's service offers its members).
+    pub teams: Arc<crate::team::Teams>,
+}
+
+impl Target {
+    pub fn new(provider: Arc<Provider>, messenger: Arc<dyn Messenger>) -> Self {
+        Self {
+            provider,
+            messenger,
+            teams: Arc::default(),
+        }
+    }
+
+    /// The card of `message` for this target: its platform, and the team's members as
+    /// assignees.
+    pub fn card(&self, message: IncidentMessage<'_>) -> crate::message::Doc {
+        let platform = self.messenger.platform();
+        let assignees = self.teams.assignees(message.incident.service.as_deref(), platform);
+        IncidentMessage {
+            assignees: &assignees,
+            ..message
+        }
+        .card(platform)
+    }
 }
 
 /// Providers and their messengers.
@@ -547,7 +571,7 @@ impl Deliverer {
             previous_severity: event.previous_severity,
             ..IncidentMessage::new(incident, event.kind, &target.provider.config, self.now())
         };
-        let card = message.card(messenger.platform());
+        let card = target.card(message);
         let key = MessageKey::new(&incident.id, &job.provider, &job.channel);
         // A job back for its slot while still well within the claim it kept posts right away.
         let now = self.timer.now_ms();
@@ -719,7 +743,7 @@ impl Deliverer {
             &target.provider.config,
             self.now(),
         );
-        let card = message.card(target.messenger.platform());
+        let card = target.card(message);
         match self
             .edit(target.messenger.as_ref(), key, message_ref, latest.version, &card, None)
             .await

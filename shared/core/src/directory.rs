@@ -33,6 +33,11 @@ pub trait ProviderSource: Send + Sync {
     /// Every provider (the router fans out to them).
     fn all(&self) -> BoxFuture<'_, Result<Vec<Arc<Provider>>, StoreError>>;
 
+    /// Every team ([`crate::team`]; cached in a real store).
+    fn teams(&self) -> BoxFuture<'_, Result<Arc<crate::team::Teams>, StoreError>> {
+        Box::pin(async { Ok(Arc::default()) })
+    }
+
     /// The provider and its secrets; `None` if there is no such provider.
     fn resolve<'a>(&'a self, name: &'a str) -> BoxFuture<'a, Result<Option<ResolvedProvider>, StoreError>> {
         Box::pin(async move {
@@ -71,18 +76,19 @@ impl PlatformDirectory {
             .platforms
             .get(platform)
             .ok_or_else(|| ChatError::Permanent(format!("{platform} delivery is not available in this version")))?;
-        Ok(Target {
-            provider: resolved.provider.clone(),
-            messenger: adapter.messenger(&resolved.provider, &resolved.secrets)?,
-        })
+        Ok(Target::new(
+            resolved.provider.clone(),
+            adapter.messenger(&resolved.provider, &resolved.secrets)?,
+        ))
     }
 }
 
 impl Directory for PlatformDirectory {
     fn target<'a>(&'a self, provider: &'a str) -> BoxFuture<'a, Result<Result<Target, ChatError>, StoreError>> {
         Box::pin(async move {
+            let teams = self.providers.teams().await?;
             Ok(match self.providers.resolve(provider).await? {
-                Some(resolved) => self.target_for(&resolved),
+                Some(resolved) => self.target_for(&resolved).map(|t| Target { teams, ..t }),
                 None => Err(ChatError::Permanent(format!("provider `{provider}` not found"))),
             })
         })

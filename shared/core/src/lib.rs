@@ -27,6 +27,7 @@ pub mod redact;
 pub mod reply;
 pub mod service;
 pub mod sla;
+pub mod team;
 pub mod template;
 pub mod timeline;
 pub mod usage;

@@ -833,13 +833,11 @@ pub struct MemoryDirectory {
 impl MemoryDirectory {
     pub fn with(provider: crate::provider::Provider, messenger: Arc<dyn Messenger>) -> Self {
         let directory = Self::default();
-        directory.targets.lock().unwrap_or_else(|p| p.into_inner()).insert(
-            provider.name.clone(),
-            Target {
-                provider: Arc::new(provider),
-                messenger,
-            },
-        );
+        directory
+            .targets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(provider.name.clone(), Target::new(Arc::new(provider), messenger));
         directory
     }
 }
@@ -892,6 +890,7 @@ use crate::work::{Begin, Inbox, Work, WorkQueue};
 #[derive(Default)]
 pub struct MemoryProviders {
     providers: Mutex<HashMap<String, Arc<Provider>>>,
+    teams: Mutex<Arc<crate::team::Teams>>,
     /// What `secrets` answers (the cached copy).
     cached: Mutex<HashMap<String, Arc<ProviderSecrets>>>,
     /// What a refresh reads (the store).
@@ -917,6 +916,11 @@ impl MemoryProviders {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(name, secrets);
+    }
+
+    /// Replaces every team.
+    pub fn set_teams(&self, teams: crate::team::Teams) {
+        *self.teams.lock().unwrap_or_else(|p| p.into_inner()) = Arc::new(teams);
     }
 
     /// Replaces a provider's record (status, configuration).
@@ -989,6 +993,10 @@ impl ProviderSource for MemoryProviders {
             .collect();
         all.sort_by(|a, b| a.name.cmp(&b.name));
         ready(Ok(all))
+    }
+
+    fn teams(&self) -> BoxFuture<'_, Result<Arc<crate::team::Teams>, StoreError>> {
+        ready(Ok(self.teams.lock().unwrap_or_else(|p| p.into_inner()).clone()))
     }
 }
 

@@ -44,10 +44,7 @@ fn world(rooms: bool) -> World {
         timer,
         RetryPolicy::default(),
     );
-    let target = Target {
-        provider: Arc::new(record),
-        messenger: chat.clone(),
-    };
+    let target = Target::new(Arc::new(record), chat.clone());
     let w = World {
         service,
         deliverer,

@@ -274,6 +274,45 @@ impl Sender {
     }
 }
 
+impl Sender {
+    /// Every team.
+    pub async fn teams(&self) -> Result<im_core::team::Teams, Failure> {
+        Ok(self.directory.read_teams().await?)
+    }
+
+    /// `im team set`: adds or replaces a team (refused when it would share a service).
+    pub async fn team_set(&self, team: im_core::team::Team) -> Result<im_core::team::Team, Failure> {
+        let mut teams = self.teams().await?;
+        let name = team.name.clone();
+        teams.set(team).map_err(Failure)?;
+        self.directory.write_teams(&teams).await?;
+        let set = teams.0.get(&name).cloned().unwrap_or_default();
+        self.audit(
+            "chatops.team_changed",
+            "teams",
+            json!({"change": format!("set team {name}"), "services": set.services, "members": set.members.len()}),
+        )
+        .await;
+        Ok(set)
+    }
+
+    /// `im team remove`; `false` if there was no such team.
+    pub async fn team_remove(&self, name: &str) -> Result<bool, Failure> {
+        let mut teams = self.teams().await?;
+        if teams.0.remove(name).is_none() {
+            return Ok(false);
+        }
+        self.directory.write_teams(&teams).await?;
+        self.audit(
+            "chatops.team_changed",
+            "teams",
+            json!({"change": format!("removed team {name}")}),
+        )
+        .await;
+        Ok(true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

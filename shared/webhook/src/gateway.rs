@@ -794,7 +794,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 let inv = call.invocation(ctx, action.command_line(), key);
                 match self.run(call, &inv, command, false).await {
                     Reply::Card { kind, incident, note } => {
-                        let doc = self.clicked_card(call, &incident, &kind, note.as_deref());
+                        let doc = self.clicked_card(call, &incident, &kind, note.as_deref()).await;
                         if call.adapter.edits_clicked_inline() {
                             return Answer::Clicked {
                                 updated: Some(doc),
@@ -869,16 +869,28 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     }
 
     /// The card the clicked message should now show: the notifier's render of the change.
-    fn clicked_card(&self, call: &Call<'_>, incident: &im_core::Incident, kind: &CardKind, note: Option<&str>) -> Doc {
+    async fn clicked_card(
+        &self,
+        call: &Call<'_>,
+        incident: &im_core::Incident,
+        kind: &CardKind,
+        note: Option<&str>,
+    ) -> Doc {
         let (event, previous_severity) = match kind {
             CardKind::Escalated { from } => (EventKind::IncidentEscalated, Some(*from)),
             CardKind::Assigned => (EventKind::IncidentAssigned, None),
             CardKind::Updated => (EventKind::IncidentUpdated, None),
             _ => (EventKind::for_status(incident.status), None),
         };
+        let teams = self.providers.teams().await.unwrap_or_else(|e| {
+            warn!(error = %e, "reading teams");
+            Arc::default()
+        });
+        let assignees = teams.assignees(incident.service.as_deref(), call.platform());
         IncidentMessage {
             note,
             previous_severity,
+            assignees: &assignees,
             ..IncidentMessage::new(incident, event, &call.provider.config, self.clock.now())
         }
         .card(call.platform())
@@ -899,10 +911,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 Err(e) => return warn!(error = %e, "reading the clicked message"),
             };
             let target = match call.adapter.messenger(call.provider, call.secrets) {
-                Ok(messenger) => Target {
-                    provider: Arc::new(call.provider.clone()),
-                    messenger,
-                },
+                Ok(messenger) => Target::new(Arc::new(call.provider.clone()), messenger),
                 Err(e) => return warn!(error = %e, "no client for the in-place edit"),
             };
             let message: &MessageRef = &posted.message;

@@ -43,8 +43,8 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         let target = match adapter.messenger(provider, &resolved.secrets) {
             Ok(messenger) => Target {
-                provider: provider.clone(),
-                messenger,
+                teams: self.providers.teams().await?,
+                ..Target::new(provider.clone(), messenger)
             },
             Err(e) => return Ok(Done::Dropped(e.to_string())),
         };
