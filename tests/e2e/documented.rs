@@ -289,6 +289,32 @@ async fn the_quick_start_and_troubleshooting_work_as_written() {
     assert_eq!(changes.len(), 3, "{out}");
     assert!(changes[1].starts_with("applied a policy file"), "{changes:?}");
 
+    // Teams, as the README's "Teams" shows.
+    let (code, out) = im.run(&[
+        "team",
+        "set",
+        "payments",
+        "--services",
+        "payments,checkout",
+        "--members",
+        "slack:U0ANN=Ann,slack:U0BOB=Bob",
+        "--channel",
+        "company-slack:C_CRITICAL_INCIDENTS",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("✓ Team `payments`: 2 service(s), 2 member(s), summaries to company-slack:C_CRITICAL_INCIDENTS"),
+        "{out}"
+    );
+    let (code, out) = im.run(&["team", "set", "web", "--services", "checkout"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("`checkout` is owned by team `payments`"), "{out}");
+    let (code, out) = im.run(&["team", "list"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("payments") && out.contains("slack:U0ANN=Ann"), "{out}");
+    let (code, out) = im.run(&["team", "remove", "payments"]);
+    assert_eq!((code, out.contains("✓ Removed team `payments`")), (0, true), "{out}");
+
     // Logging & Debugging: recent ChatOps events, provider health.
     let (code, out) = im.run(&["timeline", "--source", "chatops", "--limit", "20"]);
     assert_eq!(code, 0, "{out}");
