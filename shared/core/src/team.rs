@@ -222,6 +222,38 @@ mod tests {
             assert!(refused.contains(why), "{bad:?}: {refused}");
         }
         assert!(teams.0.is_empty());
+        for (bad, why) in [
+            (team("p", &[], &["slack:"]), "is not <platform>:<user-id>"),
+            (team("p", &[], &[":U1"]), "is not <platform>:<user-id>"),
+            (
+                team("p", &[], &[&format!("slack:{}", "u".repeat(81))]),
+                "has characters",
+            ),
+            (
+                team("p", &[], &[&format!("slack:U1={}", "n".repeat(81))]),
+                "has characters",
+            ),
+            (
+                Team {
+                    channel: Some("acme:".into()),
+                    ..team("p", &[], &[])
+                },
+                "is not <provider>:<channel-id>",
+            ),
+            (
+                Team {
+                    channel: Some(":C1".into()),
+                    ..team("p", &[], &[])
+                },
+                "is not <provider>:<channel-id>",
+            ),
+        ] {
+            let refused = teams.set(bad.clone()).expect_err("refused");
+            assert!(refused.contains(why), "{bad:?}: {refused}");
+        }
+        let longest = team("p", &[], &[&format!("slack:{}={}", "u".repeat(80), "n".repeat(80))]);
+        teams.set(longest).expect("80 characters each is fine");
+        teams.0.clear();
         let many: Vec<String> = (0..30).map(|n| format!("slack:U{n}")).collect();
         let big = Team {
             members: many,
