@@ -34,10 +34,7 @@ async fn harness() -> Harness {
         )
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
-    let platforms = im_platforms::registry(stack.clients.config());
-    let gateway = Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms));
+    let gateway = fixture_gateway(&stack);
     Harness {
         router: discord_webhook::router(gateway.clone()).merge(chatops_webhook::router(gateway.clone())),
         stack,
@@ -46,7 +43,24 @@ async fn harness() -> Harness {
     }
 }
 
+/// A gateway over the stack at the fixtures' time (a new one reads provider records afresh).
+fn fixture_gateway(stack: &TestStack) -> Arc<im_webhook::aws::AwsGateway> {
+    let at = time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}"));
+    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(at));
+    let platforms = im_platforms::registry(stack.clients.config());
+    Arc::new(im_webhook::aws::gateway(stack.clients.clone(), clock, platforms))
+}
+
 impl Harness {
+    /// The fixtures' incident's timeline.
+    async fn timeline(&self) -> Vec<im_core::TimelineEntry> {
+        self.stack
+            .store()
+            .timeline(&IncidentId::new(2025, 1), 20)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
     async fn send(&self, fixture: &str) -> (u16, Value) {
         let (status, _, body) = im_tests::call(&self.router, lambda_event(fixture).map(Body::new)).await;
         (status, body)
@@ -99,12 +113,7 @@ async fn every_discord_fixture_gets_its_answer() {
     assert_eq!(h.incident().await.expect("exists").status, Status::Acknowledged);
     let (status, updated) = h.send("discord/modal-status-update.json").await;
     assert_eq!(status, 200, "{updated}");
-    let timeline = h
-        .stack
-        .store()
-        .timeline(&IncidentId::new(2025, 1), 20)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let timeline = h.timeline().await;
     assert!(
         timeline
             .iter()
@@ -181,25 +190,13 @@ async fn the_gate_checks_membership_and_records_refusals_in_dynamodb() {
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     // (The functions read provider records through a short cache; a new gateway reads it now.)
-    let clock: Arc<dyn Clock> = Arc::new(FixedClock::at(
-        time::OffsetDateTime::from_unix_timestamp(FIXTURE_TIME).unwrap_or_else(|e| panic!("{e}")),
-    ));
-    let gateway = Arc::new(im_webhook::aws::gateway(
-        h.stack.clients.clone(),
-        clock,
-        im_platforms::registry(h.stack.clients.config()),
-    ));
+    let gateway = fixture_gateway(&h.stack);
     let router = discord_webhook::router(gateway);
     let (status, _, updated) =
         im_tests::call(&router, lambda_event("discord/modal-status-update.json").map(Body::new)).await;
     assert_eq!(status, 200);
     assert!(updated.to_string().contains("You need the responder role"), "{updated}");
-    let timeline = h
-        .stack
-        .store()
-        .timeline(&IncidentId::new(2025, 1), 20)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    let timeline = h.timeline().await;
     let denied: Vec<_> = timeline.iter().filter(|e| e.event_type == "chatops.denied").collect();
     assert_eq!(denied.len(), 1, "{timeline:?}");
     assert_eq!(denied[0].actor, "chatops:300100");

@@ -163,21 +163,12 @@ impl TestStack {
     }
 }
 
-/// The services the mention corpus (`tests/nlu/`) is written for.
+/// The services the mention corpus (`tests/nlu/`) is written for (`tests/nlu/services.txt`).
 pub fn nlu_services() -> Vec<String> {
-    [
-        "payments",
-        "checkout",
-        "database",
-        "search",
-        "api",
-        "auth",
-        "billing",
-        "notifications",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect()
+    include_str!("../nlu/services.txt")
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 /// The lines of a mention evaluation file (`tests/nlu/<file>`): `{"text", "intent", "entities"}`.

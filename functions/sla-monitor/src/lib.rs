@@ -188,21 +188,18 @@ impl SlaMonitor {
                 continue;
             }
             let items = self.store.delete_incident(&incident.id).await?;
-            let entry = im_core::TimelineEntry {
-                event_type: "retention.deleted".into(),
-                timestamp: now,
-                actor: "system:retention".into(),
-                source: "sla-monitor".into(),
-                data: serde_json::json!({
+            let entry = im_core::TimelineEntry::record(
+                "retention.deleted",
+                now,
+                "system:retention".into(),
+                "sla-monitor".into(),
+                serde_json::json!({
                     "incident": incident.id,
                     "closed_at": im_core::message::rfc3339(closed_at),
                     "retention_days": days,
                     "items": items,
-                })
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-            };
+                }),
+            );
             if let Err(e) = self.store.audit(None, &entry).await {
                 warn!(error = %e, "recording a deletion");
             }
@@ -272,12 +269,7 @@ impl SlaMonitor {
         to: OffsetDateTime,
         label: &str,
     ) -> Result<usize, AwsError> {
-        use im_core::conversation::Memo;
-        let now = self.clock.now().unix_timestamp();
-        let teams = match self.marks.get(im_core::team::TEAMS_KEY, now).await? {
-            Some(json) => im_core::team::Teams::parse(&json).map_err(AwsError::Config)?,
-            None => return Ok(0),
-        };
+        let teams = im_core::team::Teams::load(&self.marks, self.clock.now().unix_timestamp()).await?;
         let mut incidents: Option<Vec<im_core::Incident>> = None;
         let mut count = 0;
         for team in teams.0.values() {

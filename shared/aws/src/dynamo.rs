@@ -459,6 +459,20 @@ impl DynamoStore {
         query_all(query, what).await
     }
 
+    /// Writes one timeline (or audit) item as it is, outside a change's transaction.
+    async fn put_timeline(&self, item: &TimelineItem, what: &str) -> Result<(), StoreError> {
+        let item = serde_dynamo::to_item(item).map_err(|e| corrupt(what, e))?;
+        self.client()
+            .await
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| unavailable(what, e))?;
+        Ok(())
+    }
+
     /// Deletes one item.
     async fn delete_keys(&self, pk: &str, sk: &str, what: &str) -> Result<(), StoreError> {
         self.client()
@@ -586,27 +600,15 @@ impl IncidentStore for DynamoStore {
             Some(id) => incident_pk(id),
             None => format!("AUDIT#{}", entry.timestamp.date()),
         };
-        let item = to_item(&TimelineItem {
+        let item = TimelineItem {
             pk,
             sk: format!("TL#{}#{}", rfc3339(entry.timestamp), ulid::Ulid::generate()),
             gsi1pk: None,
             gsi1sk: None,
             item_type: "audit".into(),
             entry: entry.clone(),
-        })
-        .map_err(|e| match e {
-            CommitError::Store(e) => e,
-            other => StoreError::Corrupt(other.to_string()),
-        })?;
-        self.client()
-            .await
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .send()
-            .await
-            .map_err(|e| unavailable("recording an audit entry", e))?;
-        Ok(())
+        };
+        self.put_timeline(&item, "recording an audit entry").await
     }
 
     async fn audit_day(&self, day: time::Date) -> Result<Vec<TimelineEntry>, StoreError> {

@@ -1,6 +1,6 @@
 //! Providers: the cached lookup the webhooks use, and the administration the CLI and API use.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -205,42 +205,26 @@ impl ProviderDirectory {
         patch: Option<Value>,
         status: Option<ProviderStatus>,
     ) -> Result<Provider, AdminError> {
-        // Secrets first: a record never names a credential its secret does not hold.
-        let patch_map = match patch {
-            Some(patch) => {
-                let current = self
-                    .store
-                    .get_provider(name)
-                    .await?
-                    .ok_or_else(|| AdminError::NotFound(name.into()))?;
-                let spec = self.spec(current.platform.as_str()).ok_or_else(|| {
-                    AdminError::Invalid(format!("{} is not a platform of this version", current.platform))
-                })?;
-                let (patch_map, secret_patch) =
-                    ProviderConfig::split_for(patch, spec).map_err(|e| AdminError::Invalid(e.to_string()))?;
-                // Checked before anything is written.
-                let mut merged = config_map(&current.config);
-                merge(&mut merged, patch_map.clone());
-                ProviderConfig::for_platform(merged, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
-                if !secret_patch.is_empty() {
-                    let mut secrets = self.secrets.read_raw(&current.secret_name).await?.unwrap_or_default();
-                    secrets.extend(secret_patch);
-                    self.secrets.write(&current.secret_name, &secrets).await?;
-                }
-                Some(patch_map)
-            }
-            None => None,
+        let (record, spec) = self.load(name).await?;
+        let (patch_map, secret_patch) = match patch {
+            Some(patch) => ProviderConfig::split_for(patch, spec).map_err(|e| AdminError::Invalid(e.to_string()))?,
+            None => (Map::new(), BTreeMap::new()),
         };
-        self.rewrite(name, |record, _, current| {
-            if let Some(patch_map) = patch_map {
-                merge(current, patch_map);
-            }
+        // Checked before anything is written; secrets before the record, so a record never
+        // names a credential its secret does not hold.
+        let updated = rewritten(record, spec, |record, current| {
+            merge(current, patch_map);
             if let Some(status) = status {
                 record.status = status;
             }
             Ok(())
-        })
-        .await
+        })?;
+        if !secret_patch.is_empty() {
+            let mut secrets = self.secrets.read_raw(&updated.secret_name).await?.unwrap_or_default();
+            secrets.extend(secret_patch);
+            self.secrets.write(&updated.secret_name, &secrets).await?;
+        }
+        self.store_record(updated).await
     }
 
     /// Replaces the provider's access policy (`rbac`) as a whole, checked like any
@@ -250,24 +234,20 @@ impl ProviderDirectory {
         name: &str,
         edit: impl FnOnce(&mut im_core::rbac::AccessPolicy) -> Result<(), String>,
     ) -> Result<Provider, AdminError> {
-        self.rewrite(name, |record, _, current| {
+        let (record, spec) = self.load(name).await?;
+        let updated = rewritten(record, spec, |record, current| {
             let mut policy = record.config.rbac.clone();
             edit(&mut policy).map_err(AdminError::Invalid)?;
             let policy = serde_json::to_value(&policy).map_err(|e| AdminError::Invalid(e.to_string()))?;
             current.insert("rbac".into(), policy);
             Ok(())
-        })
-        .await
+        })?;
+        self.store_record(updated).await
     }
 
-    /// Reads a provider, lets `edit` change the record and its configuration (as JSON), checks
-    /// the configuration as its platform does, and stores it.
-    async fn rewrite(
-        &self,
-        name: &str,
-        edit: impl FnOnce(&mut Provider, &'static PlatformSpec, &mut Map<String, Value>) -> Result<(), AdminError>,
-    ) -> Result<Provider, AdminError> {
-        let mut record = self
+    /// The stored record (not the cached one) and its platform's table.
+    async fn load(&self, name: &str) -> Result<(Provider, &'static PlatformSpec), AdminError> {
+        let record = self
             .store
             .get_provider(name)
             .await?
@@ -275,13 +255,13 @@ impl ProviderDirectory {
         let spec = self
             .spec(record.platform.as_str())
             .ok_or_else(|| AdminError::Invalid(format!("{} is not a platform of this version", record.platform)))?;
-        let mut current = config_map(&record.config);
-        edit(&mut record, spec, &mut current)?;
-        record.config =
-            ProviderConfig::for_platform(current, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
+        Ok((record, spec))
+    }
+
+    async fn store_record(&self, mut record: Provider) -> Result<Provider, AdminError> {
         record.updated_at = OffsetDateTime::now_utc();
         self.store.put_provider(&record, false).await?;
-        self.forget(name);
+        self.forget(&record.name);
         Ok(record)
     }
 
@@ -313,6 +293,20 @@ impl ProviderDirectory {
         self.forget(name);
         Ok(removed)
     }
+}
+
+/// `record` after `edit` changed it and its configuration (as JSON), the configuration checked
+/// as its platform does.
+fn rewritten(
+    mut record: Provider,
+    spec: &'static PlatformSpec,
+    edit: impl FnOnce(&mut Provider, &mut Map<String, Value>) -> Result<(), AdminError>,
+) -> Result<Provider, AdminError> {
+    let mut current = config_map(&record.config);
+    edit(&mut record, &mut current)?;
+    record.config =
+        ProviderConfig::for_platform(current, Some(spec)).map_err(|e| AdminError::Invalid(e.to_string()))?;
+    Ok(record)
 }
 
 /// A configuration as the JSON object it is stored as.
@@ -385,12 +379,7 @@ impl ProviderSource for ProviderDirectory {
 impl ProviderDirectory {
     /// Every team, as stored now.
     pub async fn read_teams(&self) -> Result<im_core::team::Teams, StoreError> {
-        use im_core::conversation::Memo;
-        let now = OffsetDateTime::now_utc().unix_timestamp();
-        match self.memo.get(im_core::team::TEAMS_KEY, now).await? {
-            Some(json) => im_core::team::Teams::parse(&json).map_err(StoreError::Corrupt),
-            None => Ok(im_core::team::Teams::default()),
-        }
+        im_core::team::Teams::load(&self.memo, OffsetDateTime::now_utc().unix_timestamp()).await
     }
 
     /// Replaces every team.

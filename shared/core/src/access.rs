@@ -168,7 +168,7 @@ impl Gate {
         {
             return Err(Denied::Identity {
                 command,
-                platform: title_case(ask.provider.platform.as_str()),
+                platform: platform_title(ask.provider).into(),
                 reason,
             });
         }
@@ -242,7 +242,7 @@ impl Gate {
                     Some(old) if judged(&old).is_none() => Ok(()),
                     _ => Err(format!(
                         "{} did not answer the identity check ({e}); please try again in a minute",
-                        title_case(ask.provider.platform.as_str())
+                        platform_title(ask.provider)
                     )),
                 };
             }
@@ -369,12 +369,12 @@ fn judge(policy: &AccessPolicy, person: &Person) -> Option<String> {
     None
 }
 
-fn title_case(s: &str) -> String {
-    let mut chars = s.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+/// How people write the provider's platform (`Slack`, `Microsoft Teams`).
+fn platform_title(provider: &Provider) -> &str {
+    provider
+        .platform
+        .spec()
+        .map_or(provider.platform.as_str(), |spec| spec.title)
 }
 
 /// The `chatops.denied` entry: who, what, where, and why.
@@ -384,21 +384,22 @@ pub fn denied_entry(
     denied: &Denied,
     at: time::OffsetDateTime,
 ) -> TimelineEntry {
-    let mut data = serde_json::Map::new();
-    data.insert("channel".into(), json!(actor.channel));
-    data.insert("command".into(), json!(command_line));
-    data.insert("policy".into(), json!(denied.command()));
-    data.insert("response".into(), json!(denied.to_string()));
+    let mut data = json!({
+        "channel": actor.channel,
+        "command": command_line,
+        "policy": denied.command(),
+        "response": denied.to_string(),
+    });
     if let Some(needed) = denied.needed() {
-        data.insert("needed".into(), json!(needed));
+        data["needed"] = json!(needed);
     }
-    TimelineEntry {
-        event_type: "chatops.denied".into(),
-        timestamp: at,
-        actor: format!("chatops:{}", actor.user.id),
-        source: actor.source(),
+    TimelineEntry::record(
+        "chatops.denied",
+        at,
+        format!("chatops:{}", actor.user.id),
+        actor.source(),
         data,
-    }
+    )
 }
 
 #[cfg(test)]

@@ -42,6 +42,17 @@ impl<'a> IncidentMessage<'a> {
         }
     }
 
+    /// The card for a platform, its Assign menu offering the members of the team that owns
+    /// the incident's service there (the platform's people picker otherwise).
+    pub fn card_with_teams(self, platform: &str, teams: &crate::team::Teams) -> Doc {
+        let assignees = teams.assignees(self.incident.service.as_deref(), platform);
+        IncidentMessage {
+            assignees: &assignees,
+            ..self
+        }
+        .card(platform)
+    }
+
     /// The card for a platform (`platform` picks the operator's template).
     pub fn card(&self, platform: &str) -> Doc {
         let incident = self.incident;

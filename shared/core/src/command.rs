@@ -733,6 +733,11 @@ fn parse_declare(tokens: &[Token]) -> Result<Declare, UsageError> {
     })
 }
 
+/// Whether a word is the grammar's own (a verb, `run` or `ask`): no custom command may take it.
+pub fn reserved(name: &str) -> bool {
+    Verb::from_word(name).is_some() || name == "run" || name == "ask"
+}
+
 /// Letters, digits and `- _ . /` and spaces: what a service name may hold.
 pub fn valid_service(s: &str) -> bool {
     !s.trim().is_empty()

@@ -173,13 +173,7 @@ impl Target {
     /// The card of `message` for this target: its platform, and the team's members as
     /// assignees.
     pub fn card(&self, message: IncidentMessage<'_>) -> crate::message::Doc {
-        let platform = self.messenger.platform();
-        let assignees = self.teams.assignees(message.incident.service.as_deref(), platform);
-        IncidentMessage {
-            assignees: &assignees,
-            ..message
-        }
-        .card(platform)
+        message.card_with_teams(self.messenger.platform(), &self.teams)
     }
 }
 

@@ -288,6 +288,11 @@ fn yes() -> bool {
     true
 }
 
+/// An outbound URL a configuration may name: `https://`, or this machine (local receivers).
+pub fn https_or_local(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost")
+}
+
 /// Keys [`ProviderConfig`] understands on every platform; each platform adds its own
 /// ([`PlatformSpec::config_keys`]). Input with any other key is refused (a typo is caught when
 /// the provider is configured, not when a notification goes nowhere); stored records are read

@@ -376,9 +376,7 @@ impl AccessPolicy {
             out.push("rbac.email_domains: this platform does not share e-mail addresses with bots".into());
         }
         if let Some(url) = &self.policy_url
-            && !(url.starts_with("https://")
-                || url.starts_with("http://127.0.0.1")
-                || url.starts_with("http://localhost"))
+            && !crate::provider::https_or_local(url)
         {
             out.push(format!("rbac.policy_url `{url}` must be an https:// URL"));
         }

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use time::{Duration, OffsetDateTime};
 
-use crate::command::{Assignee, Command, Declare, Verb};
+use crate::command::{Assignee, Command, Declare};
 use crate::incident::{Action, Incident, IncidentId, Refusal, Severity, Status, UserRef, WarRoom};
 use crate::invocation::Invocation;
 use crate::ports::{Change, Clock, CommitError, EventPublisher, IncidentStore, StoreError};
@@ -136,7 +136,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     /// Registers `/im <name> …`. Built-in verbs cannot be replaced.
     pub fn register_command(&mut self, name: &str, command: Arc<dyn CustomCommand>) -> Result<(), String> {
         let name = name.trim().to_lowercase();
-        if Verb::from_word(&name).is_some() || name == "run" || name == "ask" {
+        if crate::command::reserved(&name) {
             return Err(format!("`{name}` is a built-in command"));
         }
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {

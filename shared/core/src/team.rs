@@ -107,6 +107,14 @@ impl Teams {
         serde_json::from_str(json).map_err(|e| format!("the stored teams are unreadable: {e}"))
     }
 
+    /// The teams kept in `memo` (none yet: no teams).
+    pub async fn load(memo: &dyn crate::conversation::Memo, now: i64) -> Result<Self, crate::ports::StoreError> {
+        match memo.get(TEAMS_KEY, now).await? {
+            Some(json) => Self::parse(&json).map_err(crate::ports::StoreError::Corrupt),
+            None => Ok(Self::default()),
+        }
+    }
+
     /// Adds or replaces a team: checked, and refused when another team owns one of its services.
     pub fn set(&mut self, team: Team) -> Result<(), String> {
         if let Some(problem) = team.problems().into_iter().next() {

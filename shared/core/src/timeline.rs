@@ -21,6 +21,20 @@ pub struct TimelineEntry {
 }
 
 impl TimelineEntry {
+    /// An entry whose `data` is the JSON object `data` (anything else: no data).
+    pub fn record(event_type: &str, timestamp: OffsetDateTime, actor: String, source: String, data: Value) -> Self {
+        Self {
+            event_type: event_type.to_string(),
+            timestamp,
+            actor,
+            source,
+            data: match data {
+                Value::Object(map) => map,
+                _ => Map::new(),
+            },
+        }
+    }
+
     /// A short human line: "chatops.acknowledge by chatops:U1 — Investigating".
     pub fn summary(&self) -> String {
         let detail = ["note", "response"]

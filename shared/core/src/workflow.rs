@@ -22,9 +22,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::chat::BoxFuture;
-use crate::command::Verb;
 use crate::incident::IncidentId;
 use crate::invocation::Invocation;
+use crate::provider::https_or_local;
 
 /// GitHub's REST API.
 pub const GITHUB_API: &str = "https://api.github.com";
@@ -68,10 +68,6 @@ pub struct Workflow {
 
 pub type Workflows = BTreeMap<String, Workflow>;
 
-fn https_or_local(url: &str) -> bool {
-    url.starts_with("https://") || url.starts_with("http://127.0.0.1") || url.starts_with("http://localhost")
-}
-
 /// Problems with a provider's `workflows` (names, presets, URLs), for configuration time.
 pub fn problems(workflows: &Workflows) -> Vec<String> {
     let mut out = Vec::new();
@@ -86,7 +82,7 @@ pub fn problems(workflows: &Workflows) -> Vec<String> {
                 "workflows: `{name}` is not a command name (lowercase letters, digits, - and _, at most 32)"
             ));
         }
-        if Verb::from_word(name).is_some() || name == "run" || name == "ask" {
+        if crate::command::reserved(name) {
             out.push(format!("workflows: `{name}` is a built-in command"));
         }
         match (&w.github, &w.url) {

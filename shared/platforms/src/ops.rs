@@ -102,10 +102,10 @@ fn sample_incident(
 }
 
 /// A provider with what acting on it needs.
-struct Resolved {
-    provider: Arc<Provider>,
-    adapter: Option<Arc<dyn im_core::inbound::PlatformAdapter>>,
-    secrets: Arc<im_core::provider::ProviderSecrets>,
+pub(crate) struct Resolved {
+    pub(crate) provider: Arc<Provider>,
+    pub(crate) adapter: Option<Arc<dyn im_core::inbound::PlatformAdapter>>,
+    pub(crate) secrets: Arc<im_core::provider::ProviderSecrets>,
 }
 
 impl Resolved {
@@ -157,12 +157,16 @@ impl Sender {
 
     /// The provider, its platform's adapter (`None` when this build lacks the platform) and
     /// its secrets.
-    async fn resolve(&self, name: &str) -> Result<Resolved, Failure> {
-        let provider = self
-            .directory
+    /// The provider's record, or a failure naming it.
+    pub(crate) async fn record(&self, name: &str) -> Result<Arc<Provider>, Failure> {
+        self.directory
             .provider(name)
             .await?
-            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))?;
+            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))
+    }
+
+    pub(crate) async fn resolve(&self, name: &str) -> Result<Resolved, Failure> {
+        let provider = self.record(name).await?;
         let adapter = self.platforms.get(provider.platform.as_str()).cloned();
         let secrets = ProviderSource::secrets(&self.directory, &provider)
             .await
@@ -607,7 +611,10 @@ impl Sender {
                 stored.id, stored.severity
             )));
         }
-        let doc = IncidentMessage::new(&stored, kind, &provider.config, now).card(provider.platform.as_str());
+        // The card the notifier would post: with the owning team's members to assign.
+        let teams = ProviderSource::teams(&self.directory).await?;
+        let doc = IncidentMessage::new(&stored, kind, &provider.config, now)
+            .card_with_teams(provider.platform.as_str(), &teams);
         let mut sent = Vec::new();
         for route in &routes {
             sent.push(self.post(&provider, messenger.as_ref(), &route.channel, &doc).await);

@@ -6,47 +6,42 @@
 use im_core::privacy::{Subject, pseudonym};
 use serde_json::{Value, json};
 
+use im_core::provider::Provider;
+
 use crate::ops::{Failure, Sender};
 
 impl Sender {
-    async fn subject(&self, user: &str) -> Result<Subject, Failure> {
+    /// Who `user` is, and the providers of their platform (read once).
+    async fn subject(&self, user: &str) -> Result<(Subject, Vec<Provider>), Failure> {
         let platform = user
             .split_once(':')
             .map(|(p, _)| p.trim().to_lowercase())
             .unwrap_or_default();
-        let providers = self
+        let providers: Vec<Provider> = self
             .directory
             .list()
             .await?
             .into_iter()
             .filter(|p| p.platform.as_str() == platform)
-            .map(|p| p.name)
             .collect();
-        Subject::parse(user, providers).map_err(Failure)
+        let subject = Subject::parse(user, providers.iter().map(|p| p.name.clone()).collect()).map_err(Failure)?;
+        Ok((subject, providers))
     }
 
-    /// Role mappings of the user in providers of their platform.
-    async fn mappings(&self, subject: &Subject) -> Result<Vec<Value>, Failure> {
-        Ok(self
-            .directory
-            .list()
-            .await?
-            .into_iter()
-            .filter(|p| subject.providers.contains(&p.name))
+    /// Everything stored about `user` (`slack:U0123ABCD`).
+    pub async fn privacy_export(&self, user: &str) -> Result<Value, Failure> {
+        let (subject, providers) = self.subject(user).await?;
+        let store = im_aws::DynamoStore::new(self.clients.clone());
+        let found = store.find_person(&subject).await?;
+        // Role mappings of the user in providers of their platform.
+        let mappings: Vec<Value> = providers
+            .iter()
             .filter_map(|p| {
                 p.config.rbac.users.get(&subject.user).map(
                     |m| json!({"provider": p.name, "role": m.role, "person": m.person, "automation": m.automation}),
                 )
             })
-            .collect())
-    }
-
-    /// Everything stored about `user` (`slack:U0123ABCD`).
-    pub async fn privacy_export(&self, user: &str) -> Result<Value, Failure> {
-        let subject = self.subject(user).await?;
-        let store = im_aws::DynamoStore::new(self.clients.clone());
-        let found = store.find_person(&subject).await?;
-        let mappings = self.mappings(&subject).await?;
+            .collect();
         let incidents: Vec<Value> = found
             .incidents
             .iter()
@@ -78,24 +73,24 @@ impl Sender {
     /// Pseudonymises `user` everywhere and removes what only serves them; returns the
     /// pseudonym and what changed.
     pub async fn privacy_forget(&self, user: &str) -> Result<Value, Failure> {
-        let subject = self.subject(user).await?;
+        let (subject, providers) = self.subject(user).await?;
         let store = im_aws::DynamoStore::new(self.clients.clone());
         let found = store.find_person(&subject).await?;
         let name = pseudonym();
         let done = store.forget_person(&subject, found, &name).await?;
         let mut unmapped = Vec::new();
-        for provider in &subject.providers {
-            let record = self.directory.provider(provider).await?;
-            if record.is_some_and(|r| r.config.rbac.users.contains_key(&subject.user)) {
-                self.directory
-                    .set_rbac(provider, |policy| {
-                        policy.users.remove(&subject.user);
-                        Ok(())
-                    })
-                    .await
-                    .map_err(|e| Failure(e.to_string()))?;
-                unmapped.push(provider.clone());
-            }
+        for provider in providers
+            .iter()
+            .filter(|p| p.config.rbac.users.contains_key(&subject.user))
+        {
+            self.directory
+                .set_rbac(&provider.name, |policy| {
+                    policy.users.remove(&subject.user);
+                    Ok(())
+                })
+                .await
+                .map_err(|e| Failure(e.to_string()))?;
+            unmapped.push(provider.name.clone());
         }
         let summary = json!({
             "pseudonym": name,

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use im_aws::{DynamoStore, ProviderDirectory};
 use im_core::access::{Ask, Gate};
 use im_core::command::Verb;
-use im_core::directory::ProviderSource;
 use im_core::invocation::Actor;
 use im_core::ports::IncidentStore;
 use im_core::provider::Provider;
@@ -77,13 +76,13 @@ impl Sender {
     /// An operator's action in the day's audit partition (a failure to record it is reported
     /// on stderr, never silently dropped, but does not undo the action).
     pub(crate) async fn audit(&self, event_type: &str, provider: &str, data: Value) {
-        let entry = TimelineEntry {
-            event_type: event_type.into(),
-            timestamp: self.clock.now(),
-            actor: format!("operator:{}", crate::ops::operator()),
-            source: format!("cli:{provider}"),
-            data: data.as_object().cloned().unwrap_or_default(),
-        };
+        let entry = TimelineEntry::record(
+            event_type,
+            self.clock.now(),
+            format!("operator:{}", crate::ops::operator()),
+            format!("cli:{provider}"),
+            data,
+        );
         if let Err(e) = self.store().audit(None, &entry).await {
             eprintln!("warning: the audit entry could not be written: {e}");
         }
@@ -207,14 +206,12 @@ impl Sender {
         incident: Option<&str>,
     ) -> Result<Value, Failure> {
         let (provider, user) = identity(who)?;
-        let record = self.record(provider).await?;
-        let secrets = ProviderSource::secrets(&self.directory, &record)
-            .await
-            .map_err(|e| Failure(format!("reading the secrets of `{provider}`: {e}")))?;
-        let messenger = self
-            .platforms
-            .get(record.platform.as_str())
-            .and_then(|a| a.messenger(&record, &secrets).ok());
+        let crate::ops::Resolved {
+            provider: record,
+            adapter,
+            secrets,
+        } = self.resolve(provider).await?;
+        let messenger = adapter.and_then(|a| a.messenger(&record, &secrets).ok());
         let incident = match incident {
             Some(id) => {
                 let id = IncidentId::parse(id).map_err(|e| Failure(e.to_string()))?;
@@ -264,13 +261,6 @@ impl Sender {
                 "needed": denied.needed(), "source": actor.source(),
             }),
         })
-    }
-
-    async fn record(&self, name: &str) -> Result<Arc<Provider>, Failure> {
-        self.directory
-            .provider(name)
-            .await?
-            .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))
     }
 }
 

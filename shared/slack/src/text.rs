@@ -99,19 +99,10 @@ mod tests {
     /// either fixed or, deliberately, written down. Chatter never yields a state change.
     #[test]
     fn the_mention_corpus_is_understood_and_its_chatter_never_acts() {
-        let services: Vec<String> = [
-            "payments",
-            "checkout",
-            "database",
-            "search",
-            "api",
-            "auth",
-            "billing",
-            "notifications",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
+        let services: Vec<String> = include_str!("../../../tests/nlu/services.txt")
+            .lines()
+            .map(str::to_string)
+            .collect();
         for (file, known_misses) in [
             (include_str!("../../../tests/nlu/corpus.jsonl"), 0),
             (include_str!("../../../tests/nlu/heldout.jsonl"), 1),

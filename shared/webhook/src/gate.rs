@@ -122,7 +122,11 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 };
             }
         };
-        let extra_help = workflow_help(through.provider);
+        // Only `help` lists the provider's workflow commands.
+        let extra_help = match command {
+            Command::Help { .. } => workflow_help(through.provider),
+            _ => Vec::new(),
+        };
         let settings = Settings {
             policy: &through.provider.config.rbac,
             role: granted.role,

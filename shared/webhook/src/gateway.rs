@@ -886,14 +886,12 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             warn!(error = %e, "reading teams");
             Arc::default()
         });
-        let assignees = teams.assignees(incident.service.as_deref(), call.platform());
         IncidentMessage {
             note,
             previous_severity,
-            assignees: &assignees,
             ..IncidentMessage::new(incident, event, &call.provider.config, self.clock.now())
         }
-        .card(call.platform())
+        .card_with_teams(call.platform(), &teams)
     }
 
     /// Edits the clicked message right away, if it is the incident's tracked message here,

@@ -1,9 +1,9 @@
 //! im-webhook: the generic webhook library. One [`Gateway`] serves every platform: it reads the
 //! body (bounded), looks the provider up, has the platform's adapter verify the signature
 //! (re-reading a rotated secret once), parse the request and render the answer, and does the
-//! rest once for all of them: tenant binding, status gates, deduplication by the platform's
-//! request id, RBAC (through the use cases), the platform's deadline, and handing slow work to
-//! the interaction worker.
+//! rest once for all of them: redaction of what people type, tenant binding, status gates,
+//! deduplication by the platform's request id, the access gate (roles, identity, channels,
+//! limits; `gate.rs`), the platform's deadline, and handing slow work to the interaction worker.
 //!
 //! Routes: `POST /chatops/<platform>/{instance}` per platform ([`platform_router`]) and the
 //! generic `POST /chatops/{provider}` ([`generic_router`]), which also answers an unsigned

@@ -60,7 +60,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             command_line: work.command_line.clone(),
             idempotency_key: Some(format!("{}:work:{}", work.platform, work.id)),
         };
-        let doc = match &work.task {
+        let (doc, visibility) = match &work.task {
             Task::WarRoom { incident } => {
                 let on_call = self.on_call_for(incident, provider).await;
                 let joined = join_war_room(
@@ -73,7 +73,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                     on_call.as_ref(),
                 )
                 .await;
-                Some(joined.doc(self.clock.now()))
+                (joined.doc(self.clock.now()), Visibility::Private)
             }
             Task::Mention { segments } => {
                 let through = crate::gate::Through {
@@ -107,16 +107,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                         in_channel: true,
                     })));
                 }
-                Some(doc)
+                (doc, Visibility::Private)
             }
-            Task::Workflow { .. } => None,
-        };
-        let (doc, visibility) = match doc {
-            Some(doc) => (doc, Visibility::Private),
-            None => {
-                let Task::Workflow { name, args } = &work.task else {
-                    return Ok(Done::Dropped("nothing to do".into()));
-                };
+            // A workflow's success is for the channel; its failure for the person.
+            Task::Workflow { name, args } => {
                 let ran = self
                     .run_workflow(provider, &resolved.secrets, &inv, name, args, &work.id)
                     .await;

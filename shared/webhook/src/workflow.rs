@@ -53,12 +53,12 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             },
         };
         info!(workflow = name, ok = report.ok, status = ?report.status, "workflow run");
-        let entry = TimelineEntry {
-            event_type: "chatops.workflow".into(),
-            timestamp: self.clock.now(),
-            actor: format!("chatops:{}", inv.actor.user.id),
-            source: inv.actor.source(),
-            data: json!({
+        let entry = TimelineEntry::record(
+            "chatops.workflow",
+            self.clock.now(),
+            format!("chatops:{}", inv.actor.user.id),
+            inv.actor.source(),
+            json!({
                 "channel": inv.actor.channel,
                 "command": inv.command_line,
                 "workflow": name,
@@ -66,11 +66,8 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 "status": report.status,
                 "response": report.text,
                 "delivery": delivery,
-            })
-            .as_object()
-            .cloned()
-            .unwrap_or_default(),
-        };
+            }),
+        );
         let on = match &run.incident {
             Some(id) => match self.service.store().get(id).await {
                 Ok(found) => found.map(|i| i.id),

@@ -9,7 +9,7 @@ use im_core::privacy::{Subject, leave_rotation};
 use im_core::{Incident, TimelineEntry};
 use serde::Serialize;
 
-use super::{DynamoStore, IncidentItem, Item, TimelineItem, corrupt, s, unavailable};
+use super::{DynamoStore, IncidentItem, Item, TimelineItem, corrupt, unavailable};
 
 /// What the table holds about a person.
 #[derive(Debug, Default, Serialize)]
@@ -165,23 +165,15 @@ impl DynamoStore {
         }
         for ((pk, sk, gsi1pk, gsi1sk, item_type), mut entry) in found.entry_keys.into_iter().zip(found.entries) {
             subject.pseudonymise_entry(&mut entry, &names, pseudonym);
-            let item = serde_dynamo::to_item(TimelineItem {
+            let item = TimelineItem {
                 pk,
                 sk,
                 gsi1pk,
                 gsi1sk,
                 item_type,
                 entry,
-            })
-            .map_err(|e| corrupt("timeline item", e))?;
-            self.client()
-                .await
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item))
-                .send()
-                .await
-                .map_err(|e| unavailable("pseudonymising an entry", e))?;
+            };
+            self.put_timeline(&item, "pseudonymising an entry").await?;
             done.entries += 1;
         }
         for (pk, sk) in found.memo_keys {
@@ -190,21 +182,16 @@ impl DynamoStore {
         }
         for mut rotation in found.rotations {
             if leave_rotation(&mut rotation, &subject.identity()) {
+                // Rotations are memos: written as `im oncall set` writes them.
                 let value = serde_json::to_string(&rotation).map_err(|e| corrupt("rotation", e))?;
-                self.client()
-                    .await
-                    .put_item()
-                    .table_name(&self.table)
-                    .item(
-                        "PK",
-                        s(format!("MEMO#{}", im_core::oncall::rotation_key(&rotation.service))),
-                    )
-                    .item("SK", s("META"))
-                    .item("item_type", s("memo"))
-                    .item("value", s(value))
-                    .send()
-                    .await
-                    .map_err(|e| unavailable("updating a rotation", e))?;
+                let memo = crate::deliveries::DeliveryStore::new(self.clients.clone());
+                im_core::conversation::Memo::put(
+                    &memo,
+                    &im_core::oncall::rotation_key(&rotation.service),
+                    &value,
+                    None,
+                )
+                .await?;
                 done.rotations += 1;
             }
         }
