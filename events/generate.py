@@ -171,6 +171,10 @@ def discord_events():
                                                        interaction_id="1180000000000000005"))
     discord_event("component-ack", interaction(3, {"custom_id": "im:ack|INC-2025-001", "component_type": 2},
                                                interaction_id="1180000000000000006", message="1170000000000000001"))
+    # A choice of the card's "More…" menu (where Discord's rows are full): the action it names.
+    discord_event("component-more-acknowledge", interaction(3, {"custom_id": "im:more|INC-2025-001", "component_type": 3,
+                                                                "values": ["im:transition|acknowledge"]},
+                                                            interaction_id="1180000000000000014", message="1170000000000000001"))
     discord_event("modal-status-update", interaction(5, {"custom_id": "im:status_update|INC-2025-001", "components": [
         {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": "Failover to the EU region done"}]}]},
         interaction_id="1180000000000000007"))

@@ -227,7 +227,10 @@ async fn a_job_that_keeps_failing_is_dead_lettered_after_its_retries() {
         .await;
     p.drain(1, Duration::from_secs(90)).await;
     let (injected_500, _) = p.slack.injected();
-    assert_eq!(injected_500, 12, "twelve attempts, each refused");
+    // Twelve attempts, each refused. SQS hands a message out at least once: on a busy machine
+    // the emulator may give one attempt's message twice, which costs one more refused call and
+    // nothing else (one lineage, one dead letter, counted below).
+    assert!((12..=13).contains(&injected_500), "twelve attempts: {injected_500}");
     let letters = dlq::list(&p.queue("DeliveriesDLQ"), 10).await.expect("list");
     assert_eq!(letters.len(), 1);
     assert_eq!(letters[0].attempts, 12);

@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use im_core::action::{ActionKey, ActionRef};
 use im_core::directory::ProviderSource;
 use im_core::ports::IncidentStore;
+use im_core::service::{CustomCall, CustomCommand};
 use im_core::{IncidentId, Role, Status};
 use im_tests::discord_under_test::DiscordUnderTest;
 use im_tests::echo_fake::EchoUnderTest;
@@ -31,7 +32,35 @@ fn strict() -> Value {
         "users": {"U0VIEWER": "viewer", "U0RESP": "responder", "U0CMDR": "commander", "U0ADMIN": "admin"},
         "commands": {"close": "commander", "downgrade": "commander", "assign": "commander",
                      "timeline": "responder", "war_room": "admin"}
-    }})
+    },
+    "actions": [
+        {"id": "page", "label": "Page", "command": "page", "options": [{"label": "DBA", "value": "dba"}]},
+        {"id": "look", "label": "Look", "command": "look"}
+    ]})
+}
+
+/// The matrix's registered commands behind custom buttons: `page` changes things (a responder
+/// by default), `look` only reads (anyone).
+struct Registered {
+    changes: bool,
+}
+
+impl CustomCommand for Registered {
+    fn summary(&self) -> &str {
+        "A custom button's command"
+    }
+    fn changes(&self) -> bool {
+        self.changes
+    }
+    fn run<'a>(&'a self, call: CustomCall<'a>) -> im_core::chat::BoxFuture<'a, im_core::Reply> {
+        let text = format!("ran with {}", call.args.join(" "));
+        Box::pin(async move {
+            im_core::Reply::Text {
+                text,
+                in_channel: false,
+            }
+        })
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -72,6 +101,18 @@ const CASES: &[(Try, Role, bool)] = &[
     (Try::Click(ActionKey::StatusUpdate, None), Role::Responder, false),
     (Try::Click(ActionKey::WarRoom, None), Role::Admin, false),
     (Try::Click(ActionKey::Details, None), Role::Viewer, false),
+    (Try::Click(ActionKey::Custom, Some("page:dba")), Role::Responder, false),
+    (Try::Click(ActionKey::Custom, Some("look")), Role::Viewer, false),
+    (
+        Try::Click(ActionKey::More, Some("im:custom|page:dba")),
+        Role::Responder,
+        false,
+    ),
+    (
+        Try::Click(ActionKey::More, Some("im:transition|resolve")),
+        Role::Responder,
+        true,
+    ),
 ];
 
 fn act(key: ActionKey, id: &str, choice: Option<&str>) -> ActionRef {
@@ -85,9 +126,17 @@ fn refused(text: &str) -> bool {
 /// Every role × every case: allowed exactly when the role is enough, and then it acts; refused
 /// otherwise, privately, naming the role, with nothing changed and a `chatops.denied` entry.
 pub async fn every_role_and_command(p: Arc<dyn UnderTest>) {
-    let w = World::new(p.clone(), strict());
+    let w = World::new_with(p.clone(), strict(), |service| {
+        for (name, changes) in [("page", true), ("look", false)] {
+            service
+                .register_command(name, Arc::new(Registered { changes }))
+                .expect("registers");
+        }
+    });
     for (user, role) in USERS {
         for (n, (attempt, needed, changes)) in CASES.iter().enumerate() {
+            // Five minutes apart: refusals are audited at most 20 per person and hour.
+            w.advance(time::Duration::minutes(5));
             let id = w
                 .declare(
                     "U0ADMIN",
@@ -121,6 +170,10 @@ pub async fn every_role_and_command(p: Arc<dyn UnderTest>) {
             let case = format!("{user} ({role}) × {attempt:?} on {}", p.name());
             if role >= *needed {
                 assert!(!refused(&text), "{case}: allowed, got {text:?}");
+                if matches!(attempt, Try::Click(ActionKey::Custom | ActionKey::More, Some(c)) if c.contains("page") || *c == "look")
+                {
+                    assert!(text.contains(&format!("ran with {id}")), "{case}: it ran: {text:?}");
+                }
                 assert!(denied.is_empty(), "{case}: no refusal recorded");
                 if *changes {
                     assert!(after.version > before.version, "{case}: it acted ({text:?})");

@@ -6,6 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use im_core::Reply;
+use im_core::action::{ActionKey, ActionRef};
+use im_core::incident::IncidentId;
 use im_core::ports::IncidentStore;
 use im_core::service::{CustomCall, CustomCommand};
 use im_tests::discord_under_test::DiscordUnderTest;
@@ -307,6 +309,172 @@ pub async fn registered_commands(p: Arc<dyn UnderTest>) {
     assert!(help.text.contains("handover INCIDENT-ID"), "{help:?}");
 }
 
+/// A command that changes something (it pages people), run from a card's menu.
+struct Page(Arc<Mutex<Vec<Vec<String>>>>);
+
+impl CustomCommand for Page {
+    fn summary(&self) -> &str {
+        "Page a team about an incident"
+    }
+    fn usage(&self) -> &str {
+        "INCIDENT-ID TEAM"
+    }
+    fn run<'a>(&'a self, call: CustomCall<'a>) -> im_core::chat::BoxFuture<'a, Reply> {
+        self.0.lock().expect("lock").push(call.args.to_vec());
+        let text = format!(
+            "Paged {} about {}",
+            call.args.last().map(String::as_str).unwrap_or("?"),
+            call.incident.map(|i| i.id.to_string()).unwrap_or_default()
+        );
+        Box::pin(async move {
+            Reply::Text {
+                text,
+                in_channel: false,
+            }
+        })
+    }
+}
+
+/// A provider's own buttons and menus on the card, pressed as rendered on the platform: a
+/// command registered in code, a workflow, a menu option; where the platform's rows are full
+/// (Discord) they wait behind "More…", beside the status choices they displaced.
+pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
+    let receiver = Receiver::start().await;
+    let mut config = receiver.config();
+    config["actions"] = json!([
+        {"id": "handover", "label": "Handover", "command": "handover"},
+        {"id": "rollback", "label": "Roll back", "style": "danger", "command": "deploy", "args": ["{service}", "rollback"]},
+        {"id": "page", "label": "Page", "command": "page",
+         "options": [{"label": "DBA on call", "value": "dba"}, {"label": "Network", "value": "network"}]},
+        {"id": "cto", "label": "Call the CTO", "command": "page", "severities": ["SEV-1"]}
+    ]);
+    let paged: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let w = World::new_with(p.clone(), config, |service| {
+        service
+            .register_command("handover", Arc::new(Handover))
+            .expect("registers");
+        service
+            .register_command("page", Arc::new(Page(paged.clone())))
+            .expect("registers");
+    });
+    let id = w
+        .declare("U0ALICE", "--sev SEV-2 --service checkout Checkout errors")
+        .await;
+    w.drain().await;
+    let card = p.top_level("C_MAJOR").into_iter().last().expect("the card");
+    let full = p.name() == "discord";
+    assert_eq!(
+        card.actions.contains(&"im:more".to_string()),
+        full,
+        "More… only where the rows are full: {:?}",
+        card.actions
+    );
+    assert!(
+        p.press("U0BOB", "C_MAJOR", &card, "Call the CTO").is_none(),
+        "a SEV-1 action is not on a SEV-2's card"
+    );
+
+    // A command registered in code.
+    let handed = w.press("U0BOB", "C_MAJOR", &card, "Handover").await;
+    let said = handed.private.unwrap_or_default();
+    assert!(
+        said.contains(&format!("Handover {id}: Checkout errors (Open)")),
+        "{said}"
+    );
+
+    // A workflow, with the incident's service.
+    let rolled = w.press("U0BOB", "C_MAJOR", &card, "Roll back").await;
+    assert!(
+        rolled
+            .private
+            .as_deref()
+            .is_some_and(|t| t.contains("`deploy` is on its way")),
+        "{rolled:?}"
+    );
+    w.run_work().await;
+    let got = receiver.got();
+    assert_eq!(got.len(), 1, "sent once");
+    assert_eq!(got[0].path, "/repos/acme/deploy-pipeline/dispatches");
+    let payload = &got[0].body["client_payload"];
+    assert_eq!(
+        (
+            &payload["service"],
+            &payload["args"],
+            &payload["incident_id"],
+            &payload["user"]["id"]
+        ),
+        (&json!("checkout"), &json!(["rollback"]), &json!(id), &json!("U0BOB"))
+    );
+    assert!(
+        p.follow_ups()
+            .iter()
+            .any(|f| f.contains("Deployment initiated for checkout")),
+        "{:?}",
+        p.follow_ups()
+    );
+    let run = w
+        .timeline(&id)
+        .await
+        .into_iter()
+        .find(|e| e.event_type == "chatops.workflow")
+        .expect("the run on the timeline");
+    assert_eq!(
+        (run.actor.as_str(), run.data["command"].as_str()),
+        ("chatops:U0BOB", Some(format!("[rollback] {id}").as_str()))
+    );
+
+    // A menu option (on Discord, behind More… with the menu's name).
+    let option = if full { "Page: DBA on call" } else { "DBA on call" };
+    let paging = w.press("U0CAROL", "C_MAJOR", &card, option).await;
+    assert!(
+        paging
+            .private
+            .as_deref()
+            .is_some_and(|t| t.contains(&format!("Paged dba about {id}"))),
+        "{paging:?}"
+    );
+    assert_eq!(*paged.lock().expect("lock"), [vec![id.clone(), "dba".to_string()]]);
+    let custom: Vec<_> = w
+        .timeline(&id)
+        .await
+        .into_iter()
+        .filter(|e| e.event_type == "chatops.custom")
+        .collect();
+    assert_eq!(custom.len(), 1, "the change is audited, the handover (a read) is not");
+    assert_eq!(custom[0].data["command"], format!("[page:dba] {id}"));
+    assert_eq!(custom[0].actor, "chatops:U0CAROL");
+
+    // A built-in choice works wherever it is (Discord: inside More…).
+    w.press("U0BOB", "C_MAJOR", &card, "Resolve").await;
+    assert_eq!(w.incident(&id).await.status, im_core::Status::Resolved);
+
+    // The same gate as typing: a viewer may not start the workflow.
+    let refused = w.press("U0VIEWER", "C_MAJOR", &card, "Roll back").await;
+    assert!(
+        refused
+            .private
+            .as_deref()
+            .is_some_and(|t| t.contains("You need the responder role to run `custom:deploy`")),
+        "{refused:?}"
+    );
+    w.run_work().await;
+    assert_eq!(receiver.got().len(), 1, "nothing sent for a refused person");
+
+    // A button the provider no longer has (an old card) is refused plainly.
+    let gone = ActionRef::new(
+        ActionKey::Custom,
+        IncidentId::parse(&id).expect("id"),
+        Some("gone".into()),
+    );
+    let old = w.click("U0BOB", "C_MAJOR", &card.id, &gone).await;
+    assert!(
+        old.private
+            .as_deref()
+            .is_some_and(|t| t.contains("`gone` is not offered on this incident")),
+        "{old:?}"
+    );
+}
+
 macro_rules! workflows_for {
     ($platform:ident, $start:expr) => {
         mod $platform {
@@ -320,6 +488,11 @@ macro_rules! workflows_for {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn registered_commands() {
                 super::registered_commands($start.await).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn custom_buttons() {
+                super::custom_buttons($start.await).await;
             }
         }
     };

@@ -229,6 +229,25 @@ impl UnderTest for DiscordUnderTest {
         self.signed_with(&signing_key(), body)
     }
 
+    fn press(&self, user: &str, channel: &str, seen: &Seen, label: &str) -> Option<Signed> {
+        let data = seen.raw["components"]
+            .as_array()?
+            .iter()
+            .flat_map(|row| row["components"].as_array().cloned().unwrap_or_default())
+            .find_map(|c| match c["type"].as_u64() {
+                Some(2) if c["label"] == label => Some(json!({"custom_id": c["custom_id"], "component_type": 2})),
+                Some(3) => c["options"]
+                    .as_array()?
+                    .iter()
+                    .find(|o| o["label"] == label)
+                    .map(|o| json!({"custom_id": c["custom_id"], "component_type": 3, "values": [o["value"]]})),
+                _ => None,
+            })?;
+        let mut body = self.interaction(3, GUILD, user, channel, data);
+        body["message"] = json!({"id": seen.id, "channel_id": channel});
+        Some(self.signed_with(&signing_key(), body))
+    }
+
     fn submit_note(&self, user: &str, incident: &str, note: &str) -> Signed {
         let data = json!({"custom_id": format!("im:status_update|{incident}"), "components": [
             {"type": 1, "components": [{"type": 4, "custom_id": "note", "value": note}]}]});

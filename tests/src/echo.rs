@@ -29,6 +29,7 @@ pub static SPEC: PlatformSpec = PlatformSpec {
     tenant_keys: &[("workspace", TenantField::Workspace)],
     check: None,
     shares_email: false,
+    room: im_core::action::AMPLE,
 };
 
 /// `sha256=<hex>` of `echo:<timestamp>:<body>`.
@@ -92,9 +93,8 @@ pub fn render(provider: &str, doc: &Doc) -> Value {
         .flat_map(|e| {
             let at = |choice: Option<&String>| ActionRef::new(e.action(), e.incident().clone(), choice.cloned());
             match e {
-                Element::Button { label, .. } | Element::UserSelect { placeholder: label, .. } => {
-                    vec![button(label, &at(None))]
-                }
+                Element::Button { label, value, .. } => vec![button(label, &at(value.as_ref()))],
+                Element::UserSelect { placeholder: label, .. } => vec![button(label, &at(None))],
                 Element::Select { options, .. } => {
                     options.iter().map(|o| button(&o.label, &at(Some(&o.value)))).collect()
                 }

@@ -216,6 +216,12 @@ impl UnderTest for EchoUnderTest {
         self.signed(SECRET, body)
     }
 
+    fn press(&self, user: &str, channel: &str, seen: &Seen, label: &str) -> Option<Signed> {
+        let button = seen.raw["buttons"].as_array()?.iter().find(|b| b["label"] == label)?;
+        let action = ActionRef::decode(button["id"].as_str()?).ok()?;
+        Some(self.click(user, channel, &seen.id, &action))
+    }
+
     fn submit_note(&self, user: &str, incident: &str, note: &str) -> Signed {
         let mut body = self.request("form", "W1", user, "");
         body["incident"] = json!(incident);

@@ -98,6 +98,18 @@ impl SlackUnderTest {
         self.signed(secret, "application/x-www-form-urlencoded", body)
     }
 
+    /// A `block_actions` payload for one used element of message `message`.
+    fn block_action(&self, user: &str, channel: &str, message: &str, element: Value) -> Signed {
+        let trigger = format!("trigger.{}", ulid::Ulid::generate());
+        self.payload(json!({
+            "type": "block_actions", "user": {"id": user, "username": user.to_lowercase()},
+            "team": {"id": "T0FAKE"}, "api_app_id": "A0FAKE", "channel": {"id": channel},
+            "message": {"ts": message}, "trigger_id": trigger,
+            "response_url": format!("{}{trigger}", self.fake.response_prefix),
+            "actions": [element],
+        }))
+    }
+
     fn payload(&self, payload: Value) -> Signed {
         let body = serde_urlencoded::to_string([("payload", payload.to_string())]).expect("form");
         self.signed(SECRET, "application/x-www-form-urlencoded", body)
@@ -264,14 +276,44 @@ impl UnderTest for SlackUnderTest {
             (_, None) => json!({"action_id": action.key.id(), "block_id": format!("im:buttons:{id}"),
                 "type": "button", "value": id}),
         };
-        let trigger = format!("trigger.{}", ulid::Ulid::generate());
-        self.payload(json!({
-            "type": "block_actions", "user": {"id": user, "username": user.to_lowercase()},
-            "team": {"id": "T0FAKE"}, "api_app_id": "A0FAKE", "channel": {"id": channel},
-            "message": {"ts": message}, "trigger_id": trigger,
-            "response_url": format!("{}{trigger}", self.fake.response_prefix),
-            "actions": [element],
-        }))
+        self.block_action(user, channel, message, element)
+    }
+
+    fn press(&self, user: &str, channel: &str, seen: &Seen, label: &str) -> Option<Signed> {
+        let blocks = seen.raw["blocks"].as_array()?;
+        let element = blocks
+            .iter()
+            .filter(|b| b["type"] == "actions")
+            .flat_map(|b| {
+                let block_id = b["block_id"].clone();
+                b["elements"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(move |e| (block_id.clone(), e))
+            })
+            .find_map(|(block_id, e)| {
+                let base = json!({"action_id": e["action_id"], "block_id": block_id, "type": e["type"]});
+                match e["type"].as_str() {
+                    Some("button") if e["text"]["text"] == label => {
+                        let mut clicked = base;
+                        clicked["value"] = e["value"].clone();
+                        Some(clicked)
+                    }
+                    Some("static_select") => e["options"]
+                        .as_array()?
+                        .iter()
+                        .find(|o| o["text"]["text"] == label)
+                        .map(|o| {
+                            let mut chosen = base;
+                            chosen["selected_option"] = json!({"value": o["value"]});
+                            chosen
+                        }),
+                    _ => None,
+                }
+            })?;
+        Some(self.block_action(user, channel, &seen.id, element))
     }
 
     fn submit_note(&self, user: &str, incident: &str, note: &str) -> Signed {

@@ -70,6 +70,9 @@ pub trait UnderTest: Send + Sync {
     /// The same command, but from another workspace (validly signed).
     fn foreign_command(&self, user: &str, channel: &str, text: &str) -> Signed;
     fn click(&self, user: &str, channel: &str, message: &str, action: &ActionRef) -> Signed;
+    /// A click on the control of a posted message that shows `label` (a button, or an option
+    /// of a menu), built from the ids the platform received: what a person's click sends.
+    fn press(&self, user: &str, channel: &str, seen: &Seen, label: &str) -> Option<Signed>;
     fn submit_note(&self, user: &str, incident: &str, note: &str) -> Signed;
     /// A request signed with the wrong secret.
     fn forged(&self, user: &str, channel: &str, text: &str) -> Signed;
@@ -310,6 +313,16 @@ impl World {
 
     pub async fn click(&self, user: &str, channel: &str, message: &str, action: &ActionRef) -> Clicked {
         let request = self.platform.click(user, channel, message, action);
+        let answer = self.send(&request).await;
+        self.platform.clicked(&answer, &request)
+    }
+
+    /// Clicks the control labelled `label` on a posted message (see [`UnderTest::press`]).
+    pub async fn press(&self, user: &str, channel: &str, seen: &Seen, label: &str) -> Clicked {
+        let request = self
+            .platform
+            .press(user, channel, seen, label)
+            .unwrap_or_else(|| panic!("no control `{label}` on {}", seen.raw));
         let answer = self.send(&request).await;
         self.platform.clicked(&answer, &request)
     }

@@ -11,6 +11,7 @@
 use std::fmt;
 
 use crate::command::{Assignee, Command, MAX_SERVICE, valid_service};
+use crate::custom::CustomAction;
 use crate::incident::{Action, Incident, IncidentId, Severity, Status, UserRef};
 use crate::message::{Choice, Element, Style};
 
@@ -32,6 +33,12 @@ pub enum ActionKey {
     /// A choice in the bot's answer to a mention (which incident; yes, do it): completes the
     /// person's pending request with the incident it carries. Not on cards.
     Answer,
+    /// One of the provider's own buttons or menus ([`crate::custom`]); the choice names it
+    /// (`rollback`, `runbook:restart`).
+    Custom,
+    /// The card's "More…" menu: each choice is another action, `<key id>|<choice>`
+    /// (`im:transition|resolve`, `im:custom|rollback`), see [`ActionRef::unfold`].
+    More,
 }
 
 impl ActionKey {
@@ -61,13 +68,15 @@ impl ActionKey {
             ActionKey::Transition => "im:transition",
             ActionKey::Test => "im:test",
             ActionKey::Answer => "im:answer",
+            ActionKey::Custom => "im:custom",
+            ActionKey::More => "im:more",
         }
     }
 
     pub fn from_id(id: &str) -> Option<Self> {
         Self::ALL
             .into_iter()
-            .chain([ActionKey::Test, ActionKey::Answer])
+            .chain([ActionKey::Test, ActionKey::Answer, ActionKey::Custom, ActionKey::More])
             .find(|k| k.id() == id)
     }
 
@@ -85,6 +94,8 @@ impl ActionKey {
             ActionKey::Transition => "Status",
             ActionKey::Test => "Interactivity test",
             ActionKey::Answer => "Answer",
+            ActionKey::Custom => "Custom",
+            ActionKey::More => "More…",
         }
     }
 
@@ -99,8 +110,10 @@ impl ActionKey {
             ActionKey::Service => "service",
             ActionKey::Assign => "assign",
             ActionKey::Transition => "transition",
-            // What the answer completes is checked as that command when it runs.
-            ActionKey::Test | ActionKey::Answer => "status",
+            // What the answer completes is checked as that command when it runs; a custom
+            // action and a "More…" choice are checked as what they run.
+            ActionKey::Test | ActionKey::Answer | ActionKey::More => "status",
+            ActionKey::Custom => "custom",
         }
     }
 
@@ -138,6 +151,10 @@ pub enum ActionError {
     NoIncident,
     #[error("`{0}` is not a valid choice here")]
     BadChoice(String),
+    #[error("`{0}` is not offered on this incident (any more)")]
+    NotOffered(String),
+    #[error("{0} has no service yet; set one first")]
+    NoService(IncidentId),
 }
 
 impl ActionRef {
@@ -190,10 +207,31 @@ impl ActionRef {
         Ok(Self::new(key, incident, choice))
     }
 
-    /// `[Acknowledge] INC-2026-001`, `[Service: payments] INC-2026-001`: what the timeline
-    /// records as the command.
+    /// A choice of the "More…" menu as the action it stands for (anything else as it is).
+    pub fn unfold(self) -> Result<Self, ActionError> {
+        if self.key != ActionKey::More {
+            return Ok(self);
+        }
+        let choice = self.choice.as_deref().unwrap_or("");
+        let (key, inner) = choice.split_once('|').unwrap_or((choice, ""));
+        let key = ActionKey::from_id(key)
+            .filter(|k| !matches!(k, ActionKey::More | ActionKey::Test | ActionKey::Answer))
+            .ok_or_else(|| ActionError::BadChoice(choice.chars().take(MAX_CHOICE).collect()))?;
+        Ok(Self::new(
+            key,
+            self.incident,
+            (!inner.is_empty()).then(|| inner.to_string()),
+        ))
+    }
+
+    /// `[Acknowledge] INC-2026-001`, `[Service: payments] INC-2026-001`, `[rollback]
+    /// INC-2026-001` (a custom action): what the timeline records as the command.
     pub fn command_line(&self) -> String {
-        match self.choice.as_deref().filter(|c| !c.is_empty()) {
+        let choice = self.choice.as_deref().filter(|c| !c.is_empty());
+        if let (ActionKey::Custom, Some(choice)) = (self.key, choice) {
+            return format!("[{choice}] {}", self.incident);
+        }
+        match choice {
             Some(choice) => format!("[{}: {choice}] {}", self.key.label(), self.incident),
             None => format!("[{}] {}", self.key.label(), self.incident),
         }
@@ -202,11 +240,13 @@ impl ActionRef {
     /// What the action does, checked like a typed command: menu values are validated (length,
     /// characters, the provider's `services` list when it has one), and a choice the incident
     /// does not offer is refused. `current` is the incident as stored (for Escalate).
-    /// `provider` is the provider the person acted through: a picked user belongs to it.
+    /// `provider` is the provider the person acted through: a picked user belongs to it;
+    /// `custom` its own actions.
     pub fn resolve(
         &self,
         current: Option<&Incident>,
         services: &[String],
+        custom: &[CustomAction],
         provider: &str,
     ) -> Result<Resolved, ActionError> {
         let id = self.incident.clone();
@@ -266,6 +306,11 @@ impl ActionRef {
             },
             ActionKey::Test => Resolved::Test(id),
             ActionKey::Answer => Resolved::Answer(id),
+            ActionKey::Custom => match current {
+                None => Resolved::NotFound(id),
+                Some(incident) => Resolved::Command(crate::custom::resolve(custom, choice.unwrap_or(""), incident)?),
+            },
+            ActionKey::More => return self.clone().unfold()?.resolve(current, services, custom, provider),
         })
     }
 }
@@ -322,6 +367,7 @@ pub fn buttons(incident: &Incident) -> Vec<Element> {
         label: action.label().to_string(),
         style,
         incident: incident.id.clone(),
+        value: None,
     };
     let mut out = Vec::new();
     if incident.status == Status::Open {
@@ -415,6 +461,92 @@ pub fn menus(incident: &Incident, services: &[String], assignees: &[Choice]) -> 
         });
     }
     out
+}
+
+/// How many controls a platform's card carries: buttons, selection menus, options in a menu.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Room {
+    pub buttons: usize,
+    pub menus: usize,
+    pub options: usize,
+}
+
+/// Room for whatever a card offers (Slack: 25 elements per actions block).
+pub const AMPLE: Room = Room {
+    buttons: 25,
+    menus: 25,
+    options: 100,
+};
+
+/// The card's buttons and menus: the built-in ones ([`buttons`], [`menus`]), then the
+/// provider's own ([`crate::custom`]) where the platform has `room`. Whatever does not fit waits
+/// behind one "More…" menu, which takes the last menu's place when the menus are full and then
+/// offers that menu's choices too (on Discord: the status choices, beside the custom actions).
+pub fn controls(
+    incident: &Incident,
+    services: &[String],
+    assignees: &[Choice],
+    custom: &[CustomAction],
+    room: Room,
+) -> (Vec<Element>, Vec<Element>) {
+    let mut buttons = buttons(incident);
+    let mut menus = menus(incident, services, assignees);
+    let mut more = Vec::new();
+    for element in custom
+        .iter()
+        .filter(|a| a.offered(incident))
+        .map(|a| a.element(&incident.id))
+    {
+        match element {
+            Element::Button { .. } if buttons.len() < room.buttons => buttons.push(element),
+            Element::Select { .. } if menus.len() < room.menus => menus.push(element),
+            other => more.push(other),
+        }
+    }
+    if more.is_empty() {
+        return (buttons, menus);
+    }
+    // Make room: the last menu that can be written as choices moves into "More…" (an active
+    // incident always has one: the status menu).
+    if menus.len() >= room.menus
+        && let Some(last) = menus.iter().rposition(|m| matches!(m, Element::Select { .. }))
+    {
+        more.insert(0, menus.remove(last));
+    }
+    let options: Vec<Choice> = more.iter().flat_map(more_choices).take(room.options).collect();
+    menus.push(Element::Select {
+        action: ActionKey::More,
+        placeholder: ActionKey::More.label().into(),
+        options,
+        selected: None,
+        incident: incident.id.clone(),
+    });
+    (buttons, menus)
+}
+
+/// An element as choices of the "More…" menu: its value is `<key id>|<choice>`; a custom
+/// menu's options are labelled with its name (`Runbook: Restart pods`).
+fn more_choices(element: &Element) -> Vec<Choice> {
+    let choice = |label: String, value: &str| Choice {
+        label,
+        value: format!("{}|{value}", element.action().id()),
+    };
+    match element {
+        Element::Button { label, value, .. } => vec![choice(label.clone(), value.as_deref().unwrap_or(""))],
+        Element::Select {
+            action,
+            placeholder,
+            options,
+            ..
+        } => options
+            .iter()
+            .map(|o| match action {
+                ActionKey::Custom => choice(format!("{placeholder}: {}", o.label), &o.value),
+                _ => choice(o.label.clone(), &o.value),
+            })
+            .collect(),
+        Element::UserSelect { .. } => Vec::new(),
+    }
 }
 
 #[cfg(test)]
@@ -569,56 +701,56 @@ mod tests {
         let act = |key, choice: &str| ActionRef::new(key, id(), Some(choice.to_string()));
         let services = ["checkout".to_string()];
         assert!(matches!(
-            act(ActionKey::Service, "checkout").resolve(Some(&inc), &services, "acme"),
+            act(ActionKey::Service, "checkout").resolve(Some(&inc), &services, &[], "acme"),
             Ok(Resolved::Command(Command::SetService { .. }))
         ));
         assert!(
             act(ActionKey::Service, "payments")
-                .resolve(Some(&inc), &services, "acme")
+                .resolve(Some(&inc), &services, &[], "acme")
                 .is_err(),
             "not offered"
         );
         assert!(
             act(ActionKey::Service, "<!channel>")
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Service, &"s".repeat(65))
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Severity, "SEV-9")
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Assign, "<@U1> hi")
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Assign, "line\nbreak")
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Transition, "explode")
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             ActionRef::new(ActionKey::Severity, id(), None)
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert_eq!(
-            act(ActionKey::Transition, "close").resolve(Some(&inc), &[], "acme"),
+            act(ActionKey::Transition, "close").resolve(Some(&inc), &[], &[], "acme"),
             Ok(Resolved::Command(Command::Close { id: id() }))
         );
         assert_eq!(
-            act(ActionKey::Assign, "U0CAROL").resolve(Some(&inc), &[], "acme"),
+            act(ActionKey::Assign, "U0CAROL").resolve(Some(&inc), &[], &[], "acme"),
             Ok(Resolved::Command(Command::Assign {
                 id: id(),
                 assignee: Assignee::User(UserRef::new("U0CAROL", None).on("acme"))
@@ -664,27 +796,27 @@ mod tests {
         let act = |key, choice: String| ActionRef::new(key, id(), Some(choice));
         assert!(
             act(ActionKey::Assign, "u".repeat(80))
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_ok()
         );
         assert!(
             act(ActionKey::Assign, "u".repeat(81))
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Service, "s".repeat(64))
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_ok()
         );
         assert!(
             act(ActionKey::Service, "s".repeat(65))
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert!(
             act(ActionKey::Service, "a\u{7}b".into())
-                .resolve(Some(&inc), &[], "acme")
+                .resolve(Some(&inc), &[], &[], "acme")
                 .is_err()
         );
         assert_eq!(
@@ -716,20 +848,205 @@ mod tests {
         ));
     }
 
+    fn custom() -> Vec<CustomAction> {
+        serde_json::from_value(serde_json::json!([
+            {"id": "rollback", "label": "Roll back", "style": "danger", "command": "deploy", "args": ["{service}"]},
+            {"id": "runbook", "label": "Runbook", "command": "runbook",
+             "options": [{"label": "Restart pods", "value": "restart"}]},
+            {"id": "page", "label": "Page DBA", "command": "page", "severities": ["SEV-1"]}
+        ]))
+        .expect("actions")
+    }
+
+    fn ids(elements: &[Element]) -> Vec<String> {
+        elements
+            .iter()
+            .map(|e| match e {
+                Element::Button { value: Some(v), .. } => format!("{}={v}", e.action().id()),
+                _ => e.action().id().to_string(),
+            })
+            .collect()
+    }
+
+    fn more_options(menus: &[Element]) -> Vec<String> {
+        menus
+            .iter()
+            .filter_map(|m| match m {
+                Element::Select {
+                    action: ActionKey::More,
+                    options,
+                    ..
+                } => Some(options.iter().map(|o| format!("{}={}", o.label, o.value))),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    #[test]
+    fn with_room_custom_actions_follow_the_built_in_ones() {
+        let mut inc = incident(Status::Open, Severity::Sev3);
+        inc.service = Some("checkout".into());
+        let (buttons, menus) = controls(&inc, &[], &[], &custom(), AMPLE);
+        assert_eq!(
+            ids(&buttons),
+            [
+                "im:ack",
+                "im:war_room",
+                "im:details",
+                "im:escalate",
+                "im:status_update",
+                "im:custom=rollback"
+            ],
+            "Page DBA is for SEV-1 only"
+        );
+        assert_eq!(ids(&menus), ["im:severity", "im:assign", "im:transition", "im:custom"]);
+        assert_eq!(
+            controls(&inc, &[], &[], &[], AMPLE),
+            (super::buttons(&inc), super::menus(&inc, &[], &[]))
+        );
+    }
+
+    #[test]
+    fn where_rows_are_full_the_rest_waits_behind_more() {
+        let discord = Room {
+            buttons: 5,
+            menus: 4,
+            options: 25,
+        };
+        let mut inc = incident(Status::Open, Severity::Sev1);
+        inc.service = Some("checkout".into());
+        let services = ["checkout".to_string()];
+        let (buttons, menus) = controls(&inc, &services, &[], &custom(), discord);
+        assert_eq!(
+            ids(&buttons),
+            [
+                "im:ack",
+                "im:war_room",
+                "im:details",
+                "im:status_update",
+                "im:custom=rollback"
+            ],
+            "a SEV-1 has no Escalate: the first custom button takes its place"
+        );
+        assert_eq!(
+            ids(&menus),
+            ["im:severity", "im:service", "im:assign", "im:more"],
+            "the status menu moved into More…"
+        );
+        assert_eq!(
+            more_options(&menus),
+            [
+                "Acknowledge=im:transition|acknowledge",
+                "Resolve=im:transition|resolve",
+                "Runbook: Restart pods=im:custom|runbook:restart",
+                "Page DBA=im:custom|page"
+            ]
+        );
+        // With a row free, the custom menu takes it; the button that does not fit needs More…,
+        // which takes the last menu's row and its choices: every built-in menu stays.
+        let (_, menus) = controls(&inc, &[], &[], &custom(), discord);
+        assert_eq!(ids(&menus), ["im:severity", "im:assign", "im:transition", "im:more"]);
+        assert_eq!(
+            more_options(&menus),
+            [
+                "Runbook: Restart pods=im:custom|runbook:restart",
+                "Page DBA=im:custom|page"
+            ]
+        );
+        let sev3 = incident(Status::Acknowledged, Severity::Sev3);
+        let (buttons, menus) = controls(&sev3, &[], &[], &custom(), discord);
+        assert_eq!(buttons.len(), 5, "no Ack once acknowledged, Escalate below SEV-1");
+        assert_eq!(
+            ids(&menus),
+            ["im:severity", "im:assign", "im:transition", "im:custom"],
+            "everything fits: no More…"
+        );
+        let tight = Room {
+            buttons: 5,
+            menus: 3,
+            options: 2,
+        };
+        let (_, menus) = controls(&inc, &[], &[], &custom(), tight);
+        assert_eq!(ids(&menus), ["im:severity", "im:assign", "im:more"]);
+        assert_eq!(
+            more_options(&menus).len(),
+            2,
+            "options are capped at the platform's limit"
+        );
+        let closed = incident(Status::Closed, Severity::Sev1);
+        assert_eq!(controls(&closed, &[], &[], &custom(), discord), (vec![], vec![]));
+    }
+
+    #[test]
+    fn a_more_choice_is_the_action_it_names() {
+        let more = |choice: &str| ActionRef::new(ActionKey::More, id(), Some(choice.into()));
+        assert_eq!(
+            more("im:transition|resolve").unfold(),
+            Ok(ActionRef::new(ActionKey::Transition, id(), Some("resolve".into())))
+        );
+        assert_eq!(
+            more("im:custom|runbook:restart").unfold(),
+            Ok(ActionRef::new(ActionKey::Custom, id(), Some("runbook:restart".into())))
+        );
+        assert_eq!(more("im:ack").unfold(), Ok(ActionRef::new(ActionKey::Ack, id(), None)));
+        for nested in ["im:more|im:ack", "im:test|x", "im:answer", "nope|x", ""] {
+            assert!(more(nested).unfold().is_err(), "{nested}");
+        }
+        let plain = ActionRef::new(ActionKey::Ack, id(), None);
+        assert_eq!(plain.clone().unfold(), Ok(plain));
+        let inc = incident(Status::Open, Severity::Sev3);
+        assert_eq!(
+            more("im:transition|close").resolve(Some(&inc), &[], &[], "acme"),
+            Ok(Resolved::Command(Command::Close { id: id() }))
+        );
+        assert_eq!(
+            ActionRef::new(ActionKey::Custom, id(), Some("runbook:restart".into())).command_line(),
+            "[runbook:restart] INC-2026-001"
+        );
+        assert_eq!(ActionKey::from_id("im:more"), Some(ActionKey::More));
+        assert_eq!(ActionKey::from_id("im:custom"), Some(ActionKey::Custom));
+    }
+
+    #[test]
+    fn a_custom_action_runs_its_command_on_the_stored_incident() {
+        let mut inc = incident(Status::Open, Severity::Sev3);
+        inc.service = Some("checkout".into());
+        let click = ActionRef::new(ActionKey::Custom, id(), Some("rollback".into()));
+        assert_eq!(
+            click.resolve(Some(&inc), &[], &custom(), "acme"),
+            Ok(Resolved::Command(Command::Custom {
+                name: "deploy".into(),
+                args: vec!["checkout".into(), "INC-2026-001".into()]
+            }))
+        );
+        assert_eq!(
+            click.resolve(None, &[], &custom(), "acme"),
+            Ok(Resolved::NotFound(id()))
+        );
+        assert!(
+            click.resolve(Some(&inc), &[], &[], "acme").is_err(),
+            "no longer configured"
+        );
+    }
+
     #[test]
     fn escalate_goes_one_level_up() {
         let esc = ActionRef::new(ActionKey::Escalate, id(), None);
         let sev3 = incident(Status::Open, Severity::Sev3);
         assert_eq!(
-            esc.resolve(Some(&sev3), &[], "acme"),
+            esc.resolve(Some(&sev3), &[], &[], "acme"),
             Ok(Resolved::Command(Command::Escalate {
                 id: id(),
                 severity: Severity::Sev2
             }))
         );
         let sev1 = incident(Status::Open, Severity::Sev1);
-        assert_eq!(esc.resolve(Some(&sev1), &[], "acme"), Ok(Resolved::AlreadyTop(id())));
-        assert_eq!(esc.resolve(None, &[], "acme"), Ok(Resolved::NotFound(id())));
+        assert_eq!(
+            esc.resolve(Some(&sev1), &[], &[], "acme"),
+            Ok(Resolved::AlreadyTop(id()))
+        );
+        assert_eq!(esc.resolve(None, &[], &[], "acme"), Ok(Resolved::NotFound(id())));
         assert_eq!(next_severity(Severity::Sev4), Some(Severity::Sev3));
     }
 }

@@ -25,6 +25,8 @@ pub struct IncidentMessage<'a> {
     pub now: OffsetDateTime,
     /// The owning team's members on this platform (empty: the platform's people picker).
     pub assignees: &'a [crate::message::Choice],
+    /// The provider's own buttons and menus.
+    pub custom: &'a [crate::custom::CustomAction],
 }
 
 impl<'a> IncidentMessage<'a> {
@@ -39,6 +41,7 @@ impl<'a> IncidentMessage<'a> {
             services: &config.services,
             now,
             assignees: &[],
+            custom: &config.actions,
         }
     }
 
@@ -53,7 +56,8 @@ impl<'a> IncidentMessage<'a> {
         .card(platform)
     }
 
-    /// The card for a platform (`platform` picks the operator's template).
+    /// The card for a platform (`platform` picks the operator's template and the room its
+    /// controls have).
     pub fn card(&self, platform: &str) -> Doc {
         let incident = self.incident;
         let values = TemplateValues::new(incident, self.kind, self.note, self.previous_severity);
@@ -79,11 +83,11 @@ impl<'a> IncidentMessage<'a> {
                 Fact::new("Time to resolve", ttr),
             ]]));
         }
-        let buttons = action::buttons(incident);
+        let room = crate::provider::spec(platform).map_or(action::AMPLE, |s| s.room);
+        let (buttons, menus) = action::controls(incident, self.services, self.assignees, self.custom, room);
         if !buttons.is_empty() {
             doc.push(Block::Buttons(buttons));
         }
-        let menus = action::menus(incident, self.services, self.assignees);
         if !menus.is_empty() {
             doc.push(Block::Menus(menus));
         }

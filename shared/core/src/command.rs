@@ -738,6 +738,21 @@ pub fn reserved(name: &str) -> bool {
     Verb::from_word(name).is_some() || name == "run" || name == "ask"
 }
 
+/// The incident a custom command is about: the first of its arguments that is an incident id.
+pub fn incident_arg(args: &[String]) -> Option<IncidentId> {
+    args.iter().find_map(|a| IncidentId::parse(a).ok())
+}
+
+/// What a configured name (a workflow command, a custom action) may be: lowercase letters,
+/// digits, `-` and `_`, at most 32.
+pub fn custom_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 32
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
 /// Letters, digits and `- _ . /` and spaces: what a service name may hold.
 pub fn valid_service(s: &str) -> bool {
     !s.trim().is_empty()

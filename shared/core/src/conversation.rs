@@ -325,6 +325,7 @@ pub fn question_doc(question: &str, choices: &[Incident]) -> Doc {
             label: truncate(&format!("{} · {}", i.id, i.title), 75),
             style: Style::Default,
             incident: i.id.clone(),
+            value: None,
         })
         .collect();
     doc.push(Block::Buttons(buttons));
@@ -340,6 +341,7 @@ pub fn confirm_doc(question: &str, incident: Option<&IncidentId>) -> Doc {
         label: "Yes, do it".into(),
         style: Style::Primary,
         incident: incident.cloned().unwrap_or_else(no_incident),
+        value: None,
     }]));
     doc
 }

@@ -9,6 +9,7 @@ pub mod card;
 pub mod chat;
 pub mod command;
 pub mod conversation;
+pub mod custom;
 pub mod delivery;
 pub mod directory;
 pub mod inbound;

@@ -172,9 +172,11 @@ impl Fact {
     }
 }
 
-/// What a button looks like.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// What a button looks like (`default`, `primary`, `danger` in configuration).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Style {
+    #[default]
     Default,
     /// The main action (Slack `primary`, Discord Primary, Teams `positive` where supported).
     Primary,
@@ -183,7 +185,8 @@ pub enum Style {
 }
 
 /// One option of a selection menu.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Choice {
     pub label: String,
     /// The value sent back when chosen (a severity, a service, a status verb).
@@ -199,6 +202,8 @@ pub enum Element {
         label: String,
         style: Style,
         incident: IncidentId,
+        /// What the button carries beside the incident (a custom button's id).
+        value: Option<String>,
     },
     Select {
         action: crate::action::ActionKey,

@@ -103,6 +103,8 @@ pub struct PlatformSpec {
     pub check: Option<ConfigCheck>,
     /// Whether the platform tells a bot people's e-mail addresses (`rbac.email_domains`).
     pub shares_email: bool,
+    /// How many controls a card carries there (the rest waits behind "More…").
+    pub room: crate::action::Room,
 }
 
 impl PlatformSpec {
@@ -138,6 +140,7 @@ pub const SPECS: &[PlatformSpec] = &[
         tenant_keys: &[("team_id", TenantField::Workspace), ("api_app_id", TenantField::App)],
         check: None,
         shares_email: true,
+        room: crate::action::AMPLE,
     },
     PlatformSpec {
         name: "discord",
@@ -155,6 +158,12 @@ pub const SPECS: &[PlatformSpec] = &[
         ],
         check: Some(check_discord),
         shares_email: false,
+        // Five action rows: one of buttons (five at most), four selection menus.
+        room: crate::action::Room {
+            buttons: 5,
+            menus: 4,
+            options: 25,
+        },
     },
     PlatformSpec {
         name: "teams",
@@ -168,6 +177,7 @@ pub const SPECS: &[PlatformSpec] = &[
         tenant_keys: &[("tenant_id", TenantField::Workspace), ("app_id", TenantField::App)],
         check: None,
         shares_email: true,
+        room: crate::action::AMPLE,
     },
     PlatformSpec {
         name: "mattermost",
@@ -189,6 +199,7 @@ pub const SPECS: &[PlatformSpec] = &[
         tenant_keys: &[("team_id", TenantField::Workspace)],
         check: None,
         shares_email: true,
+        room: crate::action::AMPLE,
     },
 ];
 
@@ -311,6 +322,7 @@ pub const CONFIG_KEYS: &[&str] = &[
     "timezone",
     "service_channels",
     "workflows",
+    "actions",
     "redact_patterns",
 ];
 
@@ -355,6 +367,9 @@ pub struct ProviderConfig {
     /// Custom commands that start an external workflow ([`crate::workflow`]).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub workflows: crate::workflow::Workflows,
+    /// The provider's own buttons and menus on incident cards ([`crate::custom`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<crate::custom::CustomAction>,
     /// Regular expressions redacted from what people type, beside the built-in ones
     /// ([`crate::redact`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -380,6 +395,7 @@ impl Default for ProviderConfig {
             archive_war_room_on_close: false,
             timezone: None,
             workflows: BTreeMap::new(),
+            actions: Vec::new(),
             redact_patterns: Vec::new(),
             platform: BTreeMap::new(),
         }
@@ -506,6 +522,7 @@ impl ProviderConfig {
             .problems(spec.is_none_or(|s| s.shares_email))
             .into_iter()
             .chain(crate::workflow::problems(&config.workflows))
+            .chain(crate::custom::problems(&config.actions))
             .next()
         {
             return Err(ConfigError::Invalid(problem));

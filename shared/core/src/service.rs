@@ -390,7 +390,7 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
     }
 
     async fn custom(&self, command: &dyn CustomCommand, inv: &Invocation, args: &[String]) -> Outcome {
-        let id = args.iter().find_map(|a| IncidentId::parse(a).ok());
+        let id = crate::command::incident_arg(args);
         let (incident, timeline) = match &id {
             Some(id) => match self.store.get(id).await {
                 Ok(Some(incident)) => match self.store.timeline(id, TIMELINE_LIMIT).await {
@@ -408,7 +408,29 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
             incident: incident.as_ref(),
             timeline: &timeline,
         };
-        Outcome::reply(command.run(call).await)
+        let reply = command.run(call).await;
+        // A command that changes something is audited on the incident it names, like the
+        // built-in ones (`chatops.custom`); reads are not.
+        let Some(incident) = incident.filter(|_| command.changes()) else {
+            return Outcome::reply(reply);
+        };
+        let entry = crate::timeline::TimelineEntry::record(
+            "chatops.custom",
+            self.clock.now(),
+            format!("chatops:{}", inv.actor.user.id),
+            inv.actor.source(),
+            serde_json::json!({
+                "channel": inv.actor.channel,
+                "command": inv.command_line,
+                "response": reply.text(),
+            }),
+        );
+        let failure = self.store.audit(Some(&incident.id), &entry).await.err();
+        Outcome {
+            reply,
+            event: None,
+            failure: failure.map(|e| format!("recording the custom command: {e}")),
+        }
     }
 
     async fn status(&self, id: &IncidentId) -> Outcome {

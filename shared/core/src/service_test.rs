@@ -338,6 +338,22 @@ fn custom_commands() {
         "Deployment initiated for checkout (INC-2026-001, 2 entries, by U1)",
         "the command sees the incident and its timeline"
     );
+    let audited = || {
+        block_on(svc.store().timeline(&IncidentId::new(2026, 1), 50))
+            .expect("timeline")
+            .into_iter()
+            .filter(|e| e.event_type == "chatops.custom")
+            .map(|e| (e.data["command"].clone(), e.data["response"].clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        audited(),
+        [(
+            serde_json::json!("/im deploy checkout INC-2026-001"),
+            serde_json::json!("Deployment initiated for checkout (INC-2026-001, 2 entries, by U1)")
+        )],
+        "a command that changes things is audited on the incident it names"
+    );
     assert_eq!(
         run(&svc, "run deploy api").reply.text(),
         "Deployment initiated for api",

@@ -72,12 +72,7 @@ pub type Workflows = BTreeMap<String, Workflow>;
 pub fn problems(workflows: &Workflows) -> Vec<String> {
     let mut out = Vec::new();
     for (name, w) in workflows {
-        let valid_name = !name.is_empty()
-            && name.len() <= 32
-            && name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-        if !valid_name {
+        if !crate::command::custom_name(name) {
             out.push(format!(
                 "workflows: `{name}` is not a command name (lowercase letters, digits, - and _, at most 32)"
             ));
@@ -159,7 +154,7 @@ pub struct Run {
 
 impl Run {
     pub fn new(name: &str, args: &[String], delivery: &str) -> Self {
-        let incident = args.iter().find_map(|a| IncidentId::parse(a).ok());
+        let incident = crate::command::incident_arg(args);
         let mut others = args.iter().filter(|a| IncidentId::parse(a).is_err()).cloned();
         let service = others.next();
         Self {

@@ -272,11 +272,25 @@ impl<'a> Renderer<'a> {
             }
         }
         rows.truncate(5);
+        // Custom ids are unique within a message: a second menu of the same kind (two custom
+        // menus) gets `|n` after its id, which the chosen value then replaces.
+        let mut seen: Vec<String> = Vec::new();
+        for component in rows.iter_mut().flat_map(|r| r.components.iter_mut()) {
+            let n = seen.iter().filter(|id| **id == component.custom_id).count();
+            seen.push(component.custom_id.clone());
+            if n > 0 && component.kind != 2 {
+                component.custom_id = format!("{}|{}", component.custom_id, n + 1);
+            }
+        }
         rows
     }
 
     fn element(&self, element: &Element) -> Component {
-        let custom_id = ActionRef::new(element.action(), element.incident().clone(), None).encode();
+        let value = match element {
+            Element::Button { value, .. } => value.clone(),
+            _ => None,
+        };
+        let custom_id = ActionRef::new(element.action(), element.incident().clone(), value).encode();
         match element {
             Element::Button { label, style, .. } => Component {
                 kind: 2,
@@ -565,6 +579,82 @@ mod tests {
         assert!(ids.iter().all(|id| id.len() <= 100));
         assert_eq!(rows[0]["components"].as_array().map(Vec::len), Some(5));
         assert_eq!(rows[3]["components"][0]["type"], 5, "a user select for the assignee");
+    }
+
+    #[test]
+    fn custom_actions_fill_free_places_and_wait_behind_more_when_rows_are_full() {
+        let config = |services: Vec<String>| ProviderConfig {
+            services,
+            actions: serde_json::from_value(json!([
+                {"id": "rollback", "label": "Roll back", "style": "danger", "command": "deploy"},
+                {"id": "runbook", "label": "Runbook", "command": "runbook",
+                 "options": [{"label": "Restart pods", "value": "restart"}]},
+                {"id": "oncall", "label": "Page", "command": "page",
+                 "options": [{"label": "DBA", "value": "dba"}]}
+            ]))
+            .expect("actions"),
+            ..ProviderConfig::default()
+        };
+        let rows_of = |inc: &Incident, config: &ProviderConfig| {
+            let doc = IncidentMessage::new(inc, EventKind::IncidentCreated, config, inc.declared_at).card("discord");
+            json(&Renderer::new("guild").message(&doc))["components"].clone()
+        };
+        let ids = |rows: &Value| -> Vec<String> {
+            rows.as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|r| r["components"].as_array().cloned().unwrap_or_default())
+                .map(|c| c["custom_id"].as_str().unwrap_or("").to_string())
+                .collect()
+        };
+        let open = incident();
+        let full = rows_of(&open, &config(vec!["checkout".into()]));
+        let rows = full.as_array().expect("rows");
+        assert_eq!(rows.len(), 5);
+        assert!(rows.iter().all(|r| r["components"].as_array().map_or(0, Vec::len) <= 5));
+        let more = &rows[4]["components"][0];
+        assert_eq!(
+            (more["custom_id"].as_str(), more["placeholder"].as_str()),
+            (Some("im:more|INC-2026-001"), Some("More…"))
+        );
+        let values: Vec<&str> = more["options"]
+            .as_array()
+            .expect("options")
+            .iter()
+            .map(|o| o["value"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(
+            values,
+            [
+                "im:transition|acknowledge",
+                "im:transition|resolve",
+                "im:custom|rollback",
+                "im:custom|runbook:restart",
+                "im:custom|oncall:dba"
+            ]
+        );
+        // Acknowledged, without services: the button fits the first row, both menus their own
+        // rows (the second custom menu's id made unique).
+        let mut acked = incident();
+        acked.status = Status::Acknowledged;
+        acked.severity = Severity::Sev1;
+        let roomy = ids(&rows_of(&acked, &config(Vec::new())));
+        assert!(
+            roomy.contains(&"im:custom|INC-2026-001|rollback".to_string()),
+            "{roomy:?}"
+        );
+        let mut resolved = incident();
+        resolved.status = Status::Resolved;
+        let all = ids(&rows_of(&resolved, &config(Vec::new())));
+        assert!(
+            all.contains(&"im:custom|INC-2026-001".to_string())
+                && all.contains(&"im:custom|INC-2026-001|2".to_string()),
+            "two custom menus, each in its row: {all:?}"
+        );
+        let mut unique = all.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), all.len(), "{all:?}");
     }
 
     #[test]

@@ -448,6 +448,7 @@ impl Sender {
             label: "Click to test".into(),
             style: im_core::message::Style::Primary,
             incident: nonce.clone(),
+            value: None,
         }]));
         let message = post_ref(messenger.as_ref(), &channel, &doc)
             .await

@@ -78,6 +78,7 @@ pub fn interaction(payload: &Value, provider: &str) -> Result<Inbound, ParseErro
             let action_id = first["action_id"].as_str().unwrap_or("");
             let value = element_value(first);
             let block_id = first["block_id"].as_str();
+            let action_id = crate::render::action_key(action_id);
             let action = match ActionRef::from_parts(action_id, value.as_deref(), block_id) {
                 Ok(action) => action,
                 // Not one of ours (or not about an incident): nothing runs.
@@ -200,6 +201,33 @@ mod tests {
         assert_eq!(
             message.extra.get("thread_ts").map(String::as_str),
             Some("1700000000.000100")
+        );
+    }
+
+    #[test]
+    fn custom_buttons_and_repeated_action_ids() {
+        let click = |action: serde_json::Value| {
+            let payload = json!({"type": "block_actions", "user": {"id": "U1"}, "actions": [action]});
+            match interaction(&payload, "acme") {
+                Ok(Inbound::Action { action, .. }) => action,
+                other => panic!("an action, not {other:?}"),
+            }
+        };
+        let second = click(json!({"action_id": "im:answer#2", "type": "button", "value": "INC-2026-002"}));
+        assert_eq!(
+            (second.key, second.incident.as_str()),
+            (ActionKey::Answer, "INC-2026-002")
+        );
+        let custom = click(json!({"action_id": "im:custom#3", "type": "button", "value": "INC-2026-002|rollback"}));
+        assert_eq!(
+            (custom.key, custom.choice.as_deref()),
+            (ActionKey::Custom, Some("rollback"))
+        );
+        let more = click(json!({"action_id": "im:more", "type": "static_select",
+            "selected_option": {"value": "INC-2026-002|im:custom|runbook:restart"}}));
+        assert_eq!(
+            more.unfold().map(|a| (a.key, a.choice)),
+            Ok((ActionKey::Custom, Some("runbook:restart".into())))
         );
     }
 

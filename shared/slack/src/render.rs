@@ -227,14 +227,29 @@ impl<'a> Renderer<'a> {
     }
 
     /// One row of elements: `im:buttons:<id>` or `im:menus:<id>` (the block id names the
-    /// incident for elements whose value does not).
+    /// incident for elements whose value does not). Slack refuses a block whose action ids
+    /// repeat, so the second `im:answer` of a row is `im:answer#2` ([`action_key`] reads both).
     fn actions(&self, row: &str, elements: &[Element], incident: &str) -> Option<Value> {
         let id = elements.first().map(|e| e.incident().to_string())?;
         let id = if id.is_empty() { incident.to_string() } else { id };
+        let mut seen: Vec<&str> = Vec::new();
+        let rendered: Vec<Value> = elements
+            .iter()
+            .map(|e| {
+                let key = e.action().id();
+                seen.push(key);
+                let mut element = self.element(e);
+                let n = seen.iter().filter(|k| **k == key).count();
+                if n > 1 {
+                    element["action_id"] = json!(format!("{key}#{n}"));
+                }
+                element
+            })
+            .collect();
         Some(json!({
             "type": "actions",
             "block_id": format!("im:{row}:{id}"),
-            "elements": elements.iter().map(|e| self.element(e)).collect::<Vec<_>>(),
+            "elements": rendered,
         }))
     }
 
@@ -245,12 +260,17 @@ impl<'a> Renderer<'a> {
                 label,
                 style,
                 incident,
+                value,
             } => {
+                let value = match value {
+                    Some(v) => format!("{incident}|{v}"),
+                    None => incident.to_string(),
+                };
                 let mut b = json!({
                     "type": "button",
                     "text": {"type": "plain_text", "text": truncate(label, MAX_OPTION_TEXT), "emoji": true},
                     "action_id": action.id(),
-                    "value": incident.as_str(),
+                    "value": value,
                 });
                 match style {
                     Style::Primary => b["style"] = json!("primary"),
@@ -338,6 +358,12 @@ impl<'a> Renderer<'a> {
             None => json!({"text": self.mrkdwn(doc)}),
         }
     }
+}
+
+/// The action key of a rendered action id: `im:answer#2` is `im:answer` (see
+/// [`Renderer::blocks`]: Slack refuses repeated action ids within a block).
+pub fn action_key(action_id: &str) -> &str {
+    action_id.split_once('#').map_or(action_id, |(key, _)| key)
 }
 
 fn section(text: &str) -> Value {
@@ -498,6 +524,73 @@ mod tests {
             body["text"],
             "INC-2026-001: Checkout &lt;!channel&gt; &amp; co (SEV-3, Open)"
         );
+    }
+
+    #[test]
+    fn custom_actions_and_answers_have_unique_action_ids_per_block() {
+        let config = ProviderConfig {
+            actions: serde_json::from_value(json!([
+                {"id": "rollback", "label": "Roll back", "style": "danger", "command": "deploy"},
+                {"id": "handover", "label": "Handover", "command": "handover"},
+                {"id": "runbook", "label": "Runbook", "command": "runbook",
+                 "options": [{"label": "Restart pods", "value": "restart"}]}
+            ]))
+            .expect("actions"),
+            ..ProviderConfig::default()
+        };
+        let inc = incident();
+        let doc = IncidentMessage::new(&inc, EventKind::IncidentCreated, &config, inc.declared_at).card("slack");
+        let blocks = acme().blocks(&doc);
+        for block in blocks.iter().filter(|b| b["type"] == "actions") {
+            let ids: Vec<&str> = block["elements"]
+                .as_array()
+                .expect("elements")
+                .iter()
+                .map(|e| e["action_id"].as_str().unwrap_or(""))
+                .collect();
+            let mut unique = ids.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), ids.len(), "{ids:?}");
+        }
+        let buttons = &blocks
+            .iter()
+            .find(|b| b["block_id"].as_str().is_some_and(|i| i.starts_with("im:buttons")))
+            .expect("buttons")["elements"];
+        let custom: Vec<(String, String, String)> = buttons
+            .as_array()
+            .expect("buttons")
+            .iter()
+            .filter(|b| b["action_id"].as_str().is_some_and(|a| action_key(a) == "im:custom"))
+            .map(|b| {
+                (
+                    b["action_id"].as_str().unwrap_or("").to_string(),
+                    b["value"].as_str().unwrap_or("").to_string(),
+                    b["style"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            custom,
+            [
+                ("im:custom".into(), format!("{}|rollback", inc.id), "danger".into()),
+                ("im:custom#2".into(), format!("{}|handover", inc.id), String::new()),
+            ]
+        );
+        let menus = serde_json::to_string(&blocks).expect("json");
+        assert!(
+            menus.contains(&format!("\"value\":\"{}|runbook:restart\"", inc.id)),
+            "{menus}"
+        );
+        let question = im_core::conversation::question_doc("Which one?", &[inc.clone(), inc.clone()]);
+        let answers = acme().blocks(&question);
+        let ids: Vec<&str> = answers[1]["elements"]
+            .as_array()
+            .expect("answers")
+            .iter()
+            .map(|e| e["action_id"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(ids, ["im:answer", "im:answer#2"]);
     }
 
     #[test]

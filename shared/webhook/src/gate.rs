@@ -92,7 +92,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
     /// Runs a command through the gate and the use cases.
     pub(crate) async fn execute(&self, through: &Through<'_>, inv: &Invocation, command: Command) -> Outcome {
         let (name, changes) = self.service.policy_of(&command);
-        let id = incident_of(&command).cloned();
+        let id = match &command {
+            Command::Custom { args, .. } => im_core::command::incident_arg(args),
+            other => incident_of(other).cloned(),
+        };
         // Closing and escalating look at the incident (its origin, its current severity).
         let incident = match (&command, &id) {
             (Command::Close { .. } | Command::Escalate { .. }, Some(id)) => {

@@ -536,16 +536,24 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         let plain = plain_text(text);
         let inv = call.invocation(ctx, format!("{} {}", ctx.prefix, plain.trim()).trim().to_string(), key);
         match parse_segments(text) {
-            Ok(Command::Custom { name, args })
-                if !self.service.has_custom(&name) && call.provider.config.workflows.contains_key(&name) =>
-            {
-                self.start_workflow(call, ctx, &inv, name, args).await
-            }
-            Ok(command) => self.run(call, &inv, command, true).await,
+            Ok(command) => self.dispatch(call, ctx, &inv, command, true).await,
             Err(usage) => Reply::Usage {
                 usage: usage.verb.usage(&inv.prefix),
                 problem: usage.problem,
             },
+        }
+    }
+
+    /// Runs a command (typed, or what a button amounts to); a workflow command of the provider
+    /// (unless a command registered in code has its name) starts its workflow.
+    async fn dispatch(&self, call: &Call<'_>, ctx: &Context, inv: &Invocation, command: Command, typed: bool) -> Reply {
+        match command {
+            Command::Custom { name, args }
+                if !self.service.has_custom(&name) && call.provider.config.workflows.contains_key(&name) =>
+            {
+                self.start_workflow(call, ctx, inv, name, args, typed).await
+            }
+            command => self.run(call, inv, command, typed).await,
         }
     }
 
@@ -558,9 +566,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         inv: &Invocation,
         name: String,
         args: Vec<String>,
+        typed: bool,
     ) -> Reply {
         let policy = format!("custom:{name}");
-        let incident = args.iter().find_map(|a| im_core::IncidentId::parse(a).ok());
+        let incident = im_core::command::incident_arg(&args);
         let what = What {
             name: &policy,
             changes: true,
@@ -570,7 +579,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             preview: false,
         };
         if let Err(reply) = Box::pin(self.admit(&call.through(), inv, what)).await {
-            self.count(call, inv, "custom", true).await;
+            if typed {
+                self.count(call, inv, "custom", true).await;
+            }
             return reply;
         }
         let work = call.work(
@@ -593,8 +604,10 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 }
             }
         };
-        self.count(call, inv, "custom", !matches!(reply, Reply::Refused { .. }))
-            .await;
+        if typed {
+            self.count(call, inv, "custom", !matches!(reply, Reply::Refused { .. }))
+                .await;
+        }
         reply
     }
 
@@ -742,9 +755,18 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
             };
             return call.adapter.answer(call.exchange(ctx), ack).await;
         };
-        let answer = Box::pin(self.act(call, ctx, action)).await;
+        // A "More…" choice is the action it names, from here on.
+        let unfolded = action.clone().unfold();
+        let answer = match &unfolded {
+            Ok(action) => Box::pin(self.act(call, ctx, action)).await,
+            Err(e) => Answer::Clicked {
+                updated: None,
+                private: Some(private(format!("That did not work: {e}."))),
+            },
+        };
         self.finished(key).await;
-        self.clicked(call, ctx, action.key.id().trim_start_matches("im:")).await;
+        let clicked = unfolded.as_ref().map_or(action.key, |a| a.key);
+        self.clicked(call, ctx, clicked.id().trim_start_matches("im:")).await;
         call.adapter.answer(call.exchange(ctx), answer).await
     }
 
@@ -765,7 +787,8 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
                 return tell(private("The incident could not be read; please try again."));
             }
         };
-        let resolved = match action.resolve(current.as_ref(), &call.provider.config.services, &call.provider.name) {
+        let config = &call.provider.config;
+        let resolved = match action.resolve(current.as_ref(), &config.services, &config.actions, &call.provider.name) {
             Ok(resolved) => resolved,
             Err(e) => return tell(private(format!("That did not work: {e}."))),
         };
@@ -792,7 +815,7 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         match resolved {
             Resolved::Command(command) => {
                 let inv = call.invocation(ctx, action.command_line(), key);
-                match self.run(call, &inv, command, false).await {
+                match self.dispatch(call, ctx, &inv, command, false).await {
                     Reply::Card { kind, incident, note } => {
                         let doc = self.clicked_card(call, &incident, &kind, note.as_deref()).await;
                         if call.adapter.edits_clicked_inline() {
