@@ -349,6 +349,7 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
         {"id": "cto", "label": "Call the CTO", "command": "page", "severities": ["SEV-1"]}
     ]);
     let paged: Arc<Mutex<Vec<Vec<String>>>> = Arc::default();
+    let said = |clicked: &im_tests::world::Clicked| clicked.private.clone().unwrap_or_default();
     let w = World::new_with(p.clone(), config, |service| {
         service
             .register_command("handover", Arc::new(Handover))
@@ -376,21 +377,14 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
 
     // A command registered in code.
     let handed = w.press("U0BOB", "C_MAJOR", &card, "Handover").await;
-    let said = handed.private.unwrap_or_default();
     assert!(
-        said.contains(&format!("Handover {id}: Checkout errors (Open)")),
-        "{said}"
+        said(&handed).contains(&format!("Handover {id}: Checkout errors (Open)")),
+        "{handed:?}"
     );
 
     // A workflow, with the incident's service.
     let rolled = w.press("U0BOB", "C_MAJOR", &card, "Roll back").await;
-    assert!(
-        rolled
-            .private
-            .as_deref()
-            .is_some_and(|t| t.contains("`deploy` is on its way")),
-        "{rolled:?}"
-    );
+    assert!(said(&rolled).contains("`deploy` is on its way"), "{rolled:?}");
     w.run_work().await;
     let got = receiver.got();
     assert_eq!(got.len(), 1, "sent once");
@@ -426,13 +420,7 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
     // A menu option (on Discord, behind More… with the menu's name).
     let option = if full { "Page: DBA on call" } else { "DBA on call" };
     let paging = w.press("U0CAROL", "C_MAJOR", &card, option).await;
-    assert!(
-        paging
-            .private
-            .as_deref()
-            .is_some_and(|t| t.contains(&format!("Paged dba about {id}"))),
-        "{paging:?}"
-    );
+    assert!(said(&paging).contains(&format!("Paged dba about {id}")), "{paging:?}");
     assert_eq!(*paged.lock().expect("lock"), [vec![id.clone(), "dba".to_string()]]);
     let custom: Vec<_> = w
         .timeline(&id)
@@ -451,10 +439,7 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
     // The same gate as typing: a viewer may not start the workflow.
     let refused = w.press("U0VIEWER", "C_MAJOR", &card, "Roll back").await;
     assert!(
-        refused
-            .private
-            .as_deref()
-            .is_some_and(|t| t.contains("You need the responder role to run `custom:deploy`")),
+        said(&refused).contains("You need the responder role to run `custom:deploy`"),
         "{refused:?}"
     );
     w.run_work().await;
@@ -467,12 +452,7 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
         Some("gone".into()),
     );
     let old = w.click("U0BOB", "C_MAJOR", &card.id, &gone).await;
-    assert!(
-        old.private
-            .as_deref()
-            .is_some_and(|t| t.contains("`gone` is not offered on this incident")),
-        "{old:?}"
-    );
+    assert!(said(&old).contains("`gone` is not offered on this incident"), "{old:?}");
 }
 
 macro_rules! workflows_for {

@@ -553,18 +553,7 @@ fn more_choices(element: &Element) -> Vec<Choice> {
 mod tests {
     #[test]
     fn a_teams_members_replace_the_people_picker() {
-        let mut inc = Incident::declared(
-            IncidentId::new(2026, 1),
-            "x".into(),
-            Severity::Sev3,
-            UserRef::new("U1", None),
-            time::macros::datetime!(2026-12-02 10:00 UTC),
-            crate::incident::Origin {
-                platform: "slack".into(),
-                provider: "acme".into(),
-                channel: None,
-            },
-        );
+        let mut inc = crate::memory::incident(1, Severity::Sev3, Status::Open);
         let members = vec![
             Choice {
                 label: "Ann".into(),

@@ -251,7 +251,6 @@ pub fn problems(actions: &[CustomAction]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::incident::UserRef;
     use serde_json::json;
 
     fn actions(v: serde_json::Value) -> Vec<CustomAction> {
@@ -268,18 +267,7 @@ mod tests {
     }
 
     fn incident(severity: Severity, service: Option<&str>) -> Incident {
-        let mut i = Incident::declared(
-            IncidentId::new(2026, 7),
-            "Checkout down".into(),
-            severity,
-            UserRef::new("U1", None),
-            time::macros::datetime!(2026-12-02 10:00 UTC),
-            crate::incident::Origin {
-                platform: "slack".into(),
-                provider: "acme".into(),
-                channel: None,
-            },
-        );
+        let mut i = crate::memory::incident(7, severity, Status::Open);
         i.service = service.map(str::to_string);
         i
     }
