@@ -422,6 +422,36 @@ mod tests {
     }
 
     #[test]
+    fn the_limits_themselves_are_allowed() {
+        let ok = |v: serde_json::Value| problems(&actions(v));
+        let ten: Vec<_> = (0..10)
+            .map(|i| json!({"id": format!("b{i}"), "label": "B", "command": "d"}))
+            .collect();
+        assert!(ok(json!(ten)).is_empty(), "ten actions");
+        let twenty: Vec<_> = (0..2)
+            .map(|i| {
+                let options: Vec<_> = (0..10)
+                    .map(|j| json!({"label": "O", "value": format!("o{j}")}))
+                    .collect();
+                json!({"id": format!("m{i}"), "label": "M", "command": "d", "options": options})
+            })
+            .collect();
+        assert!(ok(json!(twenty)).is_empty(), "twenty choices, ten options each");
+        let args = json!([{"id": "a", "label": "x", "command": "d", "args": ["1", "2", "3", "4", &"5".repeat(64)]}]);
+        assert!(ok(args).is_empty(), "five args, 64 characters");
+        let long = json!([{"id": "a", "label": "x", "command": "d", "args": ["5".repeat(65)]}]);
+        assert!(ok(long).join(";").contains("1 to 64 characters"));
+        let empty = json!([{"id": "a", "label": "x", "command": "d", "args": [""]}]);
+        assert!(ok(empty).join(";").contains("1 to 64 characters"));
+        let defaulted = actions(json!([{"id": "x", "label": "X", "command": "y", "style": "default"}]));
+        assert_eq!(
+            serde_json::to_value(&defaulted).expect("json"),
+            json!([{"id": "x", "label": "X", "command": "y"}]),
+            "the default style is not written out"
+        );
+    }
+
+    #[test]
     fn unknown_keys_and_styles_are_refused() {
         let parse = |v| serde_json::from_value::<Vec<CustomAction>>(v);
         assert!(parse(json!([{"id": "x", "label": "X", "command": "y", "colour": "red"}])).is_err());
