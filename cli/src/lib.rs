@@ -549,6 +549,21 @@ async fn dlq(clients: Arc<AwsClients>, command: cli::Dlq) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Custom actions whose command no workflow of the provider answers: they need a command
+/// registered in code (the deployed functions register none unless you build them in).
+fn actions_lines(provider: &Provider) -> Vec<String> {
+    let config = &provider.config;
+    im_core::custom::outside_workflows(&config.actions, &config.workflows)
+        .into_iter()
+        .map(|a| {
+            format!(
+                "! actions.{} runs `{}`, which is not one of this provider's workflows: it works only where a command `{}` is registered in code",
+                a.id, a.command, a.command
+            )
+        })
+        .collect()
+}
+
 /// What a new provider's people may do until they are mapped.
 fn roles_line(provider: &im_core::Provider) -> String {
     let rbac = &provider.config.rbac;
@@ -580,6 +595,9 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             );
             println!("{}", notifications_line(&added, clients.config()));
             println!("{}", roles_line(&added));
+            for line in actions_lines(&added) {
+                println!("{line}");
+            }
             if let Some(line) = gaps_line(&directory, &added).await? {
                 println!("{line}");
             }
@@ -637,6 +655,9 @@ async fn chatops(config: Config, command: Chatops) -> Outcome {
             }
             let updated = directory.update(&name, patch, status).await.map_err(admin_error)?;
             println!("✓ Updated `{}` ({})", updated.name, updated.status.as_str());
+            for line in actions_lines(&updated) {
+                println!("{line}");
+            }
             if let Some(line) = gaps_line(&directory, &updated).await? {
                 println!("{line}");
             }

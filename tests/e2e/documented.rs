@@ -524,3 +524,61 @@ async fn oncall_rotations_are_set_shown_and_overridden() {
     assert!(out.contains("not a known time zone"), "{out}");
     p.stack.teardown().await;
 }
+
+/// The README's `--config` JSON of the `im chatops update company-slack` example that starts
+/// with `start` (e.g. `{"actions"`), as written.
+fn readme_config(start: &str) -> String {
+    let readme = std::fs::read_to_string(im_tests::repo_root().join("README.md")).expect("README");
+    let marker = format!("./im chatops update company-slack --config '{start}");
+    let at = readme
+        .find(&marker)
+        .unwrap_or_else(|| panic!("the README shows `{marker}`"));
+    let json = &readme[at + marker.len() - start.len()..];
+    json[..json.find('\'').expect("closing quote")].to_string()
+}
+
+/// "Custom commands": the deploy workflow and the custom actions, configured with the README's
+/// JSON through the binary; the actions no workflow answers are named, a bad one is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_readmes_custom_actions_are_configured_as_written() {
+    let p = Pipeline::start(true).await;
+    let mut im = Im {
+        binary: im_tests::repo_root().join("target/debug/im"),
+        env_file: env_file(&p),
+        outputs: Vec::new(),
+    };
+    let (code, out) = im.run(&[
+        "chatops",
+        "update",
+        "acme",
+        "--config",
+        &readme_config(r#"{"workflows": {"deploy""#),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = im.run(&["chatops", "update", "acme", "--config", &readme_config(r#"{"actions""#)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(!out.contains("actions.rollback"), "deploy is a workflow: {out}");
+    for (id, command) in [("handover", "handover"), ("page", "page")] {
+        assert!(
+            out.contains(&format!(
+                "! actions.{id} runs `{command}`, which is not one of this provider's workflows"
+            )),
+            "{out}"
+        );
+    }
+    let acme = p.stack.directory().provider("acme").await.expect("read").expect("acme");
+    let ids: Vec<&str> = acme.config.actions.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(ids, ["rollback", "handover", "page"]);
+    let (code, out) = im.run(&[
+        "chatops",
+        "update",
+        "acme",
+        "--config",
+        r#"{"actions": [{"id": "x", "label": "Go", "command": "close"}]}"#,
+    ]);
+    assert_ne!(code, 0);
+    assert!(out.contains("actions.x: `close` is a built-in command"), "{out}");
+    let kept = p.stack.directory().provider("acme").await.expect("read").expect("acme");
+    assert_eq!(kept.config.actions.len(), 3, "nothing written");
+    p.stack.teardown().await;
+}

@@ -170,6 +170,16 @@ pub fn resolve(actions: &[CustomAction], choice: &str, current: &Incident) -> Re
     })
 }
 
+/// Actions whose command is none of the provider's `workflows`: they work only where a command
+/// of that name is registered in code (said when the provider is configured, since the
+/// configuration cannot see the code).
+pub fn outside_workflows<'a>(
+    actions: &'a [CustomAction],
+    workflows: &crate::workflow::Workflows,
+) -> Vec<&'a CustomAction> {
+    actions.iter().filter(|a| !workflows.contains_key(&a.command)).collect()
+}
+
 /// Problems with a provider's `actions`, for configuration time.
 pub fn problems(actions: &[CustomAction]) -> Vec<String> {
     let mut out = Vec::new();
@@ -419,6 +429,19 @@ mod tests {
                 .join(";")
                 .contains("21 buttons and menu options")
         );
+    }
+
+    #[test]
+    fn actions_outside_the_workflows_are_named() {
+        let all = rollback_and_runbook();
+        let workflows: crate::workflow::Workflows =
+            serde_json::from_value(json!({"deploy": {"url": "https://hooks.example.com/x"}})).expect("workflows");
+        let ids: Vec<&str> = outside_workflows(&all, &workflows)
+            .iter()
+            .map(|a| a.id.as_str())
+            .collect();
+        assert_eq!(ids, ["runbook"]);
+        assert_eq!(outside_workflows(&all, &Default::default()).len(), 2);
     }
 
     #[test]
