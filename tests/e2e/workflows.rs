@@ -153,10 +153,11 @@ pub async fn workflow_commands(p: Arc<dyn UnderTest>) {
         "{:?}",
         p.follow_ups()
     );
-    let entries = w.timeline(&id).await;
-    let run = entries
-        .iter()
-        .find(|e| e.event_type == "chatops.workflow")
+    let run = w
+        .entries(&id, "chatops.workflow")
+        .await
+        .into_iter()
+        .next()
         .expect("on the timeline");
     assert_eq!(run.actor, "chatops:U0ALICE");
     assert_eq!(run.data["workflow"], "deploy");
@@ -226,10 +227,10 @@ pub async fn workflow_commands(p: Arc<dyn UnderTest>) {
         "{said:?}"
     );
     let failed = w
-        .timeline(&id)
+        .entries(&id, "chatops.workflow")
         .await
         .into_iter()
-        .rfind(|e| e.event_type == "chatops.workflow")
+        .last()
         .expect("recorded");
     assert_eq!(
         (failed.data["ok"].as_bool(), failed.data["status"].as_u64()),
@@ -407,10 +408,10 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
         p.follow_ups()
     );
     let run = w
-        .timeline(&id)
+        .entries(&id, "chatops.workflow")
         .await
         .into_iter()
-        .find(|e| e.event_type == "chatops.workflow")
+        .next()
         .expect("the run on the timeline");
     assert_eq!(
         (run.actor.as_str(), run.data["command"].as_str()),
@@ -422,12 +423,7 @@ pub async fn custom_buttons(p: Arc<dyn UnderTest>) {
     let paging = w.press("U0CAROL", "C_MAJOR", &card, option).await;
     assert!(said(&paging).contains(&format!("Paged dba about {id}")), "{paging:?}");
     assert_eq!(*paged.lock().expect("lock"), [vec![id.clone(), "dba".to_string()]]);
-    let custom: Vec<_> = w
-        .timeline(&id)
-        .await
-        .into_iter()
-        .filter(|e| e.event_type == "chatops.custom")
-        .collect();
+    let custom = w.entries(&id, "chatops.custom").await;
     assert_eq!(custom.len(), 1, "the change is audited, the handover (a read) is not");
     assert_eq!(custom[0].data["command"], format!("[page:dba] {id}"));
     assert_eq!(custom[0].actor, "chatops:U0CAROL");

@@ -337,13 +337,16 @@ impl World {
         self.store.timeline(&id, 100).await.expect("timeline")
     }
 
+    /// The incident's entries of `event_type`, oldest first.
+    pub async fn entries(&self, id: &str, event_type: &str) -> Vec<TimelineEntry> {
+        let mut all = self.timeline(id).await;
+        all.retain(|e| e.event_type == event_type);
+        all
+    }
+
     /// How many entries of `event_type` the incident's timeline has.
     pub async fn count(&self, id: &str, event_type: &str) -> usize {
-        self.timeline(id)
-            .await
-            .iter()
-            .filter(|e| e.event_type == event_type)
-            .count()
+        self.entries(id, event_type).await.len()
     }
 
     /// Moves the world's clock (and its platform's) forward.
