@@ -49,8 +49,10 @@ async fn conversation(p: Arc<dyn UnderTest>) {
     assert!(asked.iter().any(|t| t.contains("Which checkout incident")), "{asked:?}");
     assert_eq!(w.incident(&first).await.status, Status::Open);
     assert_eq!(w.incident(&second).await.status, Status::Open);
-    let choice = ActionRef::new(ActionKey::Answer, IncidentId::parse(&second).expect("id"), None);
-    w.click("U0BOB", "C_ORIGIN", "1764237600.777777", &choice).await;
+    // The question's own buttons, pressed as the platform received them.
+    let question = p.answered("C_ORIGIN", 5).expect("the question");
+    w.press("U0BOB", "C_ORIGIN", &question, &format!("{second} · Coupon failures"))
+        .await;
     w.run_work().await;
     assert_eq!(
         w.incident(&second).await.status,
@@ -71,8 +73,8 @@ async fn conversation(p: Arc<dyn UnderTest>) {
         .expect("entry");
     assert_eq!(resolved.data["command"], "resolve the checkout incident");
     // The question was answered: clicking again completes nothing.
-    let again = ActionRef::new(ActionKey::Answer, IncidentId::parse(&first).expect("id"), None);
-    w.click("U0BOB", "C_ORIGIN", "1764237600.777777", &again).await;
+    w.press("U0BOB", "C_ORIGIN", &question, &format!("{first} · Cart errors"))
+        .await;
     assert_eq!(w.incident(&first).await.status, Status::Open);
 
     // The resolve made that incident the context: 29 minutes later "it" still means it (and
@@ -92,8 +94,8 @@ async fn conversation(p: Arc<dyn UnderTest>) {
         "{asked:?}"
     );
     assert_eq!(w.incident(&first).await.status, Status::Open);
-    let yes = ActionRef::new(ActionKey::Answer, IncidentId::parse(&first).expect("id"), None);
-    w.click("U0BOB", "C_ORIGIN", "1764237600.777778", &yes).await;
+    let confirm = p.answered("C_ORIGIN", 7).expect("the confirmation");
+    w.press("U0BOB", "C_ORIGIN", &confirm, "Yes, do it").await;
     w.run_work().await;
     assert_eq!(w.incident(&first).await.status, Status::Resolved);
 

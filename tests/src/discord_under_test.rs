@@ -324,6 +324,18 @@ impl UnderTest for DiscordUnderTest {
         self.follow_ups().last().cloned().into_iter().collect()
     }
 
+    fn answered(&self, _channel: &str, _n: u32) -> Option<Seen> {
+        let (_, body) = self.fake.follow_ups().last()?.clone();
+        Some(Seen {
+            // A follow-up's own id does not matter to a click on it.
+            id: "1170000000000000999".into(),
+            text: visible_text(&body),
+            version: version_of(&body),
+            actions: Vec::new(),
+            raw: body,
+        })
+    }
+
     fn follow_ups_raw(&self) -> Vec<String> {
         self.fake
             .follow_ups()

@@ -196,6 +196,19 @@ impl SlackUnderTest {
     }
 }
 
+/// A message on the fake as the suites see it.
+fn seen(m: &crate::fake_slack::Message) -> Seen {
+    let mut all = vec![im_slack::text::unescape_entities(&m.text)];
+    texts(&m.blocks, &mut all);
+    Seen {
+        id: m.ts.clone(),
+        text: all.join("\n"),
+        version: m.version,
+        actions: action_ids(&m.blocks),
+        raw: json!({"text": m.text, "blocks": m.blocks}),
+    }
+}
+
 impl UnderTest for SlackUnderTest {
     fn name(&self) -> &'static str {
         "slack"
@@ -361,21 +374,12 @@ impl UnderTest for SlackUnderTest {
     }
 
     fn top_level(&self, channel: &str) -> Vec<Seen> {
-        self.fake
-            .top_level(channel)
-            .into_iter()
-            .map(|m| {
-                let mut all = vec![im_slack::text::unescape_entities(&m.text)];
-                texts(&m.blocks, &mut all);
-                Seen {
-                    id: m.ts.clone(),
-                    text: all.join("\n"),
-                    version: m.version,
-                    actions: action_ids(&m.blocks),
-                    raw: json!({"text": m.text, "blocks": m.blocks}),
-                }
-            })
-            .collect()
+        self.fake.top_level(channel).iter().map(seen).collect()
+    }
+
+    fn answered(&self, channel: &str, n: u32) -> Option<Seen> {
+        let ts = format!("1764237600.{:06}", 500_000 + n);
+        self.fake.thread(channel, &ts).last().map(seen)
     }
 
     fn thread(&self, channel: &str, message: &str) -> Vec<String> {

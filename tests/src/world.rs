@@ -95,6 +95,11 @@ pub trait UnderTest: Send + Sync {
     fn answers(&self, _channel: &str, _n: u32) -> Vec<String> {
         Vec::new()
     }
+    /// The bot's last answer to the `n`th ask as the platform received it (to press its
+    /// buttons).
+    fn answered(&self, _channel: &str, _n: u32) -> Option<Seen> {
+        None
+    }
 }
 
 /// The system clock moved forward by what a test says (context TTLs).

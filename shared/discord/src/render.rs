@@ -369,8 +369,11 @@ impl<'a> Renderer<'a> {
                 ..Message::default()
             }
         } else {
+            // A question's buttons (choices, "Yes, do it") come with the text.
+            let components = doc.elements().next().is_some().then(|| self.components(doc));
             Message {
                 content: Some(self.content(doc)),
+                components,
                 ..Message::default()
             }
         };
@@ -655,6 +658,27 @@ mod tests {
         unique.sort();
         unique.dedup();
         assert_eq!(unique.len(), all.len(), "{all:?}");
+    }
+
+    #[test]
+    fn a_question_carries_its_buttons_and_plain_text_none() {
+        let choices = [incident(), {
+            let mut other = incident();
+            other.id = im_core::IncidentId::new(2026, 2);
+            other
+        }];
+        let question = im_core::conversation::question_doc("Which one?", &choices);
+        let body = json(&Renderer::new("guild").message(&question));
+        assert_eq!(body["content"], "Which one?");
+        let ids: Vec<&str> = body["components"][0]["components"]
+            .as_array()
+            .expect("buttons")
+            .iter()
+            .map(|c| c["custom_id"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(ids, ["im:answer|INC-2026-001", "im:answer|INC-2026-002"]);
+        let plain = json(&Renderer::new("guild").message(&Doc::new(Text::from("Nothing to click"))));
+        assert!(plain.get("components").is_none(), "{plain}");
     }
 
     #[test]

@@ -438,11 +438,6 @@ impl Sender {
         doc.push(Block::Paragraph(Text::from(format!(
             "🧪 Interactivity test from im: click the button within {timeout_s} s. Nothing about any incident changes."
         ))));
-        // Rendered like a card (renderers draw buttons only on cards); its "incident" is the nonce.
-        doc.card = Some(im_core::message::CardMeta {
-            incident: nonce.clone(),
-            version: 0,
-        });
         doc.push(Block::Buttons(vec![im_core::message::Element::Button {
             action: im_core::action::ActionKey::Test,
             label: "Click to test".into(),

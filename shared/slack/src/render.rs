@@ -355,6 +355,11 @@ impl<'a> Renderer<'a> {
                     "event_payload": {"incident_id": card.incident.as_str(), "version": card.version},
                 },
             }),
+            // A question's buttons (choices, "Yes, do it") need blocks; plain answers are text.
+            None if doc.elements().next().is_some() => json!({
+                "text": self.fallback(doc),
+                "blocks": self.blocks(doc),
+            }),
             None => json!({"text": self.mrkdwn(doc)}),
         }
     }
@@ -591,6 +596,14 @@ mod tests {
             .map(|e| e["action_id"].as_str().unwrap_or(""))
             .collect();
         assert_eq!(ids, ["im:answer", "im:answer#2"]);
+        let posted = acme().message(&question);
+        assert_eq!(posted["text"], "Which one?");
+        assert_eq!(
+            posted["blocks"][1]["elements"][1]["action_id"], "im:answer#2",
+            "a posted question carries its buttons"
+        );
+        let plain = acme().message(&Doc::new(Text::from("Nothing to click")));
+        assert!(plain.get("blocks").is_none(), "a plain answer stays text: {plain}");
     }
 
     #[test]
