@@ -541,10 +541,14 @@ impl FakeDiscord {
         self.lock().violations
     }
 
-    /// What an interaction answer of type 7 does: replaces the clicked message.
+    /// What an interaction answer of type 7 does: updates the clicked message.
     pub fn apply_update(&self, message: &str, body: Value) {
         if let Some(m) = self.lock().messages.iter_mut().find(|m| m.id == message) {
-            m.body = body;
+            // Discord keeps whatever an update leaves out.
+            match (m.body.as_object_mut(), body.as_object()) {
+                (Some(old), Some(new)) => old.extend(new.clone()),
+                _ => m.body = body,
+            }
             m.edits += 1;
         }
     }

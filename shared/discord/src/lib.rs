@@ -209,7 +209,7 @@ impl PlatformAdapter for DiscordAdapter {
                 )));
             }
             Answer::Clicked { updated: Some(doc), .. } => {
-                let mut data = Renderer::new(provider).message(&doc);
+                let mut data = Renderer::new(provider).replacement(&doc);
                 data.allowed_mentions.users = None;
                 return Box::pin(std::future::ready(message(UPDATE_MESSAGE, data)));
             }

@@ -356,6 +356,14 @@ impl<'a> Renderer<'a> {
 
     /// A whole message body: an incident card as an embed with components; anything else as
     /// content.
+    /// What replaces a clicked message (`UPDATE_MESSAGE`). Discord keeps whatever an update
+    /// leaves out, so the buttons of an answered question are cleared when the answer has none.
+    pub fn replacement(&mut self, doc: &Doc) -> Message {
+        let mut message = self.message(doc);
+        message.components.get_or_insert_with(Vec::new);
+        message
+    }
+
     pub fn message(&mut self, doc: &Doc) -> Message {
         let mut message = if doc.card.is_some()
             || doc
@@ -677,8 +685,17 @@ mod tests {
             .map(|c| c["custom_id"].as_str().unwrap_or(""))
             .collect();
         assert_eq!(ids, ["im:answer|INC-2026-001", "im:answer|INC-2026-002"]);
-        let plain = json(&Renderer::new("guild").message(&Doc::new(Text::from("Nothing to click"))));
+        let answer = Doc::new(Text::from("Nothing to click"));
+        let plain = json(&Renderer::new("guild").message(&answer));
         assert!(plain.get("components").is_none(), "{plain}");
+        let replacing = json(&Renderer::new("guild").replacement(&answer));
+        assert_eq!(replacing["components"], json!([]), "the answered question's buttons go");
+        let card = json(&Renderer::new("guild").replacement(&card(&incident())));
+        assert_eq!(
+            card["components"].as_array().map(Vec::len),
+            Some(5),
+            "a card keeps its own"
+        );
     }
 
     #[test]
