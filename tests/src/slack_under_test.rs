@@ -196,6 +196,11 @@ impl SlackUnderTest {
     }
 }
 
+/// The timestamp of the `n`th ask's message (its answers are in its thread).
+fn ask_ts(n: u32) -> String {
+    format!("1764237600.{:06}", 500_000 + n)
+}
+
 /// A message on the fake as the suites see it.
 fn seen(m: &crate::fake_slack::Message) -> Seen {
     let mut all = vec![im_slack::text::unescape_entities(&m.text)];
@@ -236,13 +241,13 @@ impl UnderTest for SlackUnderTest {
     }
 
     fn ask(&self, user: &str, channel: &str, text: &str, n: u32) -> Option<Signed> {
-        let ts = format!("1764237600.{:06}", 500_000 + n);
+        let ts = ask_ts(n);
         self.fake.with_message(channel, &ts, "…");
         Some(self.mention_event(&format!("EvAsk{n}"), user, channel, &ts, text, None))
     }
 
     fn answers(&self, channel: &str, n: u32) -> Vec<String> {
-        self.thread(channel, &format!("1764237600.{:06}", 500_000 + n))
+        self.thread(channel, &ask_ts(n))
     }
 
     fn live_markup(&self, raw: &str) -> Vec<String> {
@@ -378,7 +383,7 @@ impl UnderTest for SlackUnderTest {
     }
 
     fn answered(&self, channel: &str, n: u32) -> Option<Seen> {
-        let ts = format!("1764237600.{:06}", 500_000 + n);
+        let ts = ask_ts(n);
         self.fake.thread(channel, &ts).last().map(seen)
     }
 

@@ -415,9 +415,9 @@ impl<S: IncidentStore, P: EventPublisher, C: Clock> IncidentService<S, P, C> {
             return Outcome::reply(reply);
         };
         let entry = crate::timeline::TimelineEntry::record(
-            "chatops.custom",
+            &format!("{}.custom", inv.interface),
             self.clock.now(),
-            format!("chatops:{}", inv.actor.user.id),
+            inv.actor_label(),
             inv.actor.source(),
             serde_json::json!({
                 "channel": inv.actor.channel,

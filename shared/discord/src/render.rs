@@ -354,8 +354,6 @@ impl<'a> Renderer<'a> {
         }
     }
 
-    /// A whole message body: an incident card as an embed with components; anything else as
-    /// content.
     /// What replaces a clicked message (`UPDATE_MESSAGE`). Discord keeps whatever an update
     /// leaves out, so the buttons of an answered question are cleared when the answer has none.
     pub fn replacement(&mut self, doc: &Doc) -> Message {
@@ -364,6 +362,8 @@ impl<'a> Renderer<'a> {
         message
     }
 
+    /// A whole message body: an incident card as an embed with components; anything else as
+    /// content, with its buttons when it has any (a question's choices).
     pub fn message(&mut self, doc: &Doc) -> Message {
         let mut message = if doc.card.is_some()
             || doc

@@ -155,8 +155,6 @@ impl Sender {
         }
     }
 
-    /// The provider, its platform's adapter (`None` when this build lacks the platform) and
-    /// its secrets.
     /// The provider's record, or a failure naming it.
     pub(crate) async fn record(&self, name: &str) -> Result<Arc<Provider>, Failure> {
         self.directory
@@ -165,6 +163,8 @@ impl Sender {
             .ok_or_else(|| Failure(format!("provider `{name}` not found (see `im chatops list`)")))
     }
 
+    /// The provider, its platform's adapter (`None` when this build lacks the platform) and
+    /// its secrets.
     pub(crate) async fn resolve(&self, name: &str) -> Result<Resolved, Failure> {
         let provider = self.record(name).await?;
         let adapter = self.platforms.get(provider.platform.as_str()).cloned();

@@ -365,8 +365,8 @@ impl<'a> Renderer<'a> {
     }
 }
 
-/// The action key of a rendered action id: `im:answer#2` is `im:answer` (see
-/// [`Renderer::blocks`]: Slack refuses repeated action ids within a block).
+/// The action key of a rendered action id: `im:answer#2` is `im:answer` (Slack refuses repeated
+/// action ids within a block, so a row's second `im:answer` carries `#2`).
 pub fn action_key(action_id: &str) -> &str {
     action_id.split_once('#').map_or(action_id, |(key, _)| key)
 }

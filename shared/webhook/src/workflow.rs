@@ -54,9 +54,9 @@ impl<S: IncidentStore, P: EventPublisher> Gateway<S, P> {
         };
         info!(workflow = name, ok = report.ok, status = ?report.status, "workflow run");
         let entry = TimelineEntry::record(
-            "chatops.workflow",
+            &format!("{}.workflow", inv.interface),
             self.clock.now(),
-            format!("chatops:{}", inv.actor.user.id),
+            inv.actor_label(),
             inv.actor.source(),
             json!({
                 "channel": inv.actor.channel,

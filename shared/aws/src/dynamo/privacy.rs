@@ -180,11 +180,11 @@ impl DynamoStore {
             self.delete_keys(&pk, &sk, "forgetting context").await?;
             done.memos += 1;
         }
+        // Rotations are memos: written as `im oncall set` writes them.
+        let memo = crate::deliveries::DeliveryStore::new(self.clients.clone());
         for mut rotation in found.rotations {
             if leave_rotation(&mut rotation, &subject.identity()) {
-                // Rotations are memos: written as `im oncall set` writes them.
                 let value = serde_json::to_string(&rotation).map_err(|e| corrupt("rotation", e))?;
-                let memo = crate::deliveries::DeliveryStore::new(self.clients.clone());
                 im_core::conversation::Memo::put(
                     &memo,
                     &im_core::oncall::rotation_key(&rotation.service),
